@@ -1,0 +1,5 @@
+import sys
+
+from blazeforge.cli import main
+
+sys.exit(main())

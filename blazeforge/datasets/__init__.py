@@ -1,0 +1,1 @@
+"""The sample schema, dataset builders and source mixing."""

@@ -1,0 +1,153 @@
+"""The sample schema: one record that every source writes and every recipe reads.
+
+On disk a sample is one JSON object per line (`labels.jsonl`) next to its image file; in memory it
+is a `Sample`. Shapes (N instances, K keypoints):
+
+| field            | shape / type        | meaning                                                            |
+|------------------|---------------------|--------------------------------------------------------------------|
+| image            | str                 | path of the encoded PNG/JPEG, relative to the JSONL's folder       |
+| width, height    | int                 | image size in pixels                                               |
+| keypoints        | [N, K, 3] float32   | x, y in pixels; z in pixels at the same scale, relative to the root |
+| keypoint_mask    | [N, K, 3] bool      | which coordinates are labelled (z false for real photos)           |
+| visibility       | [N, K] float32      | 1 visible, 0 occluded or outside the image                         |
+| boxes            | [N, 4] float32      | x0, y0, x1, y1 in pixels                                           |
+| presence         | [N] float32         | 1 where the instance is really there                               |
+| handedness       | [N] float32         | 1 right hand, 0 left hand (the anatomical hand, image not mirrored) |
+| keypoints_camera | [N, K, 3] float32   | camera-space metres (x right, y down, z forward) where known       |
+| mask             | str or None         | path of a uint8 PNG segmentation (0 background, i + 1 instance i)  |
+| camera           | dict or None        | fx, fy, cx, cy in pixels                                           |
+| meta             | dict[str, str]      | source, subject_id, region, skin_tone, annotator, label_version... |
+
+Pixel coordinates are continuous: the image spans [0, W] x [0, H] (see `geometry.roi`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from blazeforge.errors import BlazeforgeError
+
+SOURCES = ("real", "synthetic", "prelabel")
+META_KEYS = ("source", "subject_id", "region", "skin_tone", "annotator", "label_version")
+
+
+@dataclass
+class Sample:
+    image: str
+    width: int
+    height: int
+    keypoints: np.ndarray
+    keypoint_mask: np.ndarray
+    visibility: np.ndarray
+    boxes: np.ndarray
+    presence: np.ndarray
+    handedness: np.ndarray
+    keypoints_camera: np.ndarray | None = None
+    mask: str | None = None
+    camera: dict | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def num_instances(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict (arrays as nested lists, rounded to 1/1000 pixel)."""
+        out = {
+            "image": self.image, "width": self.width, "height": self.height,
+            "keypoints": np.round(self.keypoints, 3).tolist(),
+            "keypoint_mask": self.keypoint_mask.astype(bool).tolist(),
+            "visibility": np.round(self.visibility, 3).tolist(),
+            "boxes": np.round(self.boxes, 3).tolist(),
+            "presence": self.presence.tolist(),
+            "handedness": self.handedness.tolist(),
+            "meta": {k: str(v) for k, v in self.meta.items()},
+        }
+        if self.keypoints_camera is not None:
+            out["keypoints_camera"] = np.round(self.keypoints_camera, 6).tolist()
+        if self.mask is not None:
+            out["mask"] = self.mask
+        if self.camera is not None:
+            out["camera"] = {k: float(self.camera[k]) for k in ("fx", "fy", "cx", "cy")}
+        return out
+
+    @classmethod
+    def from_json(cls, record: dict, where: str = "sample", num_keypoints: int | None = None) -> "Sample":
+        """Validate a decoded JSON record; BlazeforgeError naming `where` and the field otherwise."""
+        if not isinstance(record, dict):
+            raise BlazeforgeError(where, "expected a JSON object per line")
+        for key in ("image", "width", "height", "keypoints"):
+            if key not in record:
+                raise BlazeforgeError(where, f"missing field {key!r}")
+
+        def array(key, dtype, shape, default=None):
+            value = record.get(key, default)
+            try:
+                arr = np.asarray(value, dtype=dtype)
+            except (TypeError, ValueError):
+                raise BlazeforgeError(where, f"field {key!r} is not a numeric array") from None
+            if arr.size == 0 and shape[0] == n:
+                arr = arr.reshape((0,) + tuple(s for s in shape[1:]))
+            if arr.ndim != len(shape) or any(s is not None and a != s for a, s in zip(arr.shape, shape)):
+                raise BlazeforgeError(where, f"field {key!r} has shape {list(arr.shape)}, expected "
+                                             f"{['*' if s is None else s for s in shape]}")
+            return arr
+
+        kp = np.asarray(record["keypoints"], dtype=np.float32) if record["keypoints"] else np.zeros((0, num_keypoints or 0, 3), np.float32)
+        if kp.ndim != 3 or kp.shape[-1] != 3 or (num_keypoints is not None and kp.shape[1] != num_keypoints):
+            raise BlazeforgeError(where, f"field 'keypoints' has shape {list(kp.shape)}, expected "
+                                         f"[N, {num_keypoints or 'K'}, 3]")
+        n, k = kp.shape[:2]
+        if not np.isfinite(kp).all():
+            raise BlazeforgeError(where, "field 'keypoints' holds NaN or infinite values")
+        kmask = array("keypoint_mask", bool, (n, k, 3), np.ones((n, k, 3), bool))
+        vis = array("visibility", np.float32, (n, k), np.ones((n, k), np.float32))
+        boxes = array("boxes", np.float32, (n, 4), _boxes_from_keypoints(kp))
+        presence = array("presence", np.float32, (n,), np.ones(n, np.float32))
+        handedness = array("handedness", np.float32, (n,), np.full(n, 0.5, np.float32))
+        kcam = array("keypoints_camera", np.float32, (n, k, 3)) if "keypoints_camera" in record else None
+        camera = record.get("camera")
+        if camera is not None and not all(key in camera for key in ("fx", "fy", "cx", "cy")):
+            raise BlazeforgeError(where, "field 'camera' must have fx, fy, cx, cy")
+        width, height = int(record["width"]), int(record["height"])
+        if width <= 0 or height <= 0:
+            raise BlazeforgeError(where, f"image size {width}x{height} must be positive")
+        return cls(image=str(record["image"]), width=width, height=height, keypoints=kp,
+                   keypoint_mask=kmask, visibility=vis, boxes=boxes, presence=presence,
+                   handedness=handedness, keypoints_camera=kcam, mask=record.get("mask"),
+                   camera=camera, meta={k: str(v) for k, v in record.get("meta", {}).items()})
+
+
+def _boxes_from_keypoints(kp: np.ndarray) -> np.ndarray:
+    if kp.shape[0] == 0:
+        return np.zeros((0, 4), np.float32)
+    return np.concatenate([kp[..., :2].min(1), kp[..., :2].max(1)], axis=-1).astype(np.float32)
+
+
+def read_jsonl(path: str | Path, num_keypoints: int | None = None) -> Iterator[Sample]:
+    """Samples of a labels JSONL file; a BlazeforgeError naming `path:line` on a bad record."""
+    path = Path(path)
+    if not path.is_file():
+        raise BlazeforgeError(path, "label file not found")
+    with path.open() as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise BlazeforgeError(where, f"not valid JSON ({e.msg})") from None
+            yield Sample.from_json(record, where, num_keypoints)
+
+
+def append_jsonl(path: str | Path, sample: Sample) -> None:
+    """Append one sample as a line and flush it, so a killed writer loses at most that line."""
+    with Path(path).open("a") as f:
+        f.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
+        f.flush()

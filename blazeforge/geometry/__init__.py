@@ -1,0 +1,1 @@
+"""Pure numpy geometry shared by rendering, training, evaluation and the runtime."""

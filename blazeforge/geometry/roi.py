@@ -1,0 +1,147 @@
+"""Rotated regions of interest: MediaPipe's ROI rules, crops and projection back to the image.
+
+Conventions (the same as MediaPipe's `NormalizedRect`, but in pixels):
+- Image coordinates are continuous pixels: x right, y down, the image spans [0, W] x [0, H], so the
+  centre of pixel (i, j) is (i + 0.5, j + 0.5).
+- A `Roi` is a rectangle of `width` x `height` pixels centred at (cx, cy) and rotated by `rotation`
+  radians. A point (u, v) of the crop (continuous pixels of an S x S crop) maps to the image by
+      p = c + R(rotation) @ ((u / S - 0.5) * width, (v / S - 0.5) * height)
+  with R(a) = [[cos a, -sin a], [sin a, cos a]] (MediaPipe's LandmarkProjectionCalculator).
+- z is in the same pixel units as x: z_image = z_crop * width / S.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from blazeforge.topology.hand import INDEX_MCP, MIDDLE_MCP, RING_MCP, WRIST
+
+TARGET_ANGLE = math.pi / 2  # the wrist-to-fingers vector points up in the crop
+
+
+def normalize_radians(angle: float) -> float:
+    """`angle` wrapped into [-pi, pi)."""
+    return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A rotated rectangle in image pixels: centre (cx, cy), size (width, height), rotation in radians."""
+
+    cx: float
+    cy: float
+    width: float
+    height: float
+    rotation: float = 0.0
+
+    def transformed(self, scale_x: float = 1.0, scale_y: float = 1.0, shift_x: float = 0.0,
+                    shift_y: float = 0.0, square_long: bool = True) -> "Roi":
+        """MediaPipe's RectTransformationCalculator: shift (in units of the size, along the rotated
+        axes), make square on the long side, then scale."""
+        c, s = math.cos(self.rotation), math.sin(self.rotation)
+        dx, dy = self.width * shift_x, self.height * shift_y
+        cx = self.cx + c * dx - s * dy
+        cy = self.cy + s * dx + c * dy
+        w, h = self.width, self.height
+        if square_long:
+            w = h = max(w, h)
+        return Roi(cx, cy, w * scale_x, h * scale_y, self.rotation)
+
+    def corners(self) -> np.ndarray:
+        """[4, 2] image coordinates of the crop's corners (top-left, top-right, bottom-right, bottom-left)."""
+        uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64)
+        return crop_to_image(uv, self, 1.0)
+
+
+def rotation_from_points(start: np.ndarray, end: np.ndarray, target_angle: float = TARGET_ANGLE) -> float:
+    """Rotation that turns the image vector start->end into `target_angle` (MediaPipe's rule).
+
+    With the default target the vector ends up pointing up in the crop.
+    """
+    return normalize_radians(target_angle - math.atan2(-(end[1] - start[1]), end[0] - start[0]))
+
+
+def rotated_bounds(xy: np.ndarray, rotation: float) -> Roi:
+    """The tightest rectangle at `rotation` around points xy [K, 2] (MediaPipe's landmarks-to-rect)."""
+    xy = np.asarray(xy, np.float64)
+    center = (xy.min(0) + xy.max(0)) / 2
+    c, s = math.cos(rotation), math.sin(rotation)
+    unrotate = np.array([[c, s], [-s, c]])  # R(-rotation)
+    local = (xy - center) @ unrotate.T
+    lo, hi = local.min(0), local.max(0)
+    mid = (lo + hi) / 2
+    cx, cy = center + np.array([[c, -s], [s, c]]) @ mid
+    return Roi(float(cx), float(cy), float(hi[0] - lo[0]), float(hi[1] - lo[1]), rotation)
+
+
+# MediaPipe's hand_landmark "landmarks to ROI" options (hand_landmark_landmarks_to_roi.pbtxt).
+HAND_ROI_SCALE = 2.0
+HAND_ROI_SHIFT_Y = -0.1
+# The subset of landmarks MediaPipe bounds: wrist, thumb CMC/MCP/IP, and MCP + PIP of each finger.
+HAND_ROI_SUBSET = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
+
+
+def hand_roi(xy: np.ndarray, scale: float = HAND_ROI_SCALE, shift_y: float = HAND_ROI_SHIFT_Y) -> Roi:
+    """The crop the hand-landmark model sees, from 21 hand landmarks xy [21, 2] in image pixels.
+
+    Rotation: from the wrist to the mean of the middle MCP and the midpoint of the index and ring
+    MCPs, made to point up. Size: the rotated bounds of `HAND_ROI_SUBSET`, shifted towards the
+    fingers by `shift_y`, squared on the long side and scaled by `scale`. This is the rule MediaPipe's
+    tracking uses between frames, so training crops and runtime crops are made the same way.
+    """
+    xy = np.asarray(xy, np.float64)[:, :2]
+    if xy.shape[0] != 21:
+        raise ValueError(f"hand_roi expects 21 landmarks, got {xy.shape[0]}")
+    fingers = ((xy[INDEX_MCP] + xy[RING_MCP]) / 2 + xy[MIDDLE_MCP]) / 2
+    rotation = rotation_from_points(xy[WRIST], fingers)
+    bounds = rotated_bounds(xy[list(HAND_ROI_SUBSET)], rotation)
+    return bounds.transformed(scale, scale, 0.0, shift_y, square_long=True)
+
+
+def crop_matrix(roi: Roi, size: float) -> np.ndarray:
+    """[2, 3] affine map from crop continuous pixels (u, v) of a `size` x `size` crop to image pixels."""
+    c, s = math.cos(roi.rotation), math.sin(roi.rotation)
+    a = np.array([[c * roi.width, -s * roi.height], [s * roi.width, c * roi.height]]) / size
+    t = np.array([roi.cx, roi.cy]) - a @ np.array([size / 2, size / 2])
+    return np.concatenate([a, t[:, None]], axis=1)
+
+
+def crop_to_image(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
+    """Project crop points [..., 2 or 3] (crop pixels; z in crop pixels) into image pixels."""
+    points = np.asarray(points, np.float64)
+    m = crop_matrix(roi, size)
+    out = points.copy()
+    out[..., :2] = points[..., :2] @ m[:, :2].T + m[:, 2]
+    if points.shape[-1] > 2:
+        out[..., 2] = points[..., 2] * roi.width / size
+    return out
+
+
+def image_to_crop(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
+    """Inverse of `crop_to_image`: image points [..., 2 or 3] into crop pixels."""
+    points = np.asarray(points, np.float64)
+    m = crop_matrix(roi, size)
+    inv = np.linalg.inv(m[:, :2])
+    out = points.copy()
+    out[..., :2] = (points[..., :2] - m[:, 2]) @ inv.T
+    if points.shape[-1] > 2:
+        out[..., 2] = points[..., 2] * size / roi.width
+    return out
+
+
+def crop_image(image: np.ndarray, roi: Roi, size: int, border_value: float | tuple = 0) -> np.ndarray:
+    """The `size` x `size` crop of `image` [H, W, C] under `roi` (bilinear; outside the image: border_value).
+
+    Continuous-pixel convention: crop pixel centre (i + 0.5, j + 0.5) samples image point
+    crop_to_image((i + 0.5, j + 0.5)), i.e. image pixel index that point minus 0.5.
+    """
+    m = crop_matrix(roi, size)
+    # Shift both sides from continuous coordinates to pixel-index coordinates.
+    t = m[:, 2] + m[:, :2] @ np.array([0.5, 0.5]) - 0.5
+    index_map = np.concatenate([m[:, :2], t[:, None]], axis=1)
+    return cv2.warpAffine(image, index_map, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
