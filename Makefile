@@ -10,6 +10,7 @@ $(STAMP):
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[all]'
+	$(BIN)/blazeforge zoo fetch > /dev/null  # MediaPipe's .tflite files, out of the pinned wheel
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)

