@@ -1,0 +1,85 @@
+"""Decode SSD detector outputs, weighted-blending NMS, and detections to rotated ROIs.
+
+A detection here is a row of a float array [5 + 2 * K]: score, x0, y0, x1, y1, then K keypoints
+(x, y), all in [0, 1] units of the model input. Pure numpy, shared by evaluation and the runtime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from blazeforge.geometry.anchors import DecodeOptions
+from blazeforge.geometry.roi import Roi, rotation_from_points
+
+
+def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, options: DecodeOptions) -> np.ndarray:
+    """Raw tensors [A, 4 + 2K] and [A, 1] (one image) -> detections [A, 5 + 2K] before thresholding.
+
+    Boxes are (dx, dy, w, h) relative to the anchor in input pixels, keypoints (dx, dy), as MediaPipe's
+    TensorsToDetectionsCalculator reads them (reverse_output_order: x before y).
+    """
+    k = options.num_keypoints
+    if raw_boxes.ndim != 2 or raw_boxes.shape[1] < 4 + 2 * k or raw_boxes.shape[0] != anchors.shape[0]:
+        raise ValueError(f"raw boxes {raw_boxes.shape} do not fit {anchors.shape[0]} anchors with {k} keypoints")
+    sx, sy, sw, sh = options.scale
+    ax, ay, aw, ah = anchors.T
+    cx = raw_boxes[:, 0] / sx * aw + ax
+    cy = raw_boxes[:, 1] / sy * ah + ay
+    w = raw_boxes[:, 2] / sw * aw
+    h = raw_boxes[:, 3] / sh * ah
+    kp = raw_boxes[:, 4:4 + 2 * k].reshape(-1, k, 2)
+    kx = kp[..., 0] / sx * aw[:, None] + ax[:, None]
+    ky = kp[..., 1] / sy * ah[:, None] + ay[:, None]
+    logits = np.clip(raw_scores.reshape(-1), -options.score_clipping, options.score_clipping)
+    score = 1.0 / (1.0 + np.exp(-logits))
+    box = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
+    return np.concatenate([score[:, None], box, np.stack([kx, ky], -1).reshape(-1, 2 * k)], -1).astype(np.float32)
+
+
+def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one box [4] (x0, y0, x1, y1) against boxes [M, 4]."""
+    lo = np.maximum(box[:2], boxes[:, :2])
+    hi = np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
+    area = lambda b: np.prod(np.clip(b[..., 2:] - b[..., :2], 0, None), axis=-1)  # noqa: E731
+    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-12)
+
+
+def non_max_suppression(detections: np.ndarray, min_score: float, iou_threshold: float,
+                        weighted: bool = True, max_detections: int | None = None) -> np.ndarray:
+    """Detections above `min_score` after NMS, best first.
+
+    weighted=True is MediaPipe's weighted blending (BlazeFace): each kept detection's box and
+    keypoints become the score-weighted mean of the candidates it suppresses; False is plain NMS.
+    """
+    candidates = detections[detections[:, 0] >= min_score]
+    candidates = candidates[np.argsort(-candidates[:, 0], kind="stable")]
+    kept = []
+    while len(candidates) and (max_detections is None or len(kept) < max_detections):
+        overlap = iou(candidates[0, 1:5], candidates[:, 1:5])
+        group = overlap > iou_threshold
+        group[0] = True
+        best = candidates[0].copy()
+        if weighted:
+            w = candidates[group, 0:1]
+            best[1:] = (candidates[group, 1:] * w).sum(0) / w.sum()
+        kept.append(best)
+        candidates = candidates[~group]
+    width = detections.shape[1]
+    return np.stack(kept) if kept else np.zeros((0, width), np.float32)
+
+
+def detection_roi(detection: np.ndarray, image_size: tuple[int, int], start: int, end: int, scale: float,
+                  shift_y: float, shift_x: float = 0.0) -> Roi:
+    """MediaPipe's DetectionsToRects + RectTransformation: the ROI of the next model from one detection.
+
+    The box (in [0, 1] units of an image of `image_size` = (width, height) pixels) gives centre and
+    size; keypoints `start` -> `end` give the rotation (made to point up); then shift, square on the
+    long side and scale.
+    """
+    w_img, h_img = image_size
+    x0, y0, x1, y1 = detection[1:5]
+    kp = detection[5:].reshape(-1, 2) * np.array([w_img, h_img])
+    rotation = rotation_from_points(kp[start], kp[end])
+    box = Roi((x0 + x1) / 2 * w_img, (y0 + y1) / 2 * h_img, (x1 - x0) * w_img, (y1 - y0) * h_img, rotation)
+    return box.transformed(scale, scale, shift_x, shift_y, square_long=True)
