@@ -60,16 +60,16 @@ class Sample:
         """A JSON-ready dict (arrays as nested lists, rounded to 1/1000 pixel)."""
         out = {
             "image": self.image, "width": self.width, "height": self.height,
-            "keypoints": np.round(self.keypoints, 3).tolist(),
+            "keypoints": np.round(self.keypoints.astype(np.float64), 3).tolist(),
             "keypoint_mask": self.keypoint_mask.astype(bool).tolist(),
-            "visibility": np.round(self.visibility, 3).tolist(),
-            "boxes": np.round(self.boxes, 3).tolist(),
+            "visibility": np.round(self.visibility.astype(np.float64), 3).tolist(),
+            "boxes": np.round(self.boxes.astype(np.float64), 3).tolist(),
             "presence": self.presence.tolist(),
             "handedness": self.handedness.tolist(),
             "meta": {k: str(v) for k, v in self.meta.items()},
         }
         if self.keypoints_camera is not None:
-            out["keypoints_camera"] = np.round(self.keypoints_camera, 6).tolist()
+            out["keypoints_camera"] = np.round(self.keypoints_camera.astype(np.float64), 6).tolist()
         if self.mask is not None:
             out["mask"] = self.mask
         if self.camera is not None:

@@ -30,7 +30,7 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, o
     kp = raw_boxes[:, 4:4 + 2 * k].reshape(-1, k, 2)
     kx = kp[..., 0] / sx * aw[:, None] + ax[:, None]
     ky = kp[..., 1] / sy * ah[:, None] + ay[:, None]
-    logits = np.clip(raw_scores.reshape(-1), -options.score_clipping, options.score_clipping)
+    logits = np.clip(raw_scores.reshape(-1).astype(np.float64), -options.score_clipping, options.score_clipping)
     score = 1.0 / (1.0 + np.exp(-logits))
     box = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
     return np.concatenate([score[:, None], box, np.stack([kx, ky], -1).reshape(-1, 2 * k)], -1).astype(np.float32)

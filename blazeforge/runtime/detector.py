@@ -1,0 +1,72 @@
+"""Run an SSD detector (MediaPipe's or an export of ours) on a whole image.
+
+Letterbox to the model input as MediaPipe's ImageToTensorCalculator does (keep the aspect ratio, pad
+with zeros on both sides), run, decode with `geometry.detections`, undo the letterbox. Imports no
+TensorFlow: the model is any callable from a float32 batch to its output arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from blazeforge.geometry.anchors import DetectorSpec, generate_anchors
+from blazeforge.geometry.detections import decode, non_max_suppression
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int], value_range: tuple[float, float] = (0.0, 1.0)):
+    """image uint8 [H, W, 3] -> (tensor float32 [size_h, size_w, 3] in value_range, padding).
+
+    padding = (left, top, right, bottom) as fractions of the tensor's width and height.
+    """
+    h, w = image.shape[:2]
+    th, tw = size
+    scale = min(tw / w, th / h)
+    nw, nh = round(w * scale), round(h * scale)
+    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    left, top = (tw - nw) // 2, (th - nh) // 2
+    lo, hi = value_range
+    tensor = np.full((th, tw, 3), lo, np.float32)
+    tensor[top:top + nh, left:left + nw] = resized.astype(np.float32) * ((hi - lo) / 255.0) + lo
+    padding = (left / tw, top / th, (tw - nw - left) / tw, (th - nh - top) / th)
+    return tensor, padding
+
+
+def remove_letterbox(detections: np.ndarray, padding: tuple[float, float, float, float]) -> np.ndarray:
+    """Detections [M, 5 + 2K] from letterboxed-tensor units to [0, 1] units of the original image."""
+    left, top, right, bottom = padding
+    out = detections.copy()
+    xs = np.r_[1, 3, 5:out.shape[1]:2]
+    ys = np.r_[2, 4, 6:out.shape[1]:2]
+    out[:, xs] = (out[:, xs] - left) / (1 - left - right)
+    out[:, ys] = (out[:, ys] - top) / (1 - top - bottom)
+    return out
+
+
+class Detector:
+    """A detector model plus its anchors and decoding options.
+
+    model: callable float32 [1, H, W, 3] -> sequence of arrays holding raw boxes [1, A, 4 + 2K] and
+    raw scores [1, A, 1] (told apart by their last dimension).
+    """
+
+    def __init__(self, model: Callable, spec: DetectorSpec, value_range=(0.0, 1.0), weighted_nms: bool = True):
+        self.model = model
+        self.spec = spec
+        self.anchors = generate_anchors(spec.anchors)
+        self.value_range = value_range
+        self.weighted_nms = weighted_nms
+
+    def __call__(self, image: np.ndarray, max_detections: int | None = None) -> np.ndarray:
+        """Detections [M, 5 + 2K] (score, box x0 y0 x1 y1, keypoints) in [0, 1] units of `image`."""
+        tensor, padding = letterbox(image, self.spec.anchors.input_size, self.value_range)
+        outputs = self.model(tensor[None])
+        outputs = list(outputs.values()) if isinstance(outputs, dict) else list(outputs)
+        scores = next(o for o in outputs if o.shape[-1] == 1)
+        boxes = next(o for o in outputs if o.shape[-1] > 1)
+        raw = decode(boxes[0], scores[0], self.anchors, self.spec.decode)
+        kept = non_max_suppression(raw, self.spec.decode.min_score, self.spec.decode.min_suppression_iou,
+                                   weighted=self.weighted_nms, max_detections=max_detections)
+        return remove_letterbox(kept, padding)
