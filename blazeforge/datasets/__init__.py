@@ -1,1 +1,5 @@
-"""The sample schema, dataset builders and source mixing."""
+"""The sample schema, sources (renders, COCO keypoints), leak-free splits and the TFDS dataset."""
+
+from blazeforge.datasets.builder import build, load, summary
+
+__all__ = ["build", "load", "summary"]

@@ -1,0 +1,144 @@
+"""The sample schema as a TFDS dataset: `blazeforge datasets build` and `load`.
+
+`build(cfg, run_dir)` reads the configured sources (render shards, COCO-keypoints files), splits
+them without leaks (`splits.assign_splits` on the `data.split.by` meta field), and writes a TFDS
+dataset with `SampleDataset` (a GeneratorBasedBuilder) under `run_dir/tfds/`, plus
+`run_dir/dataset.json` (counts per split and source). `load(dataset_dir, split)` reads it back as a
+`tf.data.Dataset` of sample dicts. Nothing is downloaded: the builder's examples come from local
+files handed to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from blazeforge.datasets.sources import NUM_KEYPOINTS, read_coco, read_renders
+from blazeforge.datasets.splits import assign_splits
+from blazeforge.errors import BlazeforgeError
+
+log = logging.getLogger(__name__)
+SPLITS = ("train", "val", "test")
+META_FIELDS = ("source", "subject_id", "skin_tone", "region", "gesture")
+
+
+def _builder_class():
+    import tensorflow_datasets as tfds
+
+    class SampleDataset(tfds.core.GeneratorBasedBuilder):
+        """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
+
+        VERSION = tfds.core.Version("1.0.0")
+        RELEASE_NOTES = {"1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta."}
+
+        def __init__(self, *, records: dict | None = None, **kwargs):
+            self._records = records or {}
+            super().__init__(**kwargs)
+
+        def _info(self):
+            f = tfds.features
+            k = NUM_KEYPOINTS
+            features = {
+                "image": f.Image(shape=(None, None, 3), encoding_format="png"),
+                "keypoints": f.Tensor(shape=(None, k, 3), dtype=np.float32),
+                "keypoint_mask": f.Tensor(shape=(None, k, 3), dtype=np.bool_),
+                "visibility": f.Tensor(shape=(None, k), dtype=np.float32),
+                "boxes": f.Tensor(shape=(None, 4), dtype=np.float32),
+                "presence": f.Tensor(shape=(None,), dtype=np.float32),
+                "handedness": f.Tensor(shape=(None,), dtype=np.float32),
+                "camera": f.Tensor(shape=(4,), dtype=np.float32),
+                **{name: f.Text() for name in META_FIELDS},
+            }
+            return self.dataset_info_from_configs(features=f.FeaturesDict(features),
+                                                  description="blazeforge sample schema")
+
+        def _split_generators(self, dl_manager):
+            return {split: self._generate_examples(items) for split, items in self._records.items() if items}
+
+        def _generate_examples(self, items):
+            for key, (path, s) in items:
+                cam = s.camera or {}
+                yield key, {
+                    "image": str(path), "keypoints": s.keypoints, "keypoint_mask": s.keypoint_mask,
+                    "visibility": s.visibility, "boxes": s.boxes, "presence": s.presence,
+                    "handedness": s.handedness,
+                    "camera": np.array([cam.get(c, 0.0) for c in ("fx", "fy", "cx", "cy")], np.float32),
+                    **{name: s.meta.get(name, "") for name in META_FIELDS},
+                }
+
+    return SampleDataset
+
+
+def _sources(cfg: DictConfig) -> list:
+    d = cfg.datasets
+    items = []
+    if d.renders:
+        items += list(read_renders(d.renders))
+    if d.coco:
+        items += list(read_coco(d.coco, d.coco_images))
+    if not items:
+        raise BlazeforgeError("datasets", "no source given: expected renders=RUN_DIR and/or coco=FILE.json")
+    return items
+
+
+def build(cfg: DictConfig, run_dir: Path) -> dict:
+    """Build the TFDS dataset of cfg's sources into run_dir; a finished run_dir is left as it is."""
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "dataset.json"
+    if summary_path.is_file():
+        log.info("datasets: %s is already built", run_dir)
+        return summary(run_dir)
+    import tensorflow_datasets as tfds
+
+    items = _sources(cfg)
+    split_cfg = cfg.data.split
+    keys = [s.meta.get(split_cfg.by) or f"{path}" for path, s in items]
+    try:
+        splits = assign_splits(keys, split_cfg.val, split_cfg.test, cfg.seed)
+    except ValueError as e:
+        raise BlazeforgeError("data.split", str(e)) from None
+    records = {split: [] for split in SPLITS}
+    for i, ((path, sample), split) in enumerate(zip(items, splits)):
+        records[split].append((f"{i:08d}", (path, sample)))
+    builder = _builder_class()(records=records, data_dir=str(run_dir / "tfds"))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
+    counts = {split: dict(Counter(s.meta.get("source", "") for _, (_, s) in records[split])) for split in SPLITS}
+    result = {
+        "splits": {split: len(records[split]) for split in SPLITS},
+        "by_source": counts,
+        "split_by": split_cfg.by,
+        "tfds_dir": str(Path(builder.data_dir).relative_to(run_dir)),
+        "sources": {"renders": cfg.datasets.renders, "coco": cfg.datasets.coco},
+    }
+    summary_path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def load(dataset_dir: str | Path, split: str, decode_images: bool = True):
+    """The `split` of a built dataset as a tf.data.Dataset of sample dicts (image uint8 [H, W, 3], ...).
+
+    decode_images=False leaves "image" as the encoded PNG bytes (cheaper to shuffle; decode later).
+    """
+    import tensorflow_datasets as tfds
+
+    dataset_dir = Path(dataset_dir)
+    info = summary(dataset_dir)
+    if not info["splits"].get(split):
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"split {split!r} is empty")
+    builder = tfds.builder_from_directory(str(dataset_dir / info["tfds_dir"]))
+    decoders = None if decode_images else {"image": tfds.decode.SkipDecoding()}
+    return builder.as_dataset(split=split, shuffle_files=False, decoders=decoders)
+
+
+def summary(dataset_dir: str | Path) -> dict:
+    """The dataset.json of a datasets run directory: split counts, counts by source, sources."""
+    path = Path(dataset_dir) / "dataset.json"
+    if not path.is_file():
+        raise BlazeforgeError(f"dataset={dataset_dir}", "expected a datasets run directory holding dataset.json")
+    return json.loads(path.read_text())

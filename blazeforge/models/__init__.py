@@ -1,0 +1,1 @@
+"""Keras 3 layers and backbones (BlazeBlock and friends). No data code."""

@@ -1,0 +1,1 @@
+"""Training: the input pipeline, augmentation and the trainer."""

@@ -1,0 +1,174 @@
+"""The hand-landmark input pipeline: ROI crops made exactly as the runtime makes them.
+
+`make_dataset(cfg, dataset_dir, split, training)` yields `(images, targets)` batches:
+- images float32 [B, S, S, 3] in [0, 1] (S = cfg.recipe.input_size);
+- targets: "landmarks" [B, 63] (x, y, z in crop pixels, MediaPipe's layout), "landmark_mask"
+  [B, 63], "presence" [B, 1], "handedness" [B, 1] (1 right), "handedness_mask" [B, 1].
+
+Crops come from `geometry.roi.hand_roi` on the labelled keypoints. Training adds ROI jitter,
+keypoint-aware horizontal flips (which swap handedness), photometric augmentation and negative
+crops away from the hand (presence 0), and mixes sources by cfg.data.weights.
+`eval_examples` yields the un-augmented crops one instance at a time, with everything evaluation
+and int8 calibration need.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+from omegaconf import DictConfig
+
+from blazeforge.datasets import load, summary
+from blazeforge.geometry.roi import HAND_ROI_SUBSET, Roi, crop_image, hand_roi, image_to_crop
+
+K = 21
+
+
+def instance_roi(keypoints: np.ndarray, mask: np.ndarray, recipe: DictConfig) -> Roi:
+    """The crop of one hand: MediaPipe's rule when its ROI landmarks are labelled, else a square
+    around the labelled points (scaled like MediaPipe's)."""
+    labelled = mask[:, 0].astype(bool)
+    if labelled[list(HAND_ROI_SUBSET)].all():
+        return hand_roi(keypoints[:, :2], recipe.roi.scale, recipe.roi.shift_y)
+    xy = keypoints[labelled, :2]
+    lo, hi = xy.min(0), xy.max(0)
+    side = max(float((hi - lo).max()), 1.0) * recipe.roi.scale * 0.75
+    return Roi(*((lo + hi) / 2), side, side, 0.0)
+
+
+def jitter_roi(roi: Roi, rng: np.random.Generator, aug: DictConfig) -> Roi:
+    """Shift (share of the size, along the ROI's axes), rescale and rotate the ROI a little."""
+    dx, dy = rng.uniform(-aug.roi_shift, aug.roi_shift, 2)
+    scale = rng.uniform(1 - aug.roi_scale, 1 + aug.roi_scale)
+    moved = roi.transformed(scale, scale, dx, dy, square_long=False)
+    return Roi(moved.cx, moved.cy, moved.width, moved.height,
+               roi.rotation + math.radians(rng.uniform(-aug.roi_rotation_deg, aug.roi_rotation_deg)))
+
+
+def negative_roi(roi: Roi, width: int, height: int, rng: np.random.Generator) -> Roi:
+    """A crop of the hand's size centred at least 0.8 sizes away from the hand (presence 0)."""
+    for _ in range(20):
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        if math.hypot(cx - roi.cx, cy - roi.cy) > 0.8 * roi.width:
+            break
+    else:  # the hand fills the frame: step off it
+        angle = rng.uniform(0, 2 * math.pi)
+        cx, cy = roi.cx + math.cos(angle) * roi.width, roi.cy + math.sin(angle) * roi.width
+    return Roi(float(cx), float(cy), roi.width, roi.height, float(rng.uniform(-math.pi, math.pi)))
+
+
+def _handedness_target(h: float) -> tuple[float, float]:
+    """(target, mask): 0.5 means unknown handedness, which trains nothing."""
+    return (h, 1.0) if h in (0.0, 1.0) else (0.0, 0.0)
+
+
+class TrainExamples:
+    """The per-example numpy function of training: crop, augment, targets."""
+
+    def __init__(self, cfg: DictConfig):
+        from blazeforge.training.augment import photometric
+
+        self.recipe = cfg.recipe
+        self.seed = int(cfg.seed)
+        self.size = int(cfg.recipe.input_size)
+        self.photometric = photometric(cfg.recipe.augment)
+
+    def __call__(self, image, keypoints, keypoint_mask, handedness, index):
+        rng = np.random.default_rng([self.seed, int(index)])
+        aug, size = self.recipe.augment, self.size
+        i = int(rng.integers(len(keypoints)))
+        roi = instance_roi(keypoints[i], keypoint_mask[i], self.recipe)
+        negative = rng.random() < self.recipe.negatives
+        roi = negative_roi(roi, image.shape[1], image.shape[0], rng) if negative else jitter_roi(roi, rng, aug)
+        crop = crop_image(image, roi, size)
+        landmarks = image_to_crop(keypoints[i].astype(np.float64), roi, size)
+        mask = keypoint_mask[i].astype(np.float32)
+        h, h_mask = _handedness_target(float(handedness[i]))
+        if rng.random() < aug.flip:
+            crop = np.ascontiguousarray(crop[:, ::-1])
+            landmarks[:, 0] = size - landmarks[:, 0]
+            h = 1.0 - h if h_mask else h
+        crop = self.photometric(image=crop)["image"]
+        presence = 0.0 if negative else 1.0
+        if negative:
+            mask[:], h_mask = 0.0, 0.0
+        f32 = np.float32
+        return (crop.astype(f32) / 255.0, landmarks.reshape(-1).astype(f32), mask.reshape(-1), f32([presence]),
+                f32([h]), f32([h_mask]))
+
+
+def _to_batch_dict(image, landmarks, mask, presence, handedness, h_mask):
+    return image, {"landmarks": landmarks, "landmark_mask": mask, "presence": presence,
+                   "handedness": handedness, "handedness_mask": h_mask}
+
+
+def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
+    """Batches of (images, targets) for the hand-landmark recipe (see the module docstring)."""
+    import tensorflow as tf
+
+    size = int(cfg.recipe.input_size)
+    batch = int(cfg.trainer.batch_size)
+    specs = (tf.TensorSpec((size, size, 3), tf.float32), tf.TensorSpec((3 * K,), tf.float32),
+             tf.TensorSpec((3 * K,), tf.float32), tf.TensorSpec((1,), tf.float32),
+             tf.TensorSpec((1,), tf.float32), tf.TensorSpec((1,), tf.float32))
+    if not training:
+        def generate():
+            for ex in eval_examples(cfg, dataset_dir, split):
+                h, h_mask = _handedness_target(ex["handedness"])
+                yield (ex["crop"].astype(np.float32) / 255.0,
+                       ex["crop_keypoints"].reshape(-1).astype(np.float32),
+                       ex["keypoint_mask"].reshape(-1).astype(np.float32), np.float32([1.0]), np.float32([h]),
+                       np.float32([h_mask]))
+        ds = tf.data.Dataset.from_generator(generate, output_signature=specs)
+        return ds.batch(batch).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
+
+    counts = summary(dataset_dir)["by_source"].get(split, {})
+    weights = {source: float(cfg.data.weights.get(source, 1.0)) for source in counts}
+    weights = {source: w for source, w in weights.items() if w > 0}
+    if not weights:
+        from blazeforge.errors import BlazeforgeError
+        raise BlazeforgeError("data.weights", f"every source of split {split!r} has weight 0: {sorted(counts)}")
+    raw = load(dataset_dir, split, decode_images=False)
+    fields = lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["handedness"])  # noqa: E731
+    parts = [raw.filter(lambda ex, s=source: tf.equal(ex["source"], s)).map(fields).repeat() for source in weights]
+    total = sum(weights.values())
+    ds = parts[0] if len(parts) == 1 else tf.data.Dataset.sample_from_datasets(
+        parts, weights=[w / total for w in weights.values()], seed=int(cfg.seed))
+    ds = ds.shuffle(512, seed=int(cfg.seed)).enumerate()
+    make = TrainExamples(cfg)
+
+    def decode_and_make(index, item):
+        image, keypoints, keypoint_mask, handedness = item
+        image = tf.io.decode_png(image, channels=3)
+        out = tf.numpy_function(make, [image, keypoints, keypoint_mask, handedness, index],
+                                [s.dtype for s in specs], stateful=False)
+        for tensor, spec in zip(out, specs):
+            tensor.set_shape(spec.shape)
+        return tuple(out)
+
+    ds = ds.map(decode_and_make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch, drop_remainder=True).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
+    """Each labelled instance of `split`, cropped as the runtime would (no augmentation).
+
+    Yields dicts: crop uint8 [S, S, 3], roi (Roi), keypoints [21, 3] (image px), crop_keypoints
+    [21, 3] (crop px), keypoint_mask [21, 3] bool, visibility [21], handedness, image uint8
+    [H, W, 3], and meta strings source, skin_tone, subject_id, region.
+    """
+    import tensorflow_datasets as tfds
+
+    size = int(cfg.recipe.input_size)
+    for ex in tfds.as_numpy(load(dataset_dir, split)):
+        meta = {k: ex[k].decode() for k in ("source", "skin_tone", "subject_id", "region")}
+        for i in range(len(ex["keypoints"])):
+            roi = instance_roi(ex["keypoints"][i], ex["keypoint_mask"][i], cfg.recipe)
+            yield {
+                "crop": crop_image(ex["image"], roi, size), "roi": roi, "keypoints": ex["keypoints"][i],
+                "crop_keypoints": image_to_crop(ex["keypoints"][i].astype(np.float64), roi, size),
+                "keypoint_mask": ex["keypoint_mask"][i], "visibility": ex["visibility"][i],
+                "handedness": float(ex["handedness"][i]), "image": ex["image"], "meta": meta,
+            }
