@@ -1,0 +1,164 @@
+"""`blazeforge evaluate`: hand-landmark accuracy against a mean-pose baseline, with a report.
+
+Figures (metrics.json): nme_2d and nme_3d (mean point error / palm size, the wrist to
+middle-finger MCP distance in 2D pixels), pck_0.2, presence_auc (the eval crops against crops away
+from the hand), handedness_accuracy, each also by source and by skin tone; baseline_nme_2d is the
+same NME for the mean training pose placed in each crop. report.html shows the error distribution
+and the worst examples drawn (ground truth green, prediction red).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from blazeforge.errors import BlazeforgeError
+from blazeforge.evaluation import metrics as M
+from blazeforge.evaluation.predictors import load_predictor
+from blazeforge.geometry.roi import crop_image, crop_to_image
+from blazeforge.runtime.draw import draw_landmarks
+from blazeforge.topology.hand import HAND
+
+log = logging.getLogger(__name__)
+BASELINE_SAMPLES = 2000
+
+
+def _dataset_dir(cfg: DictConfig) -> str:
+    if cfg.evaluate.dataset:
+        return str(cfg.evaluate.dataset)
+    if not cfg.evaluate.checkpoint:
+        raise BlazeforgeError("evaluate.checkpoint", "expected a train run directory, a .keras/.tflite file or "
+                                                     "mediapipe:NAME")
+    from blazeforge.training.trainer import train_config
+    trained = None if str(cfg.evaluate.checkpoint).startswith("mediapipe:") else train_config(cfg.evaluate.checkpoint)
+    if trained is None or not trained.train.dataset:
+        raise BlazeforgeError("evaluate.dataset", "expected dataset=RUN_DIR (the checkpoint does not name one)")
+    return str(trained.train.dataset)
+
+
+def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limit: int | None = None) -> dict:
+    """Stack the eval examples of a split (crops made for `input_size`)."""
+    from blazeforge.training.pipeline import eval_examples, negative_roi
+
+    cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": input_size}})
+    rng = np.random.default_rng(int(cfg.seed))
+    rows = {k: [] for k in ("crop", "negative", "keypoints", "mask", "roi", "handedness", "source", "skin_tone", "image")}
+    for n, ex in enumerate(eval_examples(cfg, dataset_dir, split)):
+        if limit is not None and n >= limit:
+            break
+        h, w = ex["image"].shape[:2]
+        rows["crop"].append(ex["crop"])
+        rows["negative"].append(crop_image(ex["image"], negative_roi(ex["roi"], w, h, rng), input_size))
+        rows["keypoints"].append(ex["keypoints"])
+        rows["mask"].append(ex["keypoint_mask"])
+        rows["roi"].append(ex["roi"])
+        rows["handedness"].append(ex["handedness"])
+        rows["source"].append(ex["meta"]["source"])
+        rows["skin_tone"].append(ex["meta"]["skin_tone"])
+        rows["image"].append(ex["image"])
+    if not rows["crop"]:
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"split {split!r} has no labelled hands")
+    for k in ("crop", "negative", "keypoints", "mask", "handedness"):
+        rows[k] = np.stack(rows[k])
+    return rows
+
+
+def to_image(crop_landmarks: np.ndarray, rois: list, input_size: int) -> np.ndarray:
+    """[N, 63] crop-pixel predictions -> [N, 21, 3] image pixels through each sample's ROI."""
+    pts = crop_landmarks.reshape(len(rois), -1, 3)
+    return np.stack([crop_to_image(p, roi, input_size) for p, roi in zip(pts, rois)])
+
+
+def score(pred: np.ndarray, data: dict) -> dict:
+    """NME 2D/3D and PCK of image-space predictions [N, 21, 3] against the collected truth."""
+    gt, mask = data["keypoints"], data["mask"].astype(float)
+    norm = M.normalizer(gt, HAND.normalizer)
+    per_2d = M.per_sample_nme(pred[..., :2], gt[..., :2], mask[..., 0], norm)
+    z_mask = mask[..., 2]
+    has_z = z_mask.sum(1) > 0
+    per_3d = M.per_sample_nme(pred, gt, z_mask, norm)
+    return {"per_sample": per_2d, "nme_2d": float(np.nanmean(per_2d)),
+            "nme_3d": float(np.nanmean(per_3d[has_z])) if has_z.any() else None,
+            "pck_0.2": M.pck(pred, gt, mask[..., 0], norm, 0.2)}
+
+
+def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
+    """Evaluate cfg.evaluate.checkpoint on cfg.evaluate.split; writes report.html into run_dir."""
+    run_dir = Path(run_dir)
+    dataset_dir = _dataset_dir(cfg)
+    predictor = load_predictor(cfg.evaluate.checkpoint)
+    size = predictor.input_size
+    data = collect(cfg, dataset_dir, cfg.evaluate.split, size)
+    out = predictor(data["crop"])
+    pred = to_image(out["landmarks"], data["roi"], size)
+    result = score(pred, data)
+    negatives = predictor(data["negative"])["presence"].ravel()
+    presence = np.concatenate([out["presence"].ravel(), negatives])
+    labels = np.r_[np.ones(len(data["crop"])), np.zeros(len(negatives))]
+    known = np.isin(data["handedness"], (0.0, 1.0))
+    hand_acc = float(((out["handedness"].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean()) if known.any() else None
+
+    train = collect(cfg, dataset_dir, "train", size, limit=BASELINE_SAMPLES)
+    from blazeforge.geometry.roi import image_to_crop
+    mean_pose = np.mean([image_to_crop(k.astype(float), r, size) for k, r in zip(train["keypoints"], train["roi"])], 0)
+    baseline = score(to_image(np.repeat(mean_pose[None].reshape(1, -1), len(data["roi"]), 0), data["roi"], size), data)
+
+    per = result["per_sample"]
+    metrics = {
+        "checkpoint": str(cfg.evaluate.checkpoint), "dataset": dataset_dir, "split": cfg.evaluate.split,
+        "count": int(len(per)), "nme_2d": result["nme_2d"], "nme_3d": result["nme_3d"], "pck_0.2": result["pck_0.2"],
+        "baseline_nme_2d": baseline["nme_2d"], "baseline_nme_3d": baseline["nme_3d"],
+        "baseline_pck_0.2": baseline["pck_0.2"], "presence_auc": M.roc_auc(presence, labels),
+        "handedness_accuracy": hand_acc,
+        "by_source": M.by_group(per, data["source"]), "by_skin_tone": M.by_group(per, data["skin_tone"]),
+    }
+    _report(run_dir, metrics, per, baseline["per_sample"], pred, data, int(cfg.evaluate.worst))
+    return metrics
+
+
+def _report(run_dir: Path, metrics: dict, per: np.ndarray, base: np.ndarray, pred: np.ndarray, data: dict,
+            worst: int) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for values, label in ((per, "model"), (base, "mean-pose baseline")):
+        v = np.sort(values[np.isfinite(values)])
+        ax.plot(v, np.arange(1, len(v) + 1) / len(v), label=f"{label} (mean {v.mean():.3f})")
+    ax.set_xlabel("2D NME (share of palm size)")
+    ax.set_ylabel("share of samples")
+    ax.set_xlim(0, max(0.5, float(np.nanpercentile(base, 95))))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(run_dir / "nme_cdf.png", dpi=100)
+    plt.close(fig)
+
+    figures = []
+    (run_dir / "worst").mkdir(exist_ok=True)
+    for rank, i in enumerate(np.argsort(-np.nan_to_num(per, nan=-1))[:worst]):
+        image = cv2.cvtColor(data["image"][i], cv2.COLOR_RGB2BGR)
+        image = draw_landmarks(image, data["keypoints"][i], HAND.edges, (0, 200, 0))
+        image = draw_landmarks(image, pred[i], HAND.edges, (0, 0, 255))
+        name = f"worst/{rank:02d}.png"
+        cv2.imwrite(str(run_dir / name), image)
+        figures.append(f'<figure><img src="{name}" width="256"><figcaption>NME {per[i]:.3f} · '
+                       f'{html.escape(data["source"][i])} · tone {html.escape(data["skin_tone"][i])}</figcaption></figure>')
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v))}</td></tr>"
+                   for k, v in metrics.items() if not isinstance(v, dict))
+    groups = "".join(f"<tr><td>{html.escape(g)}</td><td>{name}</td><td>{v['nme']:.4f}</td><td>{v['count']}</td></tr>"
+                     for g in ("by_source", "by_skin_tone") for name, v in metrics[g].items())
+    (run_dir / "report.html").write_text(f"""<!doctype html><meta charset="utf-8"><title>blazeforge evaluation</title>
+<style>body{{font-family:sans-serif;margin:2em}}td{{padding:2px 8px}}figure{{display:inline-block;margin:4px}}</style>
+<h1>Hand landmarks: evaluation</h1><table>{rows}</table>
+<h2>Error distribution</h2><img src="nme_cdf.png">
+<h2>By group</h2><table><tr><th>grouping</th><th>group</th><th>NME 2D</th><th>count</th></tr>{groups}</table>
+<h2>Worst examples</h2><p>ground truth green, prediction red</p>{''.join(figures)}
+""")

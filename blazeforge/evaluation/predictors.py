@@ -1,0 +1,58 @@
+"""Anything that maps hand crops to landmarks: a Keras checkpoint, one of our .tflite exports, or a
+MediaPipe model from the zoo (`mediapipe:hand_landmark_full`). One interface for evaluation and
+export parity: `predict(crops uint8 [B, S, S, 3]) -> {"landmarks" [B, 63], "presence" [B, 1],
+"handedness" [B, 1]}` (landmarks in crop pixels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+# MediaPipe's hand_landmark .tflite outputs, by tensor name.
+MEDIAPIPE_HAND_OUTPUTS = {"Identity": "landmarks", "Identity_1": "presence", "Identity_2": "handedness"}
+
+
+@dataclass
+class Predictor:
+    name: str
+    input_size: int
+    run: Callable[[np.ndarray], dict]
+
+    def __call__(self, crops: np.ndarray, batch: int = 32) -> dict:
+        outs = [self.run(crops[i:i + batch].astype(np.float32) / 255.0) for i in range(0, len(crops), batch)]
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+
+
+def keras_predictor(model, name: str = "keras") -> Predictor:
+    def run(x):
+        out = model(x, training=False)
+        return {k: np.asarray(v) for k, v in out.items()}
+    return Predictor(name, int(model.input_shape[1]), run)
+
+
+def tflite_predictor(path: str | Path, threads: int = 1, rename: dict | None = None) -> Predictor:
+    from blazeforge.runtime import TfliteModel
+
+    model = TfliteModel(path, threads)
+
+    def run(x):
+        out = model(x)
+        return {rename.get(k, k): v for k, v in out.items() if k in rename} if rename else out
+    return Predictor(Path(path).name, model.input_shape[1], run)
+
+
+def load_predictor(checkpoint: str, threads: int = 1) -> Predictor:
+    """`mediapipe:NAME`, a .tflite file, or a Keras checkpoint (.keras or train run directory)."""
+    if str(checkpoint).startswith("mediapipe:"):
+        from blazeforge import zoo
+        name = str(checkpoint).split(":", 1)[1]
+        predictor = tflite_predictor(zoo.tflite_path(name), threads, MEDIAPIPE_HAND_OUTPUTS)
+        predictor.name = checkpoint
+        return predictor
+    if str(checkpoint).endswith(".tflite"):
+        return tflite_predictor(checkpoint, threads)
+    from blazeforge.training.trainer import load_model
+    return keras_predictor(load_model(checkpoint), str(checkpoint))

@@ -1,0 +1,98 @@
+"""A LiteRT (TFLite) model: named float32 inputs and outputs, quantization handled, timed.
+
+    model = TfliteModel("hand_landmarks_int8.tflite", threads=2)
+    out = model(batch)              # dict: output name -> float32 array
+    model.latency_ms(runs=30)       # {"median": ..., "p95": ...}
+
+Outputs are named by the model's signature when it has one (our exports: "landmarks",
+"presence", "handedness"), else by the tensor names (MediaPipe's files: "Identity", ...).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from blazeforge.errors import BlazeforgeError
+
+
+def _interpreter(path: Path, threads: int):
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BlazeforgeError(path, f"not a valid TFLite flatbuffer ({first})") from None
+    return interpreter
+
+
+class TfliteModel:
+    """A .tflite file run by LiteRT on the CPU (XNNPack), `threads` threads."""
+
+    def __init__(self, path: str | Path, threads: int = 1):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise BlazeforgeError(self.path, "TFLite file not found")
+        self.threads = threads
+        self.interpreter = _interpreter(self.path, threads)
+        signatures = self.interpreter.get_signature_list()
+        self.input = self.interpreter.get_input_details()[0]
+        details = {d["index"]: d for d in self.interpreter.get_output_details()}
+        if signatures:
+            key = next(iter(signatures))
+            outputs = self.interpreter._get_full_signature_list()[key]["outputs"]  # name -> tensor index
+            self.outputs = {name: details[index] for name, index in outputs.items()}
+        else:
+            self.outputs = {d["name"]: d for d in details.values()}
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(v) for v in self.input["shape"])
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Run on float32 `batch` [B, ...] (B may differ from the file's; it is resized) -> outputs."""
+        batch = np.asarray(batch, np.float32)
+        if batch.shape[1:] != self.input_shape[1:]:
+            raise BlazeforgeError(self.path, f"input of shape {list(batch.shape)}, expected [B, "
+                                             f"{', '.join(map(str, self.input_shape[1:]))}]")
+        if batch.shape[0] != self.input_shape[0]:
+            self.interpreter.resize_tensor_input(self.input["index"], batch.shape)
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+            details = {d["index"]: d for d in self.interpreter.get_output_details()}
+            self.outputs = {name: details[d["index"]] for name, d in self.outputs.items()}
+        self.interpreter.set_tensor(self.input["index"], _quantize(batch, self.input))
+        self.interpreter.invoke()
+        return {name: _dequantize(self.interpreter.get_tensor(d["index"]), d) for name, d in self.outputs.items()}
+
+    def latency_ms(self, runs: int = 30, warmup: int = 3) -> dict:
+        """Median and 95th percentile of single-image inference time, milliseconds."""
+        x = np.random.default_rng(0).uniform(0, 1, (1, *self.input_shape[1:])).astype(np.float32)
+        for _ in range(warmup):
+            self(x)
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self(x)
+            times.append((time.perf_counter() - start) * 1000)
+        return {"median": round(float(np.median(times)), 3), "p95": round(float(np.percentile(times, 95)), 3)}
+
+
+def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    dtype = detail["dtype"]
+    if dtype == np.float32:
+        return x
+    scale, zero = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+
+def _dequantize(x: np.ndarray, detail: dict) -> np.ndarray:
+    if detail["dtype"] == np.float32:
+        return x.copy()
+    scale, zero = detail["quantization"]
+    return ((x.astype(np.float32) - zero) * scale).astype(np.float32)
