@@ -10,6 +10,7 @@ files handed to it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import Counter
@@ -27,7 +28,9 @@ SPLITS = ("train", "val", "test")
 META_FIELDS = ("source", "subject_id", "skin_tone", "region", "gesture")
 
 
+@functools.cache
 def _builder_class():
+    """The TFDS builder class, defined once per process (TFDS registers classes by name)."""
     import tensorflow_datasets as tfds
 
     class SampleDataset(tfds.core.GeneratorBasedBuilder):

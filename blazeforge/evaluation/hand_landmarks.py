@@ -118,6 +118,12 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         "handedness_accuracy": hand_acc,
         "by_source": M.by_group(per, data["source"]), "by_skin_tone": M.by_group(per, data["skin_tone"]),
     }
+    if cfg.evaluate.palm_detector:
+        from blazeforge import zoo
+        from blazeforge.evaluation.palm_check import palm_detection_check
+        name = str(cfg.evaluate.palm_detector)
+        path = zoo.tflite_path(name.split(":", 1)[1]) if name.startswith("mediapipe:") else name
+        metrics["palm_detection"] = {"model": name, **palm_detection_check(data["image"], data["keypoints"], path)}
     _report(run_dir, metrics, per, baseline["per_sample"], pred, data, int(cfg.evaluate.worst))
     return metrics
 

@@ -1,7 +1,14 @@
-"""BlazeBlocks and a landmark encoder, written with `keras.ops` so they also run on JAX/PyTorch.
+"""BlazeBlocks and a landmark backbone, written with `keras.ops` so they also run on JAX/PyTorch.
 
-The BlazeBlock (BlazeFace, arXiv:1907.05047) is a 5x5 depthwise convolution and a 1x1 projection
-with a residual connection; a strided block max-pools the skip path and zero-pads its channels.
+The BlazeBlock (BlazeFace, arXiv:1907.05047) is a depthwise convolution (5x5 by default, 3x3 where
+a receptive field that large is not needed) and a 1x1 projection, added to a skip path. A strided
+block (stride 2) max-pools the skip path and zero-pads its channels up to the block's width, so
+that no parameters are spent on the shortcut. The double BlazeBlock runs two such depthwise +
+pointwise pairs, the first projecting to a narrower bottleneck, before the single addition.
+
+Example:
+    >>> inputs = keras.Input((224, 224, 3))
+    >>> features = landmark_backbone(inputs, "full")   # [B, 7, 7, 288]
 """
 
 from __future__ import annotations
@@ -10,71 +17,148 @@ import keras
 from keras import layers, ops
 
 
+def _strided_skip(x, strides: int, extra_channels: int):
+    """The shortcut of a Blaze block: max-pool when strided, zero-pad the new channels."""
+    if strides == 2:
+        x = ops.max_pool(x, pool_size=2, strides=2, padding="same")
+    if extra_channels:
+        x = ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra_channels]])
+    return x
+
+
+def _out_shape(input_shape, strides: int, filters: int):
+    b, h, w, _ = input_shape
+    return (b, None if h is None else -(-h // strides), None if w is None else -(-w // strides), filters)
+
+
 @keras.saving.register_keras_serializable(package="blazeforge")
 class BlazeBlock(layers.Layer):
-    """Depthwise 5x5 (stride 1 or 2) -> pointwise 1x1 -> BatchNorm, plus the skip path, then ReLU.
+    """Depthwise kxk (stride 1 or 2) -> pointwise 1x1 -> BatchNorm, plus the skip path, then ReLU.
 
-    Call: x [B, H, W, C_in] -> [B, H / stride, W / stride, filters] (H, W rounded up).
+    Args:
+        filters: output channels, at least the input's (the skip path can only pad channels).
+        strides: 1, or 2 to halve the resolution (the skip path is max-pooled).
+        kernel_size: of the depthwise convolution, 5 (BlazeFace) or 3.
+
+    Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
 
     def __init__(self, filters: int, strides: int = 1, kernel_size: int = 5, **kwargs):
         super().__init__(**kwargs)
-        self.filters, self.strides, self.kernel_size = filters, strides, kernel_size
-        self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False)
-        self.pointwise = layers.Conv2D(filters, 1, use_bias=False)
-        self.norm = layers.BatchNormalization()
-        self.pool = layers.MaxPooling2D(2, strides=2, padding="same") if strides == 2 else None
+        if strides not in (1, 2):
+            raise ValueError(f"BlazeBlock strides must be 1 or 2, got {strides}")
+        self.filters, self.strides, self.kernel_size = int(filters), int(strides), int(kernel_size)
+        self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False,
+                                                name="depthwise")
+        self.pointwise = layers.Conv2D(filters, 1, use_bias=False, name="pointwise")
+        self.norm = layers.BatchNormalization(name="norm")
 
     def build(self, input_shape):
         self.in_channels = int(input_shape[-1])
         if self.filters < self.in_channels:
             raise ValueError(f"BlazeBlock cannot shrink channels ({self.in_channels} -> {self.filters})")
         self.depthwise.build(input_shape)
-        dw_shape = self.depthwise.compute_output_shape(input_shape)
-        self.pointwise.build(dw_shape)
-        self.norm.build(self.pointwise.compute_output_shape(dw_shape))
-        if self.pool is not None:
-            self.pool.build(input_shape)
+        shape = self.depthwise.compute_output_shape(input_shape)
+        self.pointwise.build(shape)
+        self.norm.build(self.pointwise.compute_output_shape(shape))
 
     def call(self, x, training=None):
         y = self.norm(self.pointwise(self.depthwise(x)), training=training)
-        skip = self.pool(x) if self.pool is not None else x
-        extra = self.filters - self.in_channels
-        if extra:
-            skip = ops.pad(skip, [[0, 0], [0, 0], [0, 0], [0, extra]])
-        return ops.relu(y + skip)
+        return ops.relu(y + _strided_skip(x, self.strides, self.filters - self.in_channels))
 
     def compute_output_shape(self, input_shape):
-        b, h, w, _ = input_shape
-        s = self.strides
-        return (b, None if h is None else -(-h // s), None if w is None else -(-w // s), self.filters)
+        return _out_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides,
                 "kernel_size": self.kernel_size}
 
 
-# Channels and blocks per resolution stage (after the stem), for the landmark encoders.
+@keras.saving.register_keras_serializable(package="blazeforge")
+class DoubleBlazeBlock(layers.Layer):
+    """Two depthwise + pointwise pairs around a bottleneck, one residual addition (BlazeFace).
+
+    depthwise kxk (strides) -> 1x1 to `bottleneck` channels -> BN -> ReLU -> depthwise kxk ->
+    1x1 to `filters` -> BN, plus the (pooled, zero-padded) skip path, then ReLU. Two of them see a
+    larger receptive field for about the cost of one wide block.
+
+    Args:
+        filters: output channels, at least the input's.
+        bottleneck: channels between the two pairs (BlazeFace uses 24 in front of 96).
+        strides: 1 or 2.
+        kernel_size: of both depthwise convolutions.
+
+    Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
+    """
+
+    def __init__(self, filters: int, bottleneck: int, strides: int = 1, kernel_size: int = 5, **kwargs):
+        super().__init__(**kwargs)
+        if strides not in (1, 2):
+            raise ValueError(f"DoubleBlazeBlock strides must be 1 or 2, got {strides}")
+        self.filters, self.bottleneck = int(filters), int(bottleneck)
+        self.strides, self.kernel_size = int(strides), int(kernel_size)
+        self.depthwise1 = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False,
+                                                 name="depthwise1")
+        self.pointwise1 = layers.Conv2D(bottleneck, 1, use_bias=False, name="pointwise1")
+        self.norm1 = layers.BatchNormalization(name="norm1")
+        self.depthwise2 = layers.DepthwiseConv2D(kernel_size, padding="same", use_bias=False, name="depthwise2")
+        self.pointwise2 = layers.Conv2D(filters, 1, use_bias=False, name="pointwise2")
+        self.norm2 = layers.BatchNormalization(name="norm2")
+
+    def build(self, input_shape):
+        self.in_channels = int(input_shape[-1])
+        if self.filters < self.in_channels:
+            raise ValueError(f"DoubleBlazeBlock cannot shrink channels ({self.in_channels} -> {self.filters})")
+        shape = input_shape
+        for layer in (self.depthwise1, self.pointwise1, self.norm1, self.depthwise2, self.pointwise2, self.norm2):
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+
+    def call(self, x, training=None):
+        y = ops.relu(self.norm1(self.pointwise1(self.depthwise1(x)), training=training))
+        y = self.norm2(self.pointwise2(self.depthwise2(y)), training=training)
+        return ops.relu(y + _strided_skip(x, self.strides, self.filters - self.in_channels))
+
+    def compute_output_shape(self, input_shape):
+        return _out_shape(input_shape, self.strides, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "bottleneck": self.bottleneck,
+                "strides": self.strides, "kernel_size": self.kernel_size}
+
+
+# The landmark backbone, per width: the stem's channels, then one stage per resolution, each
+# (channels, single blocks, double blocks); every stage after the first opens with a stride-2
+# block. At 224: 112 (stem and stage 0), 56, 28, 14, 7. Double blocks use a bottleneck of a
+# quarter of the stage's channels.
 WIDTHS = {
-    "full": {"stem": 24, "stages": ((24, 2), (48, 2), (96, 3), (192, 3), (192, 3), (192, 2))},
-    "lite": {"stem": 16, "stages": ((16, 1), (32, 2), (64, 2), (128, 2), (128, 2), (128, 1))},
+    "full": {"stem": 24, "stages": ((24, 2, 0), (48, 3, 0), (96, 4, 0), (192, 4, 1), (288, 6, 2))},
+    "lite": {"stem": 16, "stages": ((16, 1, 0), (24, 2, 0), (48, 3, 0), (96, 3, 1), (144, 4, 2))},
 }
 
 
-def landmark_encoder(inputs, width: str = "full"):
-    """Stem conv (stride 2) then BlazeBlock stages, each but the first opening with a stride-2 block.
+def landmark_backbone(inputs, width: str = "full"):
+    """Stem conv 3x3 (stride 2), then BlazeBlock stages down to 1/32 of the input.
 
-    inputs [B, S, S, 3] -> features [B, ceil(S / 64), ceil(S / 64), C] (C = 192 full, 128 lite);
-    224 -> 112 (stem) -> 112, 56, 28, 14, 7, 4.
+    Args:
+        inputs: a Keras tensor [B, S, S, 3] (S divisible by 32).
+        width: "full" or "lite" (about half the channels, fewer blocks).
+
+    Returns: features [B, S / 32, S / 32, C] with C = 288 (full) or 144 (lite); 7x7 at S = 224.
     """
     if width not in WIDTHS:
         raise ValueError(f"width must be one of {sorted(WIDTHS)}, got {width!r}")
     spec = WIDTHS[width]
     x = layers.Conv2D(spec["stem"], 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)
     x = layers.ReLU(name="stem_relu")(x)
-    for stage, (filters, blocks) in enumerate(spec["stages"]):
-        for block in range(blocks):
+    for stage, (filters, singles, doubles) in enumerate(spec["stages"]):
+        for block in range(singles + doubles):
             strides = 2 if stage > 0 and block == 0 else 1
-            x = BlazeBlock(filters, strides, name=f"stage{stage}_block{block}")(x)
+            name = f"stage{stage}_block{block}"
+            if block < singles:
+                x = BlazeBlock(filters, strides, name=name)(x)
+            else:
+                x = DoubleBlazeBlock(filters, max(filters // 4, 8), strides, name=name)(x)
     return x
+

@@ -1,4 +1,9 @@
-"""Recipes: a model, its losses, metrics and export signature, looked up by name."""
+"""Recipes: one module per task, looked up by the config's recipe.name.
+
+A recipe module provides `build_model(recipe_cfg) -> keras.Model`, `make_losses(recipe_cfg) ->
+(losses, loss_weights)` and `make_metrics(recipe_cfg)` keyed by output name, and
+`pack_targets(targets) -> y_true per output` (what the trainer feeds `model.compile`'s losses).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,12 @@ from blazeforge.errors import BlazeforgeError
 RECIPES = {"hand_landmarks": "blazeforge.recipes.hand_landmarks"}
 
 
+def names() -> list[str]:
+    return sorted(RECIPES)
+
+
 def get(name: str):
-    """The recipe module called `name` (build_model, losses, pack_targets, ...)."""
+    """The recipe module called `name`; a one-line BlazeforgeError naming the choices otherwise."""
     if name not in RECIPES:
-        raise BlazeforgeError("recipe", f"unknown recipe {name!r}; expected one of {sorted(RECIPES)}")
+        raise BlazeforgeError("recipe.name", f"unknown recipe {name!r}; expected one of {names()}")
     return importlib.import_module(RECIPES[name])

@@ -1,14 +1,18 @@
 """Hand landmarks (MediaPipe Hands): 21 3D keypoints, hand presence and handedness from a crop.
 
-Model: input float32 [B, S, S, 3] in [0, 1] (S = recipe.input_size, 224 published); a BlazeBlock
-encoder (`models.blaze.landmark_encoder`); three heads, as MediaPipe's hand_landmark .tflite:
+Model (`build_model`): input float32 [B, S, S, 3] in [0, 1] (S = recipe.input_size, 224 published,
+any multiple of 32); a BlazeBlock backbone (`models.blaze.landmark_backbone`) down to S/32 (7x7 at
+224); three dense heads on the flattened grid, as MediaPipe's hand_landmark .tflite outputs them:
 - "landmarks" [B, 63]: x, y, z of 21 keypoints in crop pixels (z at x's scale, wrist-relative);
+  the head predicts units of the crop and a Rescaling layer multiplies by S;
 - "presence" [B, 1]: probability that a hand is in the crop;
 - "handedness" [B, 1]: probability of a right hand.
 
-Losses take packed targets (see `pack_targets`): landmarks carry their per-coordinate mask so that
-real 2D-only samples (z masked) train x and y and never push z, and negatives train nothing but
-presence.
+Losses (`landmark_loss`, `presence_loss`, `handedness_loss`, bundled for `model.compile` by
+`make_losses`): landmarks are L1 in units of the crop size, weighted per coordinate by the
+pipeline's landmark_mask and normalized by its sum, so real 2D-only samples (z masked) never push
+z and negatives (all-zero mask) train nothing but presence. Keras losses take one y_true per
+output, so `pack_targets` concatenates each mask beside its values.
 """
 
 from __future__ import annotations
@@ -17,30 +21,71 @@ import keras
 from keras import layers, ops
 from omegaconf import DictConfig
 
-from blazeforge.models.blaze import landmark_encoder
+from blazeforge.models.blaze import landmark_backbone
 
 K = 21
-EPS = 1e-6
+OUTPUTS = ("landmarks", "presence", "handedness")
 
 
 def build_model(recipe: DictConfig) -> keras.Model:
+    """The hand-landmark model for recipe.input_size (multiple of 32) and recipe.width (full | lite)."""
+    from blazeforge.errors import BlazeforgeError
+
     size = int(recipe.input_size)
     if size % 32 or size < 64:
-        raise ValueError(f"recipe.input_size must be a multiple of 32 and at least 64, got {size}")
+        raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
+    if recipe.width not in ("full", "lite"):
+        raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
     inputs = keras.Input((size, size, 3), name="image")
-    features = layers.Flatten(name="flatten")(landmark_encoder(inputs, recipe.width))
-    # Start every landmark at the crop centre: the head learns offsets from there.
+    features = layers.Flatten(name="flatten")(landmark_backbone(inputs, recipe.width))
+    # Every landmark starts at the crop centre: the head learns offsets from there.
     center = keras.initializers.Constant([0.5, 0.5, 0.0] * K)
-    landmarks = layers.Dense(3 * K, bias_initializer=center, name="landmarks_unit")(features)
-    landmarks = layers.Rescaling(float(size), name="landmarks")(landmarks)
+    unit = layers.Dense(3 * K, kernel_initializer="zeros", bias_initializer=center, name="landmarks_unit")(features)
+    landmarks = layers.Rescaling(float(size), name="landmarks")(unit)
     presence = layers.Dense(1, activation="sigmoid", name="presence")(features)
     handedness = layers.Dense(1, activation="sigmoid", name="handedness")(features)
     return keras.Model(inputs, {"landmarks": landmarks, "presence": presence, "handedness": handedness},
                        name=f"hand_landmarks_{recipe.width}_{size}")
 
 
+# ---- losses: plain functions of tensors -------------------------------------------------------
+
+def landmark_loss(target, pred, mask, input_size: float):
+    """Masked L1 in units of the crop size.
+
+    target, pred, mask: [B, 63] (crop pixels; mask 1 where a coordinate is labelled). Returns a
+    scalar: sum(|pred - target| * mask) / input_size / max(sum(mask), 1). Zero, with zero gradient,
+    where the mask is zero.
+    """
+    error = ops.abs(pred - target) * mask / float(input_size)
+    return ops.sum(error) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def presence_loss(target, pred):
+    """Binary cross-entropy of the presence probability; target, pred [B, 1]."""
+    return ops.mean(keras.losses.binary_crossentropy(target, pred))
+
+
+def handedness_loss(target, pred, mask):
+    """Binary cross-entropy of P(right hand), over the samples whose mask is 1; [B, 1] each."""
+    bce = keras.losses.binary_crossentropy(target, pred)[:, None]
+    return ops.sum(bce * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def crop_nme(target, pred, mask, input_size: float):
+    """Mean 2D distance over labelled keypoints, in units of the crop size (val_nme_crop)."""
+    target = ops.reshape(target, (-1, K, 3))[..., :2]
+    pred = ops.reshape(pred, (-1, K, 3))[..., :2]
+    labelled = ops.reshape(mask, (-1, K, 3))[..., 0]
+    dist = ops.sqrt(ops.sum(ops.square(pred - target), axis=-1) + 1e-12) / float(input_size)
+    return ops.sum(dist * labelled) / ops.maximum(ops.sum(labelled), 1.0)
+
+
+# ---- the same, in Keras' (y_true, y_pred) form for model.compile ------------------------------
+
 def pack_targets(targets: dict) -> dict:
-    """The pipeline's target dict -> one tensor per model output, masks packed beside the values."""
+    """The pipeline's target dict -> one y_true per model output, each mask packed beside its values:
+    landmarks [B, 126] (values, mask), presence [B, 1], handedness [B, 2] (value, mask)."""
     return {
         "landmarks": ops.concatenate([targets["landmarks"], targets["landmark_mask"]], axis=-1),
         "presence": targets["presence"],
@@ -49,35 +94,27 @@ def pack_targets(targets: dict) -> dict:
 
 
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
-    """(losses, loss_weights) keyed by output name, for `model.compile`."""
+    """(losses, loss_weights) keyed by output name, for `model.compile` on packed targets."""
     size = float(recipe.input_size)
 
-    def landmark_loss(y_true, y_pred):
-        """Mean absolute error over labelled coordinates, in units of the crop size."""
-        target, mask = y_true[:, :3 * K], y_true[:, 3 * K:]
-        error = ops.abs(y_pred - target) * mask / size
-        return ops.sum(error) / (ops.sum(mask) + EPS)
+    def landmarks(y_true, y_pred):
+        return landmark_loss(y_true[:, :3 * K], y_pred, y_true[:, 3 * K:], size)
 
-    def handedness_loss(y_true, y_pred):
-        target, mask = y_true[:, :1], y_true[:, 1:]
-        bce = keras.losses.binary_crossentropy(target, y_pred)[:, None]
-        return ops.sum(bce * mask) / (ops.sum(mask) + EPS)
+    def handedness(y_true, y_pred):
+        return handedness_loss(y_true[:, :1], y_pred, y_true[:, 1:])
 
-    losses = {"landmarks": landmark_loss, "presence": keras.losses.BinaryCrossentropy(),
-              "handedness": handedness_loss}
+    losses = {"landmarks": landmarks, "presence": presence_loss, "handedness": handedness}
     weights = {name: float(recipe.loss[name]) for name in losses}
     return losses, weights
 
 
 def make_metrics(recipe: DictConfig) -> dict:
+    """Metrics for `model.compile` on packed targets: the landmarks' crop NME (logged as
+    `landmarks_crop_nme`, `val_landmarks_crop_nme`)."""
     size = float(recipe.input_size)
 
-    def crop_nme(y_true, y_pred):
-        """Mean 2D distance over labelled keypoints, in units of the crop size."""
-        target = ops.reshape(y_true[:, :3 * K], (-1, K, 3))[..., :2]
-        mask = ops.reshape(y_true[:, 3 * K:], (-1, K, 3))[..., 0]
-        pred = ops.reshape(y_pred, (-1, K, 3))[..., :2]
-        dist = ops.sqrt(ops.sum(ops.square(pred - target), axis=-1) + EPS) / size
-        return ops.sum(dist * mask) / (ops.sum(mask) + EPS)
+    def crop_nme_metric(y_true, y_pred):
+        return crop_nme(y_true[:, :3 * K], y_pred, y_true[:, 3 * K:], size)
 
-    return {"landmarks": [crop_nme]}
+    crop_nme_metric.__name__ = "crop_nme"
+    return {"landmarks": [crop_nme_metric]}

@@ -1,12 +1,19 @@
 """`blazeforge train`: fit a recipe on a datasets run directory, resumable after a kill.
 
-Writes into the run directory: checkpoints/last.keras (every epoch), checkpoints/best.keras
-(lowest val_loss), backup/ (BackupAndRestore state: a killed run continues at the epoch it
-stopped), history.csv, wandb/ (offline by default), and model.keras at the end.
+`train(cfg, run_dir)` writes into the run directory:
+- backup/: BackupAndRestore state (weights, optimizer, epoch), kept after the run ends, so that
+  rerunning on the same run_dir continues where it stopped: a killed run resumes at its epoch, a
+  finished one with a larger trainer.epochs runs only the extra epochs;
+- checkpoints/last.keras (every epoch) and checkpoints/best.keras (lowest val_loss so far);
+- history.csv (one row per epoch, appended across resumes); wandb/ (offline unless configured);
+- model.keras at the end.
+A loss that becomes NaN or infinite stops training with a one-line BlazeforgeError.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import logging
 import math
 import os
@@ -22,20 +29,10 @@ from blazeforge.errors import BlazeforgeError
 log = logging.getLogger(__name__)
 
 
-def _strategy(name: str):
-    import tensorflow as tf
-
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise BlazeforgeError("trainer.strategy", f"expected default | mirrored | multi_worker, got {name!r}")
-
+# ---- checkpoints ------------------------------------------------------------------------------
 
 def checkpoint_path(path: str | Path, what: str) -> Path:
-    """A .keras file, or the best model file of a train run directory."""
+    """A .keras file, or the model file of a train run directory (model.keras, else best, else last)."""
     path = Path(path)
     if path.is_file() and path.suffix == ".keras":
         return path
@@ -61,106 +58,237 @@ def load_model(path: str | Path, what: str = "checkpoint"):
 def train_config(train_run_dir: str | Path) -> DictConfig | None:
     """The resolved config of the train run a checkpoint came from (None for a bare .keras file)."""
     path = Path(train_run_dir)
-    config = (path if path.is_dir() else path.parent.parent if path.parent.name == "checkpoints" else path.parent) \
-        / "config.yaml"
+    if path.is_dir():
+        folder = path
+    else:
+        folder = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    config = folder / "config.yaml"
     return OmegaConf.load(config) if config.is_file() else None
 
 
-def _wandb_callback(cfg: DictConfig, run_dir: Path):
-    """A callback logging each epoch's metrics to wandb (offline unless configured), or None."""
-    mode = os.environ.get("WANDB_MODE") or cfg.trainer.wandb
-    if mode == "disabled":
-        return None
-    import keras
-    import wandb
+# ---- pieces of a run --------------------------------------------------------------------------
 
-    run = wandb.init(project="blazeforge", dir=str(run_dir), mode=mode, resume="allow",
-                     id=f"train-{abs(hash(str(run_dir.resolve()))) % 10**10}",
-                     config=OmegaConf.to_container(cfg, resolve=True))
-
-    class WandbEpochs(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            run.log({"epoch": epoch + 1, **(logs or {})})
-
-        def on_train_end(self, logs=None):
-            run.finish()
-
-    return WandbEpochs()
-
-
-def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None) -> dict:
-    """Train cfg.recipe on cfg.train.dataset; returns the final figures for metrics.json.
-
-    datasets: optional (train, val) tf.data datasets of (images, targets) to use instead of the
-    pipeline's (tests inject small ones).
-    """
-    import keras
+def strategy(name: str):
+    """The tf.distribute strategy called `name` (default | mirrored | multi_worker)."""
     import tensorflow as tf
 
-    from blazeforge import recipes
-    from blazeforge.datasets import summary
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":  # reads the cluster from TF_CONFIG
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise BlazeforgeError("trainer.strategy", f"expected default | mirrored | multi_worker, got {name!r}")
 
-    recipe = recipes.get(cfg.recipe.name)
-    run_dir = Path(run_dir)
-    keras.utils.set_random_seed(int(cfg.seed))
+
+def learning_rate(t: DictConfig, steps_per_epoch: int):
+    """AdamW's schedule: linear warmup over trainer.warmup_epochs, then cosine decay to 5%."""
+    import keras
+
+    total = steps_per_epoch * int(t.epochs)
+    warmup = min(int(float(t.warmup_epochs) * steps_per_epoch), max(total - 1, 0))
+    peak = float(t.learning_rate)
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps=max(total, 1), alpha=0.05)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(total - warmup, 1), alpha=0.05,
+                                                  warmup_target=peak, warmup_steps=warmup)
+
+
+def _callbacks():
+    """Callback classes, defined on first use so that importing this module needs no Keras."""
+    import keras
+
+    class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
+        """TerminateOnNaN that raises a one-line BlazeforgeError (checkpoints keep the last good epoch)."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(loss):
+                raise BlazeforgeError("train", f"the loss became {float(loss)} at epoch {self.epoch + 1}, batch "
+                                               f"{batch + 1}; lower trainer.learning_rate or check the dataset's labels")
+
+    class StepTimer(keras.callbacks.Callback):
+        """Seconds spent in training steps (not validation or checkpoints), the first (tracing) one left
+        out, and the number of epochs this run finished."""
+
+        def __init__(self):
+            super().__init__()
+            self.steps, self.seconds, self.started, self.epochs = 0, 0.0, None, 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.started is not None and self._traced:
+                self.steps += 1
+                self.seconds += time.perf_counter() - self.started
+            self._traced = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs += 1
+
+        _traced = False
+
+        @property
+        def steps_per_second(self) -> float:
+            return self.steps / self.seconds if self.seconds else float("nan")
+
+    class WandbEpochs(keras.callbacks.Callback):
+        """Each epoch's logs -> wandb.log."""
+
+        def __init__(self, run):
+            super().__init__()
+            self.run = run
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.run.log({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+
+    return StopOnNonFiniteLoss, StepTimer, WandbEpochs
+
+
+def _wandb_run(cfg: DictConfig, run_dir: Path):
+    """An offline (by default) wandb run in run_dir/wandb, resumed across reruns; None when disabled.
+
+    WANDB_MODE in the environment wins over cfg.trainer.wandb (the tests set it to disabled).
+    Offline runs never touch the network; `wandb sync run_dir/wandb/offline-run-*` uploads later.
+    """
+    mode = os.environ.get("WANDB_MODE") or str(cfg.trainer.wandb)
+    if mode == "disabled":
+        return None
+    if mode not in ("offline", "online"):
+        raise BlazeforgeError("trainer.wandb", f"expected offline | online | disabled, got {mode!r}")
+    import wandb
+
+    run_id = "train-" + hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:12]
+    (run_dir / "wandb").mkdir(parents=True, exist_ok=True)
+    return wandb.init(project="blazeforge", dir=str(run_dir), mode=mode, id=run_id, resume="allow",
+                      config=OmegaConf.to_container(cfg, resolve=True),
+                      settings=wandb.Settings(silent=True, console="off", save_code=False))
+
+
+def _history(run_dir: Path) -> list[dict]:
+    path = run_dir / "history.csv"
+    if not path.is_file():
+        return []
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def _datasets(cfg: DictConfig, datasets):
+    """(train, val, steps_per_epoch): from the pipeline on cfg.train.dataset, or injected."""
     t = cfg.trainer
-    if datasets is None:
-        if not cfg.train.dataset:
-            raise BlazeforgeError("train.dataset", "expected a datasets run directory: train dataset=RUN_DIR")
-        from blazeforge.training.pipeline import make_dataset
-        n_train = summary(cfg.train.dataset)["splits"]["train"]
-        train_ds = make_dataset(cfg, cfg.train.dataset, "train", training=True)
-        val_ds = make_dataset(cfg, cfg.train.dataset, "val", training=False)
-        steps = int(t.steps_per_epoch or max(1, math.ceil(n_train / t.batch_size)))
-    else:
+    if datasets is not None:
         train_ds, val_ds = datasets
-        steps = int(t.steps_per_epoch or 10)
+        if t.steps_per_epoch:
+            return train_ds, val_ds, int(t.steps_per_epoch)
+        n = int(train_ds.cardinality())
+        if n <= 0:
+            raise BlazeforgeError("trainer.steps_per_epoch", "expected a number: the training data has no known length")
+        return train_ds, val_ds, n
+    if not cfg.train.dataset:
+        raise BlazeforgeError("train.dataset", "expected a datasets run directory: blazeforge train dataset=RUN_DIR")
+    from blazeforge.datasets import summary
+    from blazeforge.training.pipeline import make_dataset
+
+    n_train = int(summary(cfg.train.dataset)["splits"].get("train", 0))
+    if not n_train:
+        raise BlazeforgeError(f"dataset={cfg.train.dataset}", "expected a non-empty train split")
+    steps = int(t.steps_per_epoch or max(1, math.ceil(n_train / int(t.batch_size))))
+    return (make_dataset(cfg, cfg.train.dataset, "train", training=True),
+            make_dataset(cfg, cfg.train.dataset, "val", training=False), steps)
+
+
+def _load_init(model, init: str):
+    """Copy the weights of a .keras file or train run directory into `model` (same architecture)."""
+    if str(init).startswith("mediapipe:"):
+        raise BlazeforgeError("train.init", "importing MediaPipe's published weights is not available yet; "
+                                            "expected a .keras file or a train run directory")
+    source = load_model(init, "train.init")
+    try:
+        model.set_weights(source.get_weights())
+    except ValueError:
+        raise BlazeforgeError(f"train.init={init}", f"expected a checkpoint of the same architecture as "
+                                                    f"{model.name}, got {source.name}") from None
+
+
+# ---- the verb ---------------------------------------------------------------------------------
+
+def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbacks: list = ()) -> dict:
+    """Train cfg.recipe on cfg.train.dataset; returns the final figures for metrics.json.
+
+    Args:
+        cfg: the composed config tree (recipe, trainer, train, seed).
+        run_dir: the run directory; an earlier run in it is resumed (see the module docstring).
+        datasets: optional (train, val) tf.data datasets of (images, targets) batches in the
+            pipeline's layout, used instead of `make_dataset` (tests inject small ones).
+        callbacks: extra Keras callbacks, run after the trainer's own.
+
+    Returns: {"epochs", "epochs_this_run", "steps_per_epoch", "train_loss", "val_loss",
+    "val_nme_crop", "steps_per_second", "images_per_second", "seconds", "params", "dataset"}.
+    """
+    import keras
+
+    from blazeforge import recipes
+
+    run_dir = Path(run_dir)
+    t = cfg.trainer
+    recipe = recipes.get(cfg.recipe.name)
+    keras.utils.set_random_seed(int(cfg.seed))
+    scope = strategy(str(t.strategy))
+    train_ds, val_ds, steps = _datasets(cfg, datasets)
     pack = lambda images, targets: (images, recipe.pack_targets(targets))  # noqa: E731
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
 
-    with _strategy(t.strategy).scope():
+    with scope.scope():
         model = recipe.build_model(cfg.recipe)
         if cfg.train.init:
-            if str(cfg.train.init).startswith("mediapipe:"):
-                raise BlazeforgeError("train.init", "importing MediaPipe's published weights is not available yet; "
-                                                    "expected a .keras file or a train run directory")
-            model.set_weights(load_model(cfg.train.init, "init").get_weights())
-        total = steps * int(t.epochs)
-        warmup = min(int(t.warmup_epochs * steps), max(total - 1, 0))
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0 if warmup else float(t.learning_rate), decay_steps=max(total - warmup, 1), alpha=0.05,
-            warmup_target=float(t.learning_rate) if warmup else None, warmup_steps=warmup)
+            _load_init(model, cfg.train.init)
         losses, weights = recipe.make_losses(cfg.recipe)
-        model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=float(t.weight_decay)),
+        model.compile(optimizer=keras.optimizers.AdamW(learning_rate(t, steps), weight_decay=float(t.weight_decay)),
                       loss=losses, loss_weights=weights, metrics=recipe.make_metrics(cfg.recipe))
 
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    nan = keras.callbacks.TerminateOnNaN()
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+    previous = [float(r["val_loss"]) for r in _history(run_dir) if r.get("val_loss")]
+    StopOnNonFiniteLoss, StepTimer, WandbEpochs = _callbacks()
+    timer = StepTimer()
+    own = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last.keras")),
         keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best.keras"), monitor="val_loss",
-                                        save_best_only=True),
+                                        save_best_only=True, initial_value_threshold=min(previous, default=None)),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        nan,
+        StopOnNonFiniteLoss(),
+        timer,
     ]
-    tracker = _wandb_callback(cfg, run_dir)
+    tracker = _wandb_run(cfg, run_dir)
     if tracker is not None:
-        callbacks.append(tracker)
+        own.append(WandbEpochs(tracker))
     start = time.time()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=int(t.epochs), steps_per_epoch=steps,
-                        callbacks=callbacks, verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2)
+    try:
+        model.fit(train_ds, validation_data=val_ds, epochs=int(t.epochs), steps_per_epoch=steps,
+                  callbacks=own + list(callbacks),
+                  verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2)
+    finally:
+        if tracker is not None:
+            tracker.finish()
     seconds = time.time() - start
-    logs = history.history
-    if not logs.get("loss") or not np.isfinite(logs["loss"][-1]):
-        raise BlazeforgeError("train", "the loss became NaN or infinite; lower trainer.learning_rate or check "
-                                       "the dataset's labels")
     model.save(run_dir / "model.keras")
-    epochs_run = len(logs["loss"])
+
+    rows = _history(run_dir)
+    if not rows:
+        raise BlazeforgeError("train", "no epoch finished; expected trainer.epochs >= 1")
+    last = rows[-1]
+    metric = lambda key: float(last.get(key) or "nan")  # noqa: E731
     return {
-        "epochs": int(t.epochs), "epochs_this_run": epochs_run, "steps_per_epoch": steps,
-        "train_loss": float(logs["loss"][-1]), "val_loss": float(logs["val_loss"][-1]),
-        "val_nme_crop": float(logs.get("val_landmarks_crop_nme", [float("nan")])[-1]),
-        "steps_per_second": round(epochs_run * steps / seconds, 3), "seconds": round(seconds, 2),
-        "params": int(model.count_params()), "dataset": cfg.train.dataset,
+        "epochs": int(last["epoch"]) + 1, "epochs_this_run": timer.epochs,
+        "steps_per_epoch": steps,
+        "train_loss": metric("loss"), "val_loss": metric("val_loss"),
+        "val_nme_crop": metric("val_landmarks_crop_nme"),
+        "steps_per_second": round(timer.steps_per_second, 3),
+        "images_per_second": round(timer.steps_per_second * int(t.batch_size), 1),
+        "seconds": round(seconds, 2), "params": int(model.count_params()),
+        "dataset": str(cfg.train.dataset) if cfg.train.dataset else None,
     }

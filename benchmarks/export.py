@@ -1,0 +1,43 @@
+"""int8 against fp32: LiteRT latency (1 and 2 threads) and the NME delta, same process.
+
+Uses the newest demo run (outputs/demo/*/export) when there is one; otherwise exports an
+untrained full-width 224 px model (latency only: an untrained model has no meaningful NME).
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> dict:
+    from blazeforge.runtime import TfliteModel
+
+    demos = sorted(Path("outputs/demo").glob("*/*/export/metrics.json"))
+    if demos:
+        exports = json.loads(demos[-1].read_text())["exports"]
+        fp32, int8 = Path(exports["fp32"]["path"]), Path(exports["int8"]["path"])
+        nme_delta = exports["int8"]["nme_2d"] - exports["fp32"]["nme_2d"]
+        source = str(demos[-1].parent)
+        tmp = None
+    else:
+        from blazeforge.config import compose
+        from blazeforge.export.tflite import convert
+        from blazeforge.recipes.hand_landmarks import build_model
+
+        model = build_model(compose("train", ["recipe.width=full", "recipe.input_size=224"]).recipe)
+        calibration = np.random.default_rng(0).uniform(0, 1, (16, 224, 224, 3)).astype(np.float32)
+        tmp = tempfile.TemporaryDirectory()
+        fp32, int8 = Path(tmp.name) / "fp32.tflite", Path(tmp.name) / "int8.tflite"
+        fp32.write_bytes(convert(model, "none"))
+        int8.write_bytes(convert(model, "int8", calibration))
+        nme_delta, source = None, "untrained full 224"
+    result = {"model": source, "int8_nme_delta": nme_delta}
+    for threads in (1, 2):
+        a = TfliteModel(fp32, threads).latency_ms(50)["median"]
+        b = TfliteModel(int8, threads).latency_ms(50)["median"]
+        result[f"threads_{threads}"] = {"fp32_ms": a, "int8_ms": b, "int8_over_fp32": round(b / a, 3)}
+    if tmp is not None:
+        tmp.cleanup()
+    return result

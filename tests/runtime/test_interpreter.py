@@ -1,0 +1,49 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from blazeforge import zoo
+from blazeforge.errors import BlazeforgeError
+from blazeforge.runtime import TfliteModel
+
+
+def test_the_runtime_imports_no_tensorflow():
+    code = "import sys, blazeforge.runtime, blazeforge.runtime.detector, blazeforge.runtime.draw; " \
+           "sys.exit(int(any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_runs_a_published_model_by_tensor_name():
+    model = TfliteModel(zoo.tflite_path("hand_landmark_lite"), threads=1)
+    out = model(np.zeros((1, 224, 224, 3), np.float32))
+    assert out["Identity"].shape == (1, 63) and out["Identity_1"].shape == (1, 1)
+    assert set(model.latency_ms(runs=2, warmup=1)) == {"median", "p95"}
+
+
+def test_truncated_or_missing_tflite_is_one_line(tmp_path):
+    broken = tmp_path / "model.tflite"
+    broken.write_bytes(zoo.tflite_path("hand_landmark_lite").read_bytes()[:5000])
+    with pytest.raises(BlazeforgeError, match="model.tflite: not a valid TFLite flatbuffer"):
+        TfliteModel(broken)
+    with pytest.raises(BlazeforgeError, match="TFLite file not found"):
+        TfliteModel(tmp_path / "none.tflite")
+    with pytest.raises(BlazeforgeError, match=r"expected \[B, 224, 224, 3\]"):
+        TfliteModel(zoo.tflite_path("hand_landmark_lite"))(np.zeros((1, 96, 96, 3)))
+
+
+def test_mediapipe_face_detector_decodes_through_our_anchors():
+    """The published face detector finds the astronaut's face through geometry.anchors/detections."""
+    from skimage import data
+
+    from blazeforge.geometry.anchors import FACE_DETECTION_SHORT_RANGE
+    from blazeforge.runtime.detector import Detector
+
+    image = data.astronaut()
+    detector = Detector(TfliteModel(zoo.tflite_path("face_detection_short_range")), FACE_DETECTION_SHORT_RANGE,
+                        value_range=(-1.0, 1.0))
+    detections = detector(image)
+    assert len(detections) == 1 and detections[0, 0] > 0.8
+    x0, y0, x1, y1 = detections[0, 1:5] * 512
+    assert 150 < x0 < x1 < 300 and 50 < y0 < y1 < 200  # her face

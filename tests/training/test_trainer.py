@@ -1,0 +1,77 @@
+import csv
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from blazeforge.config import compose
+from blazeforge.errors import BlazeforgeError
+from blazeforge.training.trainer import load_model, train
+
+
+def tiny_data(size=64, n=16):
+    """A learnable stand-in: the landmarks are a bright square's position."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((n, size, size, 3), np.float32)
+    landmarks = np.zeros((n, 63), np.float32)
+    for i in range(n):
+        x, y = rng.integers(8, size - 8, 2)
+        images[i, y - 4:y + 4, x - 4:x + 4] = 1.0
+        landmarks[i] = np.tile([x, y, 0.0], 21)
+    targets = {"landmarks": landmarks, "landmark_mask": np.ones((n, 63), np.float32),
+               "presence": np.ones((n, 1), np.float32), "handedness": np.ones((n, 1), np.float32),
+               "handedness_mask": np.ones((n, 1), np.float32)}
+    ds = tf.data.Dataset.from_tensor_slices((images, targets)).batch(8)
+    return ds.repeat(), ds
+
+
+CFG = ["experiment=smoke", "recipe.input_size=64", "trainer.steps_per_epoch=4", "trainer.learning_rate=3e-3",
+       "trainer.warmup_epochs=0"]
+
+
+def test_training_lowers_the_loss_and_writes_its_files(tmp_path):
+    metrics = train(compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert len(rows) == 4 and float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    assert (tmp_path / "model.keras").is_file() and (tmp_path / "checkpoints" / "best.keras").is_file()
+    assert metrics["epochs_this_run"] == 4 and np.isfinite(metrics["val_nme_crop"])
+
+
+def test_a_killed_training_resumes_at_its_epoch(tmp_path):
+    import keras
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train_with_kill(tmp_path, Kill)
+    metrics = train(compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
+    assert metrics["epochs_this_run"] == 2  # epochs 3 and 4 only
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+
+
+def _train_with_kill(run_dir, kill_cls):
+    import keras
+    fit = keras.Model.fit
+
+    def fit_with_kill(self, *args, callbacks=None, **kwargs):
+        return fit(self, *args, callbacks=list(callbacks or []) + [kill_cls()], **kwargs)
+
+    keras.Model.fit = fit_with_kill
+    try:
+        train(compose("train", CFG + ["trainer.epochs=4"]), run_dir, datasets=tiny_data())
+    finally:
+        keras.Model.fit = fit
+
+
+def test_bad_checkpoints_and_strategies_are_one_line_errors(tmp_path):
+    (tmp_path / "broken.keras").write_bytes(b"truncated")
+    with pytest.raises(BlazeforgeError, match="not a loadable Keras model"):
+        load_model(tmp_path / "broken.keras")
+    with pytest.raises(BlazeforgeError, match="expected a .keras file or a train run directory"):
+        load_model(tmp_path)
+    with pytest.raises(BlazeforgeError, match="trainer.strategy"):
+        train(compose("train", CFG + ["trainer.strategy=ring"]), tmp_path, datasets=tiny_data())
