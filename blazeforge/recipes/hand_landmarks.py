@@ -17,6 +17,8 @@ output, so `pack_targets` concatenates each mask beside its values.
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers, ops
 from omegaconf import DictConfig
@@ -38,14 +40,18 @@ def build_model(recipe: DictConfig) -> keras.Model:
         raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
     inputs = keras.Input((size, size, 3), name="image")
     features = layers.Flatten(name="flatten")(landmark_backbone(inputs, recipe.width))
+    # Adam moves every weight by about the learning rate per step, so a dense head's outputs move
+    # by about fan_in * lr * |feature|: scaling its inputs by 1/sqrt(fan_in) keeps early steps from
+    # throwing the landmarks across the crop (the head's fan-in is thousands).
+    features = layers.Rescaling(1.0 / math.sqrt(features.shape[-1]), name="head_scale")(features)
     # Every landmark starts at the crop centre: the head learns offsets from there.
     center = keras.initializers.Constant([0.5, 0.5, 0.0] * K)
     unit = layers.Dense(3 * K, kernel_initializer="zeros", bias_initializer=center, name="landmarks_unit")(features)
     landmarks = layers.Rescaling(float(size), name="landmarks")(unit)
     presence = layers.Dense(1, activation="sigmoid", name="presence")(features)
     handedness = layers.Dense(1, activation="sigmoid", name="handedness")(features)
-    return keras.Model(inputs, {"landmarks": landmarks, "presence": presence, "handedness": handedness},
-                       name=f"hand_landmarks_{recipe.width}_{size}")
+    outputs = {"landmarks": landmarks, "presence": presence, "handedness": handedness}
+    return keras.Model(inputs, outputs, name=f"hand_landmarks_{recipe.width}_{size}")
 
 
 # ---- losses: plain functions of tensors -------------------------------------------------------

@@ -239,9 +239,6 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
     keras.utils.set_random_seed(int(cfg.seed))
     scope = strategy(str(t.strategy))
     train_ds, val_ds, steps = _datasets(cfg, datasets)
-    pack = lambda images, targets: (images, recipe.pack_targets(targets))  # noqa: E731
-    train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
-
     with scope.scope():
         model = recipe.build_model(cfg.recipe)
         if cfg.train.init:
@@ -249,6 +246,9 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         losses, weights = recipe.make_losses(cfg.recipe)
         model.compile(optimizer=keras.optimizers.AdamW(learning_rate(t, steps), weight_decay=float(t.weight_decay)),
                       loss=losses, loss_weights=weights, metrics=recipe.make_metrics(cfg.recipe))
+
+    pack = lambda images, targets: (images, recipe.pack_targets(targets))  # noqa: E731
+    train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
 
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     previous = [float(r["val_loss"]) for r in _history(run_dir) if r.get("val_loss")]
