@@ -28,6 +28,15 @@ SPLITS = ("train", "val", "test")
 META_FIELDS = ("source", "subject_id", "skin_tone", "region", "gesture")
 
 
+def _jpeg_source(path):
+    """A JPEG file goes in as it is; any other image is decoded, and TFDS stores it as JPEG."""
+    if Path(path).suffix.lower() in (".jpg", ".jpeg"):
+        return str(path)
+    import cv2
+
+    return np.ascontiguousarray(cv2.imread(str(path), cv2.IMREAD_COLOR)[..., ::-1])
+
+
 @functools.cache
 def _builder_class():
     """The TFDS builder class, defined once per process (TFDS registers classes by name)."""
@@ -36,8 +45,9 @@ def _builder_class():
     class SampleDataset(tfds.core.GeneratorBasedBuilder):
         """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
 
-        VERSION = tfds.core.Version("1.0.0")
-        RELEASE_NOTES = {"1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta."}
+        VERSION = tfds.core.Version("1.1.0")
+        RELEASE_NOTES = {"1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
+                         "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG."}
 
         def __init__(self, *, records: dict | None = None, **kwargs):
             self._records = records or {}
@@ -47,7 +57,7 @@ def _builder_class():
             f = tfds.features
             k = NUM_KEYPOINTS
             features = {
-                "image": f.Image(shape=(None, None, 3), encoding_format="png"),
+                "image": f.Image(shape=(None, None, 3), encoding_format="jpeg"),
                 "keypoints": f.Tensor(shape=(None, k, 3), dtype=np.float32),
                 "keypoint_mask": f.Tensor(shape=(None, k, 3), dtype=np.bool_),
                 "visibility": f.Tensor(shape=(None, k), dtype=np.float32),
@@ -67,7 +77,7 @@ def _builder_class():
             for key, (path, s) in items:
                 cam = s.camera or {}
                 yield key, {
-                    "image": str(path), "keypoints": s.keypoints, "keypoint_mask": s.keypoint_mask,
+                    "image": _jpeg_source(path), "keypoints": s.keypoints, "keypoint_mask": s.keypoint_mask,
                     "visibility": s.visibility, "boxes": s.boxes, "presence": s.presence,
                     "handedness": s.handedness,
                     "camera": np.array([cam.get(c, 0.0) for c in ("fx", "fy", "cx", "cy")], np.float32),
@@ -126,7 +136,7 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
 def load(dataset_dir: str | Path, split: str, decode_images: bool = True):
     """The `split` of a built dataset as a tf.data.Dataset of sample dicts (image uint8 [H, W, 3], ...).
 
-    decode_images=False leaves "image" as the encoded PNG bytes (cheaper to shuffle; decode later).
+    decode_images=False leaves "image" as the encoded JPEG bytes (cheaper to shuffle; decode later).
     """
     import tensorflow_datasets as tfds
 

@@ -15,10 +15,11 @@ and int8 calibration need.
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import Iterator
 
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from blazeforge.datasets import load, summary
 from blazeforge.geometry.roi import HAND_ROI_SUBSET, Roi, crop_image, hand_roi, image_to_crop
@@ -64,13 +65,21 @@ def _handedness_target(h: float) -> tuple[float, float]:
     return (h, 1.0) if h in (0.0, 1.0) else (0.0, 0.0)
 
 
+def _plain(tree):
+    """Nested dicts -> nested SimpleNamespaces (attribute access like the config, at no cost)."""
+    if isinstance(tree, dict):
+        return SimpleNamespace(**{key: _plain(value) for key, value in tree.items()})
+    return tree
+
+
 class TrainExamples:
     """The per-example numpy function of training: crop, augment, targets."""
 
     def __init__(self, cfg: DictConfig):
         from blazeforge.training.augment import photometric
 
-        self.recipe = cfg.recipe
+        # A plain copy: OmegaConf attribute access costs about as much as the crop itself.
+        self.recipe = _plain(OmegaConf.to_container(cfg.recipe, resolve=True))
         self.seed = int(cfg.seed)
         self.size = int(cfg.recipe.input_size)
         self.photometric = photometric(cfg.recipe.augment)
@@ -141,7 +150,7 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
 
     def decode_and_make(index, item):
         image, keypoints, keypoint_mask, handedness = item
-        image = tf.io.decode_png(image, channels=3)
+        image = tf.io.decode_jpeg(image, channels=3)
         out = tf.numpy_function(make, [image, keypoints, keypoint_mask, handedness, index],
                                 [s.dtype for s in specs], stateful=False)
         for tensor, spec in zip(out, specs):
