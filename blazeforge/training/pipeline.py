@@ -131,6 +131,9 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
                        ex["keypoint_mask"].reshape(-1).astype(np.float32), np.float32([1.0]), np.float32([h]),
                        np.float32([h_mask]))
         ds = tf.data.Dataset.from_generator(generate, output_signature=specs)
+        # A known length: Keras (TF backend) otherwise averages one empty extra step into every
+        # validation metric and loss (an 0.13 NME logged as 0.065 on a one-batch split).
+        ds = ds.apply(tf.data.experimental.assert_cardinality(_instances(dataset_dir, split)))
         return ds.batch(batch).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
     counts = summary(dataset_dir)["by_source"].get(split, {})
@@ -159,6 +162,13 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
 
     ds = ds.map(decode_and_make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch, drop_remainder=True).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
+
+
+def _instances(dataset_dir, split: str) -> int:
+    """The number of labelled instances in `split` (what `eval_examples` yields)."""
+    import tensorflow_datasets as tfds
+
+    return sum(len(ex["keypoints"]) for ex in tfds.as_numpy(load(dataset_dir, split, decode_images=False)))
 
 
 def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:

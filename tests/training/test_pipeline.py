@@ -84,3 +84,11 @@ def test_sources_are_mixed_by_weight(dataset):
     cfg = compose("train", SMOKE + ["data.weights.synthetic=0", "trainer.batch_size=8", "recipe.negatives=0"])
     _, targets = next(iter(make_dataset(cfg, dataset, "train", training=True)))
     assert float(tf.reduce_max(tf.reshape(targets["landmark_mask"], (8, 21, 3))[..., 2])) == 0.0
+
+
+def test_validation_batches_have_a_known_count(dataset):
+    # Keras averages an empty extra step into validation metrics when the count is unknown.
+    cfg = compose("train", SMOKE)
+    ds = make_dataset(cfg, dataset, "train", training=False)
+    instances = sum(1 for _ in eval_examples(cfg, dataset, "train"))
+    assert int(ds.cardinality()) == -(-instances // 4) == sum(1 for _ in ds)
