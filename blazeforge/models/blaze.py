@@ -163,3 +163,26 @@ def landmark_backbone(inputs, width: str = "full"):
                 x = DoubleBlazeBlock(filters, max(filters // 4, 8), strides, name=name)(x)
     return x
 
+
+
+@keras.saving.register_keras_serializable(package="blazeforge")
+class FlattenGrid(layers.Layer):
+    """[B, H, W, C] (H, W, C known) -> [B, H * W * C], as one reshape to the constant shape [-1, H*W*C].
+
+    Keras' Flatten reads the batch size from the tensor at run time, which a TFLite export keeps as
+    SHAPE, STRIDED_SLICE and PACK ops in front of the reshape, outside the XNNPack delegate; this
+    one exports as a single RESHAPE that XNNPack runs.
+    """
+
+    def call(self, x):
+        return ops.reshape(x, (-1, self._units(x.shape)))
+
+    @staticmethod
+    def _units(shape) -> int:
+        if any(d is None for d in shape[1:]):
+            raise ValueError(f"FlattenGrid needs known height, width and channels, got {tuple(shape)}")
+        h, w, c = shape[1:]
+        return int(h) * int(w) * int(c)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self._units(input_shape))

@@ -23,7 +23,7 @@ import keras
 from keras import layers, ops
 from omegaconf import DictConfig
 
-from blazeforge.models.blaze import landmark_backbone
+from blazeforge.models.blaze import FlattenGrid, landmark_backbone
 
 K = 21
 OUTPUTS = ("landmarks", "presence", "handedness")
@@ -39,7 +39,7 @@ def build_model(recipe: DictConfig) -> keras.Model:
     if recipe.width not in ("full", "lite"):
         raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
     inputs = keras.Input((size, size, 3), name="image")
-    features = layers.Flatten(name="flatten")(landmark_backbone(inputs, recipe.width))
+    features = FlattenGrid(name="flatten")(landmark_backbone(inputs, recipe.width))
     # Adam moves every weight by about the learning rate per step, so a dense head's outputs move
     # by about fan_in * lr * |feature|: scaling its inputs by 1/sqrt(fan_in) keeps early steps from
     # throwing the landmarks across the crop (the head's fan-in is thousands).

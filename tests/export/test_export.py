@@ -31,3 +31,12 @@ def test_int8_without_calibration_and_unknown_quantization_are_errors(model, tmp
     from blazeforge.export.tflite import _quantizations
     with pytest.raises(BlazeforgeError, match="export.quantize"):
         _quantizations(["none", "int4"])
+
+
+def test_fp32_export_is_one_delegable_graph_without_runtime_shape_ops(model, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(convert(model, "none"))
+    ops = {d["op_name"] for d in Interpreter(model_path=str(path))._get_ops_details()}
+    assert "RESHAPE" in ops and not ops & {"SHAPE", "STRIDED_SLICE", "PACK"}
