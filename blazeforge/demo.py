@@ -79,6 +79,6 @@ def _print_summary(summary: dict, results: dict) -> None:
     nme, base = summary["nme_2d"], summary["baseline_nme_2d"]
     if nme is not None and base is not None:
         console.print(f"palm-normalized 2D NME on held-out renders: model {nme:.4f}, mean-pose baseline "
-                      f"{base:.4f} ({base / max(nme, 1e-9):.1f}x better)")
+                      f"{base:.4f} (baseline / model = {base / max(nme, 1e-9):.2f})")
     for quant, figures in results["export"].get("exports", {}).items():
         console.print(f"tflite {quant}: {json.dumps(figures, default=str)[:300]}")
