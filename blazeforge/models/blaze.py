@@ -164,7 +164,6 @@ def landmark_backbone(inputs, width: str = "full"):
     return x
 
 
-
 @keras.saving.register_keras_serializable(package="blazeforge")
 class FlattenGrid(layers.Layer):
     """[B, H, W, C] (H, W, C known) -> [B, H * W * C], as one reshape to the constant shape [-1, H*W*C].
