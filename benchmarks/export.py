@@ -6,28 +6,14 @@ untrained full-width 224 px model (latency only: an untrained model has no meani
 
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 
-def _interleaved_ms(a, b, runs: int = 300, warmup: int = 20) -> tuple[float, float]:
-    """Median single-image latency of two models, ms, timed alternately so that drift in the
-    machine's speed (frequency, neighbours) falls on both alike."""
-    x = np.random.default_rng(0).uniform(0, 1, (1, *a.input_shape[1:])).astype(np.float32)
-    times = ([], [])
-    for i in range(warmup + runs):
-        for model, out in ((a, times[0]), (b, times[1])):
-            start = time.perf_counter()
-            model(x)
-            if i >= warmup:
-                out.append((time.perf_counter() - start) * 1000)
-    return round(float(np.median(times[0])), 3), round(float(np.median(times[1])), 3)
-
-
 def main() -> dict:
     from blazeforge.runtime import TfliteModel
+    from blazeforge.runtime.interpreter import latency_ms
 
     demos = sorted(Path("outputs/demo").glob("*/*/export/metrics.json"))
     if demos:
@@ -50,7 +36,7 @@ def main() -> dict:
         nme_delta, source = None, "untrained full 224"
     result = {"model": source, "int8_nme_delta": nme_delta}
     for threads in (1, 2):
-        a, b = _interleaved_ms(TfliteModel(fp32, threads), TfliteModel(int8, threads))
+        a, b = (t["median"] for t in latency_ms([TfliteModel(fp32, threads), TfliteModel(int8, threads)], 300, 20))
         result[f"threads_{threads}"] = {"fp32_ms": a, "int8_ms": b, "int8_over_fp32": round(b / a, 3)}
     if tmp is not None:
         tmp.cleanup()

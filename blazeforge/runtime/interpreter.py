@@ -71,15 +71,25 @@ class TfliteModel:
 
     def latency_ms(self, runs: int = 30, warmup: int = 3) -> dict:
         """Median and 95th percentile of single-image inference time, milliseconds."""
-        x = np.random.default_rng(0).uniform(0, 1, (1, *self.input_shape[1:])).astype(np.float32)
-        for _ in range(warmup):
-            self(x)
-        times = []
-        for _ in range(runs):
+        return latency_ms([self], runs, warmup)[0]
+
+
+def latency_ms(models: list[TfliteModel], runs: int = 30, warmup: int = 3) -> list[dict]:
+    """Single-image inference time of each model, {"median", "p95"} in milliseconds.
+
+    The models run in turn within every round, so drift in the machine's speed (clock frequency,
+    neighbours) falls on all of them alike and their ratios are fair. All take the same input
+    shape as the first.
+    """
+    x = np.random.default_rng(0).uniform(0, 1, (1, *models[0].input_shape[1:])).astype(np.float32)
+    times = [[] for _ in models]
+    for i in range(warmup + runs):
+        for model, out in zip(models, times):
             start = time.perf_counter()
-            self(x)
-            times.append((time.perf_counter() - start) * 1000)
-        return {"median": round(float(np.median(times)), 3), "p95": round(float(np.percentile(times, 95)), 3)}
+            model(x)
+            if i >= warmup:
+                out.append((time.perf_counter() - start) * 1000)
+    return [{"median": round(float(np.median(t)), 3), "p95": round(float(np.percentile(t, 95)), 3)} for t in times]
 
 
 def _quantize(x: np.ndarray, detail: dict) -> np.ndarray:

@@ -22,6 +22,16 @@ def test_runs_a_published_model_by_tensor_name():
     assert set(model.latency_ms(runs=2, warmup=1)) == {"median", "p95"}
 
 
+def test_models_timed_in_turn_get_one_figure_each():
+    from blazeforge.runtime.interpreter import latency_ms
+
+    full = TfliteModel(zoo.tflite_path("hand_landmark_full"), threads=1)
+    lite = TfliteModel(zoo.tflite_path("hand_landmark_lite"), threads=1)
+    figures = latency_ms([full, lite], runs=5, warmup=1)
+    assert len(figures) == 2 and all(0 < f["median"] <= f["p95"] for f in figures)
+    assert figures[1]["median"] < figures[0]["median"]  # the lite model is the faster one
+
+
 def test_truncated_or_missing_tflite_is_one_line(tmp_path):
     broken = tmp_path / "model.tflite"
     broken.write_bytes(zoo.tflite_path("hand_landmark_lite").read_bytes()[:5000])
