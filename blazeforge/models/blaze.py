@@ -34,25 +34,33 @@ def _out_shape(input_shape, strides: int, filters: int):
 
 @keras.saving.register_keras_serializable(package="blazeforge")
 class BlazeBlock(layers.Layer):
-    """Depthwise kxk (stride 1 or 2) -> pointwise 1x1 -> BatchNorm, plus the skip path, then ReLU.
+    """Depthwise kxk (stride 1 or 2) -> pointwise 1x1 -> BatchNorm, plus the skip path, then ReLU (or PReLU).
 
     Args:
         filters: output channels, at least the input's (the skip path can only pad channels).
         strides: 1, or 2 to halve the resolution (the skip path is max-pooled).
         kernel_size: of the depthwise convolution, 5 (BlazeFace) or 3.
+        norm: BatchNorm after the projection (convolutions without bias); False for the published
+            models, whose BatchNorm is folded into convolution biases.
+        activation: "relu", or "prelu" (one learnt slope per channel: FaceMesh, BlazePalm, Iris).
 
     Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
 
-    def __init__(self, filters: int, strides: int = 1, kernel_size: int = 5, **kwargs):
+    def __init__(self, filters: int, strides: int = 1, kernel_size: int = 5, norm: bool = True,
+                 activation: str = "relu", **kwargs):
         super().__init__(**kwargs)
         if strides not in (1, 2):
             raise ValueError(f"BlazeBlock strides must be 1 or 2, got {strides}")
+        if activation not in ("relu", "prelu"):
+            raise ValueError(f"BlazeBlock activation must be relu or prelu, got {activation!r}")
         self.filters, self.strides, self.kernel_size = int(filters), int(strides), int(kernel_size)
-        self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False,
+        self.use_norm, self.activation = bool(norm), activation
+        self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=not norm,
                                                 name="depthwise")
-        self.pointwise = layers.Conv2D(filters, 1, use_bias=False, name="pointwise")
-        self.norm = layers.BatchNormalization(momentum=0.9, name="norm")
+        self.pointwise = layers.Conv2D(filters, 1, use_bias=not norm, name="pointwise")
+        self.norm = layers.BatchNormalization(momentum=0.9, name="norm") if norm else None
+        self.act = layers.PReLU(shared_axes=[1, 2], name="prelu") if activation == "prelu" else layers.ReLU()
 
     def build(self, input_shape):
         self.in_channels = int(input_shape[-1])
@@ -61,18 +69,23 @@ class BlazeBlock(layers.Layer):
         self.depthwise.build(input_shape)
         shape = self.depthwise.compute_output_shape(input_shape)
         self.pointwise.build(shape)
-        self.norm.build(self.pointwise.compute_output_shape(shape))
+        shape = self.pointwise.compute_output_shape(shape)
+        if self.norm is not None:
+            self.norm.build(shape)
+        self.act.build(shape)
 
     def call(self, x, training=None):
-        y = self.norm(self.pointwise(self.depthwise(x)), training=training)
-        return ops.relu(y + _strided_skip(x, self.strides, self.filters - self.in_channels))
+        y = self.pointwise(self.depthwise(x))
+        if self.norm is not None:
+            y = self.norm(y, training=training)
+        return self.act(y + _strided_skip(x, self.strides, self.filters - self.in_channels))
 
     def compute_output_shape(self, input_shape):
         return _out_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides,
-                "kernel_size": self.kernel_size}
+                "kernel_size": self.kernel_size, "norm": self.use_norm, "activation": self.activation}
 
 
 @keras.saving.register_keras_serializable(package="blazeforge")
@@ -166,22 +179,36 @@ def landmark_backbone(inputs, width: str = "full"):
 
 @keras.saving.register_keras_serializable(package="blazeforge")
 class FlattenGrid(layers.Layer):
-    """[B, H, W, C] (H, W, C known) -> [B, H * W * C], as one reshape to the constant shape [-1, H*W*C].
+    """[B, H, W, C] (H, W, C known) -> [B, H * W * C], or [B, H * W * C / row, row] with `row`.
 
-    Keras' Flatten reads the batch size from the tensor at run time, which a TFLite export keeps as
-    SHAPE, STRIDED_SLICE and PACK ops in front of the reshape, outside the XNNPack delegate; this
-    one exports as a single RESHAPE that XNNPack runs.
+    One reshape to a constant shape ([-1, H*W*C] or [-1, H*W*C/row, row]): Keras' Flatten and
+    Reshape read the batch size from the tensor at run time, which a TFLite export keeps as SHAPE,
+    STRIDED_SLICE and PACK ops in front of the reshape, outside the XNNPack delegate; this one
+    exports as a single RESHAPE that XNNPack runs. With `row`, an SSD head's [B, H, W, anchors *
+    values] becomes MediaPipe's [B, H * W * anchors, values] (anchors in row-major cell order).
+
+    Args:
+        row: values per output row (None: flatten to one row per sample).
     """
 
-    def call(self, x):
-        return ops.reshape(x, (-1, self._units(x.shape)))
+    def __init__(self, row: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.row = None if row is None else int(row)
 
-    @staticmethod
-    def _units(shape) -> int:
-        if any(d is None for d in shape[1:]):
-            raise ValueError(f"FlattenGrid needs known height, width and channels, got {tuple(shape)}")
-        h, w, c = shape[1:]
-        return int(h) * int(w) * int(c)
+    def call(self, x):
+        return ops.reshape(x, (-1, *self.compute_output_shape(x.shape)[1:]))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self._units(input_shape))
+        if any(d is None for d in input_shape[1:]):
+            raise ValueError(f"FlattenGrid needs known height, width and channels, got {tuple(input_shape)}")
+        units = 1
+        for d in input_shape[1:]:
+            units *= int(d)
+        if self.row is None:
+            return (input_shape[0], units)
+        if units % self.row:
+            raise ValueError(f"FlattenGrid: {units} values do not split into rows of {self.row}")
+        return (input_shape[0], units // self.row, self.row)
+
+    def get_config(self):
+        return {**super().get_config(), "row": self.row}

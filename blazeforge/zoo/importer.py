@@ -1,0 +1,145 @@
+"""Load a published .tflite's weights into the Keras model that has its architecture.
+
+The mapping, between the .tflite's weighted operators (CONV_2D, DEPTHWISE_CONV_2D,
+FULLY_CONNECTED, PRELU, TRANSPOSE_CONV; read by `tflite_graph.read_ops`, float16 storage
+dequantized) and the model's leaf layers that hold weights (Conv2D, DepthwiseConv2D, Dense, PReLU,
+Conv2DTranspose; those inside BlazeBlock and InvertedResidual in the order they are called):
+
+1. Both sides are split into groups by the set of model outputs each operator or layer reaches:
+   the shared trunk reaches all of them, a head only its own. Output i of the Keras model is
+   output i of the .tflite (our models list their outputs in the published file's order).
+2. Within a group, operators in execution order pair with layers in topological order. A group
+   is a chain (a trunk, a branch, a head), so both orders are the order of computation.
+3. Each pair must agree on the kind of layer and on every weight's shape after the layout change:
+   convolution [O, kh, kw, I] -> [kh, kw, I, O]; depthwise [1, kh, kw, C*M] -> [kh, kw, C, M];
+   fully connected [O, I] -> [I, O]; transposed convolution [O, kh, kw, I] -> [kh, kw, O, I];
+   PReLU's slopes reshaped to the layer's alpha. Any difference in group count, group size, kind
+   or shape raises `BlazeforgeError` naming the operator and the layer; nothing is loaded then.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from blazeforge.errors import BlazeforgeError
+from blazeforge.zoo.tflite_graph import WEIGHTED, io_spec, read_ops
+
+# Keras leaf layer class -> the TFLite operator it exports as.
+_KIND = {
+    keras.layers.Conv2D: "CONV_2D",
+    keras.layers.DepthwiseConv2D: "DEPTHWISE_CONV_2D",
+    keras.layers.Dense: "FULLY_CONNECTED",
+    keras.layers.PReLU: "PRELU",
+    keras.layers.Conv2DTranspose: "TRANSPOSE_CONV",
+}
+
+
+def _kind(layer) -> str | None:
+    for cls, kind in _KIND.items():
+        if type(layer) is cls:
+            return kind
+    return None
+
+
+def _leaves(layer) -> list:
+    """The weighted leaf layers of a top-level layer, in the order they were created (= called)."""
+    if _kind(layer):
+        return [layer]
+    return [sub for sub in layer._flatten_layers(include_self=False, recursive=True) if _kind(sub)]
+
+
+def _keras_groups(model: keras.Model) -> dict[frozenset, list]:
+    """Weighted leaf layers of `model` grouped by the set of output indices they reach."""
+    outputs = {id(t._keras_history.operation): i for i, t in enumerate(model.outputs)}
+    reach: dict[int, set] = {}
+    layers = [op for op in model.operations if not isinstance(op, keras.layers.InputLayer)]
+    for layer in reversed(layers):
+        r = {outputs[id(layer)]} if id(layer) in outputs else set()
+        for node in layer._outbound_nodes:
+            r |= reach.get(id(node.operation), set())
+        reach[id(layer)] = r
+    groups: dict[frozenset, list] = {}
+    for layer in layers:
+        groups.setdefault(frozenset(reach[id(layer)]), []).extend(_leaves(layer))
+    return {k: v for k, v in groups.items() if v}
+
+
+def _tflite_groups(path: Path) -> dict[frozenset, list]:
+    """Weighted operators of the .tflite grouped by the set of graph output indices they reach."""
+    ops = read_ops(path)
+    outputs = {name: i for i, (name, _) in enumerate(io_spec(path)[1])}
+    consumers: dict[str, list] = {}
+    for op in ops:
+        for name in op.inputs:
+            consumers.setdefault(name, []).append(op)
+    reach: dict[int, set] = {}
+    for op in reversed(ops):
+        r = {outputs[n] for n in op.outputs if n in outputs}
+        for name in op.outputs:
+            for consumer in consumers.get(name, []):
+                r |= reach[consumer.index]
+        reach[op.index] = r
+    groups: dict[frozenset, list] = {}
+    for op in ops:
+        if op.type in WEIGHTED:
+            groups.setdefault(frozenset(reach[op.index]), []).append(op)
+    return groups
+
+
+def _convert(op, layer) -> list[np.ndarray]:
+    """The operator's weights in the layout of `layer.get_weights()`."""
+    w = op.weights
+    if op.type == "CONV_2D":
+        w = [w[0].transpose(1, 2, 3, 0), *w[1:]]
+    elif op.type == "DEPTHWISE_CONV_2D":
+        _, kh, kw, cm = w[0].shape
+        channels = layer.get_weights()[0].shape[2]
+        w = [w[0].reshape(kh, kw, channels, cm // channels), *w[1:]]
+    elif op.type == "FULLY_CONNECTED":
+        w = [w[0].T, *w[1:]]
+    elif op.type == "TRANSPOSE_CONV":
+        w = [w[0].transpose(1, 2, 0, 3), *w[1:]]
+    elif op.type == "PRELU":
+        w = [w[0].reshape(layer.get_weights()[0].shape)]
+    return w
+
+
+def _describe(op) -> str:
+    return f"operator {op.index} {op.type} {[tuple(a.shape) for a in op.weights]}"
+
+
+def load_tflite_weights(model: keras.Model, path: str | Path) -> keras.Model:
+    """Copy the weights of the .tflite at `path` into `model` (in place; also returned).
+
+    Raises BlazeforgeError on any mismatch of output count, group, layer kind or weight shape.
+    """
+    path = Path(path)
+    n_out = len(io_spec(path)[1])
+    if n_out != len(model.outputs):
+        raise BlazeforgeError(path, f"has {n_out} outputs, the Keras model {model.name} has {len(model.outputs)}")
+    ours, theirs = _keras_groups(model), _tflite_groups(path)
+    if set(ours) != set(theirs):
+        raise BlazeforgeError(path, f"its weighted operators reach the outputs in groups {sorted(map(sorted, theirs))}, "
+                                    f"the layers of {model.name} in {sorted(map(sorted, ours))}")
+    assignments = []
+    for key, layers in ours.items():
+        ops = theirs[key]
+        if len(ops) != len(layers):
+            raise BlazeforgeError(path, f"has {len(ops)} weighted operators reaching outputs {sorted(key)}, "
+                                        f"{model.name} has {len(layers)} weighted layers there")
+        for op, layer in zip(ops, layers):
+            expected = [tuple(v.shape) for v in layer.get_weights()]
+            if op.type != _kind(layer):
+                raise BlazeforgeError(path, f"{_describe(op)} pairs with layer {layer.path} "
+                                            f"({type(layer).__name__}), of another kind")
+            weights = _convert(op, layer)
+            if [tuple(v.shape) for v in weights] != expected:
+                raise BlazeforgeError(path, f"{_describe(op)} pairs with layer {layer.path}, whose weights "
+                                            f"have shapes {expected}")
+            assignments.append((layer, weights))
+    for layer, weights in assignments:
+        layer.set_weights(weights)
+    return model
