@@ -24,21 +24,30 @@ SHORT_RANGE_BLOCKS = ((24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56,
 OUTPUTS = ("regressors", "classificators")
 
 
-def ssd_heads(features: list, anchors_per_cell: list[int], values: int, name: str = ""):
+def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_order: list[int] | None = None):
     """1x1 convolution heads on each feature map, flattened to MediaPipe's anchor order and joined.
+
+    Args:
+        features: feature maps [B, H, W, C], in the order they are computed (the heads are built in
+            that order, which is the order the importer pairs them with a published file's).
+        anchors_per_cell: anchors per cell of each map.
+        values: regressed values per anchor (4 box values + 2 per keypoint).
+        anchor_order: the maps' order in the anchor list (default: as given; the anchors run from
+            the finest stride to the coarsest).
 
     Returns (regressors [B, A, values], classificators [B, A, 1]) with A the sum over maps of
     H * W * anchors_per_cell.
     """
     regressors, scores = [], []
     for x, n in zip(features, anchors_per_cell):
-        cells = f"{name}{x.shape[1]}"
+        cells = x.shape[1]
         c = layers.Conv2D(n, 1, name=f"classifier_{cells}")(x)
         r = layers.Conv2D(n * values, 1, name=f"regressor_{cells}")(x)
         scores.append(FlattenGrid(row=1, name=f"classifier_{cells}_anchors")(c))
         regressors.append(FlattenGrid(row=values, name=f"regressor_{cells}_anchors")(r))
-    return (layers.Concatenate(axis=1, name="regressors")(regressors),
-            layers.Concatenate(axis=1, name="classificators")(scores))
+    order = range(len(features)) if anchor_order is None else anchor_order
+    return (layers.Concatenate(axis=1, name="regressors")([regressors[i] for i in order]),
+            layers.Concatenate(axis=1, name="classificators")([scores[i] for i in order]))
 
 
 def blazeface_short_range_model(input_size: int = 128) -> keras.Model:

@@ -8,13 +8,16 @@ Conv2DTranspose; those inside BlazeBlock and InvertedResidual in the order they 
 1. Both sides are split into groups by the set of model outputs each operator or layer reaches:
    the shared trunk reaches all of them, a head only its own. Output i of the Keras model is
    output i of the .tflite (our models list their outputs in the published file's order).
-2. Within a group, operators in execution order pair with layers in topological order. A group
-   is a chain (a trunk, a branch, a head), so both orders are the order of computation.
-3. Each pair must agree on the kind of layer and on every weight's shape after the layout change:
+2. Within a group, each operator in execution order takes the first layer left, in Keras'
+   topological order, of its kind whose weights have its shapes after the layout change. A group
+   is mostly a chain (a trunk, a branch), where both orders are the order of computation; heads
+   that run side by side (an SSD head per feature map) differ in shape.
+3. The layout changes:
    convolution [O, kh, kw, I] -> [kh, kw, I, O]; depthwise [1, kh, kw, C*M] -> [kh, kw, C, M];
    fully connected [O, I] -> [I, O]; transposed convolution [O, kh, kw, I] -> [kh, kw, O, I];
-   PReLU's slopes reshaped to the layer's alpha. Any difference in group count, group size, kind
-   or shape raises `BlazeforgeError` naming the operator and the layer; nothing is loaded then.
+   PReLU's slopes reshaped to the layer's alpha. A difference in output count, groups or group
+   size, or an operator that no layer takes, raises `BlazeforgeError` naming the operator and the
+   next layer; nothing is loaded then. Parity (`zoo.parity`) checks the result end to end.
 """
 
 from __future__ import annotations
@@ -107,6 +110,20 @@ def _convert(op, layer) -> list[np.ndarray]:
     return w
 
 
+def _shapes(arrays) -> list[tuple]:
+    return [tuple(a.shape) for a in arrays]
+
+
+def _first_match(op, layers: list):
+    """The first of `layers` of the operator's kind whose weights take the operator's, with those weights."""
+    for layer in layers:
+        if _kind(layer) == op.type:
+            weights = _convert(op, layer)
+            if _shapes(weights) == _shapes(layer.get_weights()):
+                return layer, weights
+    return None, None
+
+
 def _describe(op) -> str:
     return f"operator {op.index} {op.type} {[tuple(a.shape) for a in op.weights]}"
 
@@ -130,15 +147,15 @@ def load_tflite_weights(model: keras.Model, path: str | Path) -> keras.Model:
         if len(ops) != len(layers):
             raise BlazeforgeError(path, f"has {len(ops)} weighted operators reaching outputs {sorted(key)}, "
                                         f"{model.name} has {len(layers)} weighted layers there")
-        for op, layer in zip(ops, layers):
-            expected = [tuple(v.shape) for v in layer.get_weights()]
-            if op.type != _kind(layer):
-                raise BlazeforgeError(path, f"{_describe(op)} pairs with layer {layer.path} "
-                                            f"({type(layer).__name__}), of another kind")
-            weights = _convert(op, layer)
-            if [tuple(v.shape) for v in weights] != expected:
-                raise BlazeforgeError(path, f"{_describe(op)} pairs with layer {layer.path}, whose weights "
-                                            f"have shapes {expected}")
+        remaining = list(layers)
+        for op in ops:
+            layer, weights = _first_match(op, remaining)
+            if layer is None:
+                layer = remaining[0]
+                raise BlazeforgeError(path, f"{_describe(op)} matches no layer left among the {len(remaining)} "
+                                            f"reaching outputs {sorted(key)}; next in order: {layer.path} "
+                                            f"({type(layer).__name__}, weights {_shapes(layer.get_weights())})")
+            remaining.remove(layer)
             assignments.append((layer, weights))
     for layer, weights in assignments:
         layer.set_weights(weights)

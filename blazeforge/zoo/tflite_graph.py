@@ -32,7 +32,8 @@ class Op:
     """One operator of the graph, in execution order.
 
     type: builtin name ("CONV_2D", ...) or the custom op's name.
-    options: padding ("SAME" | "VALID"), stride, activation (fused: "NONE", "RELU", "RELU6", ...).
+    options: padding ("SAME" | "VALID"), stride, pool_size, activation (fused: "NONE", "RELU",
+        "RELU6", ...), and a resize's align_corners and half_pixel_centers.
     inputs, outputs: tensor names; input_shapes, output_shapes: their shapes.
     weights: float32 constants among the inputs, in input order (kernel, bias; PReLU's alpha).
     names: the names the original layers gave the weights (for the mapping's sort key).
@@ -101,6 +102,9 @@ def read_ops(path: str | Path) -> list[Op]:
             options["stride"] = int(raw["strideW"])
         if "filterWidth" in raw:
             options["pool_size"] = int(raw["filterWidth"])
+        if "halfPixelCenters" in raw:
+            options["half_pixel_centers"] = bool(raw["halfPixelCenters"])
+            options["align_corners"] = bool(raw["alignCorners"])
         if "fusedActivationFunction" in raw:
             options["activation"] = activation_names[raw["fusedActivationFunction"]]
         inputs = [i for i in op.inputs if i >= 0]

@@ -1,0 +1,63 @@
+"""BlazePalm, MediaPipe's palm detector (palm_detection_full / _lite, arXiv:2006.10214), as Keras layers.
+
+An encoder of 5x5 BlazeBlocks with PReLU from 96x96 down to 6x6 at 192, then an FPN-like decoder:
+the 6x6 map is upsampled (bilinear) to 12x12, projected by a 1x1 convolution + PReLU, added to the
+encoder's 12x12 map and refined by two blocks; the same again to 24x24. SSD heads read the 24x24
+(2 anchors a cell, first in the anchor order) and 12x12 (6 anchors) maps. Outputs, in the published file's order and layout:
+- "regressors" [B, 2016, 18]: per anchor dx, dy, w, h of the palm box and (dx, dy) of 7 palm
+  keypoints, in input pixels relative to the anchor (`geometry.detections.decode`);
+- "classificators" [B, 2016, 1]: logits of a palm at each anchor.
+
+Input: float32 [B, 192, 192, 3] RGB in [0, 1].
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from blazeforge.models.blaze import BlazeBlock
+from blazeforge.models.blazeface import ssd_heads
+
+# Encoder stages: (channels, blocks after the stage's first, strided block); the first stage has
+# no strided block (the stem halves the input). Full and lite differ in blocks per stage.
+ENCODER = {
+    "full": ((32, 4), (64, 4), (128, 4), (256, 4), (256, 4)),
+    "lite": ((32, 3), (64, 3), (128, 3), (256, 3), (256, 3)),
+}
+OUTPUTS = ("regressors", "classificators")
+
+
+def _block(x, filters, stride, name):
+    return BlazeBlock(filters, stride, kernel_size=5, norm=False, activation="prelu", name=name)(x)
+
+
+def _prelu_conv(x, filters, name):
+    x = layers.Conv2D(filters, 1, name=name)(x)
+    return layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
+
+
+def blazepalm_model(variant: str = "full", input_size: int = 192) -> keras.Model:
+    """The published palm detector: 2016 anchors at 192x192; `variant` is "full" or "lite"."""
+    if variant not in ENCODER:
+        raise ValueError(f"palm detection variant must be one of {sorted(ENCODER)}, got {variant!r}")
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = layers.Conv2D(32, 5, strides=2, padding="same", name="stem")(inputs)
+    x = layers.PReLU(shared_axes=[1, 2], name="stem_prelu")(x)
+    skips = []
+    for stage, (filters, blocks) in enumerate(ENCODER[variant]):
+        if stage:
+            skips.append(x)
+            x = _block(x, filters, 2, f"stage{stage}_down")
+        for i in range(blocks):
+            x = _block(x, filters, 1, f"stage{stage}_block{i}")
+    features = []
+    for skip, filters in ((skips[-1], 256), (skips[-2], 128)):
+        size = skip.shape[1]
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"fpn{size}_up")(x)
+        x = layers.Add(name=f"fpn{size}_add")([skip, _prelu_conv(x, filters, f"fpn{size}_project")])
+        for i in range(2):
+            x = _block(x, filters, 1, f"fpn{size}_block{i}")
+        features.append(x)
+    regressors, classificators = ssd_heads(features, [6, 2], 18, anchor_order=[1, 0])  # stride 8 first
+    return keras.Model(inputs, [regressors, classificators], name=f"palm_detection_{variant}")
