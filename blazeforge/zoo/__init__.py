@@ -27,34 +27,97 @@ MODEL_URL = "https://storage.googleapis.com/mediapipe-assets/{name}.tflite"
 
 
 @dataclass(frozen=True)
+class Output:
+    """One output tensor of a published model, in the file's order.
+
+    name: our name for it (the Keras model's output); tensor: the name inside the .tflite.
+    unit: "pixels" (of the model input: compared as a share of the input size), "logit" (compared
+    after the sigmoid), "probability", "metres", "heatmap", or "pose" (per landmark x, y, z in
+    pixels, then visibility and presence logits).
+    """
+
+    name: str
+    tensor: str
+    unit: str
+
+
+@dataclass(frozen=True)
 class ZooModel:
-    """One published model: its member path in the mediapipe wheel, sha256 and input size (pixels)."""
+    """One published model and what a user needs to run it.
+
+    name, wheel_member (its path in the mediapipe wheel), sha256; input_size (height, width) in
+    pixels of an RGB float32 [1, H, W, 3] input in `input_range`; outputs in the file's order;
+    builder: "module:function(args)" of our Keras model with its architecture (None: not yet);
+    detector: the name of its `geometry.anchors` DetectorSpec; topology: its landmark set.
+    """
 
     name: str
     wheel_member: str
     sha256: str
     input_size: tuple[int, int]
+    input_range: tuple[float, float] = (0.0, 1.0)
+    outputs: tuple[Output, ...] = ()
+    builder: tuple | None = None
+    detector: str | None = None
+    topology: str | None = None
 
 
-def _m(module: str, name: str, sha256: str, size: int | tuple[int, int]) -> ZooModel:
-    size = (size, size) if isinstance(size, int) else size
-    return ZooModel(name, f"mediapipe/modules/{module}/{name}.tflite", sha256, size)
+def _m(module: str, name: str, sha256: str, size: int, **fields) -> ZooModel:
+    return ZooModel(name, f"mediapipe/modules/{module}/{name}.tflite", sha256, (size, size), **fields)
 
 
+def _outs(*specs: str) -> tuple[Output, ...]:
+    """Outputs from "name=tensor:unit" strings."""
+    out = []
+    for spec in specs:
+        name, rest = spec.split("=")
+        tensor, unit = rest.split(":")
+        out.append(Output(name, tensor, unit))
+    return tuple(out)
+
+
+_HAND = _outs("landmarks=Identity:pixels", "presence=Identity_1:probability", "handedness=Identity_2:probability",
+              "world_landmarks=Identity_3:metres")
+_DETECTOR = _outs("regressors=Identity:pixels", "classificators=Identity_1:logit")
 MODELS = {m.name: m for m in (
-    _m("hand_landmark", "hand_landmark_full", "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3", 224),
-    _m("hand_landmark", "hand_landmark_lite", "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6", 224),
-    _m("palm_detection", "palm_detection_full", "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54", 192),
-    _m("palm_detection", "palm_detection_lite", "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18", 192),
-    _m("face_detection", "face_detection_short_range", "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8", 128),
-    _m("face_detection", "face_detection_full_range_sparse", "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1", 192),
-    _m("face_landmark", "face_landmark", "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814", 192),
-    _m("face_landmark", "face_landmark_with_attention", "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4", 192),
-    _m("iris_landmark", "iris_landmark", "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", 64),
-    _m("pose_detection", "pose_detection", "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 224),
-    _m("pose_landmark", "pose_landmark_full", "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 256),
-    _m("holistic_landmark", "hand_recrop", "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d", 256),
-    _m("selfie_segmentation", "selfie_segmentation", "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", 256),
+    _m("hand_landmark", "hand_landmark_full", "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3", 224,
+       outputs=_HAND, builder=("blazeforge.models.hand_landmark", "hand_landmark_model", "full"), topology="hand"),
+    _m("hand_landmark", "hand_landmark_lite", "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6", 224,
+       outputs=_HAND, builder=("blazeforge.models.hand_landmark", "hand_landmark_model", "lite"), topology="hand"),
+    _m("palm_detection", "palm_detection_full", "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54", 192,
+       outputs=_DETECTOR, builder=("blazeforge.models.blazepalm", "blazepalm_model", "full"), detector="PALM_DETECTION"),
+    _m("palm_detection", "palm_detection_lite", "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18", 192,
+       outputs=_DETECTOR, builder=("blazeforge.models.blazepalm", "blazepalm_model", "lite"), detector="PALM_DETECTION"),
+    _m("face_detection", "face_detection_short_range",
+       "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8", 128, input_range=(-1.0, 1.0),
+       outputs=_outs("regressors=regressors:pixels", "classificators=classificators:logit"),
+       builder=("blazeforge.models.blazeface", "blazeface_short_range_model"), detector="FACE_DETECTION_SHORT_RANGE"),
+    _m("face_detection", "face_detection_full_range_sparse",
+       "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1", 192, input_range=(-1.0, 1.0),
+       outputs=_DETECTOR, detector="FACE_DETECTION_FULL_RANGE"),
+    _m("face_landmark", "face_landmark", "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814", 192,
+       outputs=_outs("landmarks=conv2d_21:pixels", "face_flag=conv2d_31:logit"),
+       builder=("blazeforge.models.face_mesh", "face_mesh_model"), topology="face_mesh"),
+    _m("face_landmark", "face_landmark_with_attention",
+       "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4", 192, topology="face_mesh",
+       outputs=_outs("landmarks=output_mesh_identity:pixels", "lips=output_lips:pixels",
+                     "left_eye=output_left_eye:pixels", "right_eye=output_right_eye:pixels",
+                     "left_iris=output_left_iris:pixels", "right_iris=output_right_iris:pixels",
+                     "face_flag=conv_faceflag:logit")),
+    _m("iris_landmark", "iris_landmark", "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", 64,
+       outputs=_outs("eye_contour=output_eyes_contours_and_brows:pixels", "iris=output_iris:pixels"),
+       builder=("blazeforge.models.iris", "iris_landmark_model")),
+    _m("pose_detection", "pose_detection", "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 224,
+       input_range=(-1.0, 1.0), outputs=_DETECTOR, detector="POSE_DETECTION"),
+    _m("pose_landmark", "pose_landmark_full", "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 256,
+       topology="pose",
+       outputs=_outs("landmarks=Identity:pose", "pose_flag=Identity_1:probability", "segmentation=Identity_2:logit",
+                     "heatmap=Identity_3:heatmap", "world_landmarks=Identity_4:metres")),
+    _m("holistic_landmark", "hand_recrop", "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d", 256,
+       outputs=_outs("keypoints=output_crop:pixels",)),
+    _m("selfie_segmentation", "selfie_segmentation",
+       "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", 256,
+       outputs=_outs("mask=activation_10:probability",)),
 )}
 
 
@@ -132,3 +195,49 @@ def fetch(names: list[str] | None = None, source: str = "wheel") -> dict[str, Pa
 def tflite_path(name: str) -> Path:
     """Local path of a published model's .tflite, fetched on first use."""
     return fetch([name])[name]
+
+
+def get(name: str) -> ZooModel:
+    """The registry entry of a published model (BlazeforgeError naming the choices if unknown)."""
+    return _model(name)
+
+
+def build_keras(name: str):
+    """Our Keras model with the architecture of published model `name`, freshly initialised."""
+    import importlib
+
+    m = _model(name)
+    if m.builder is None:
+        ready = sorted(k for k, v in MODELS.items() if v.builder)
+        raise BlazeforgeError(f"model {name!r}", f"has no Keras architecture in blazeforge yet; these do: {ready}")
+    module, function, *args = m.builder
+    _avoid_remapper_crashes()
+    return getattr(importlib.import_module(module), function)(*args)
+
+
+def _avoid_remapper_crashes():
+    """Turn off Grappler's "remapping" pass (TensorFlow backend only) before a published model runs.
+
+    In TensorFlow 2.20 (oneDNN on CPU) that pass breaks two patterns of the published
+    architectures: a BlazeBlock without BatchNorm whose skip path pads channels (the fused
+    Conv2D + BiasAdd + Add + ReLU segfaults in `predict` and `fit`), and Keras' PReLU (relu(x) -
+    alpha * relu(-x): "Mutation::Apply error: fanout ... unary_ops_composition", then sometimes a
+    segfault). The setting is process-wide; the other Grappler passes stay on.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.optimizer.set_experimental_options({"remapping": False})
+
+
+def keras_model(name: str):
+    """Our Keras model of published model `name` with its weights imported from the .tflite.
+
+    Outputs are in the file's order and units (`get(name).outputs`); the input is float32
+    [B, H, W, 3] RGB in `get(name).input_range`.
+    """
+    from blazeforge.zoo.importer import load_tflite_weights
+
+    return load_tflite_weights(build_keras(name), tflite_path(name))

@@ -1,0 +1,141 @@
+"""Parity: our Keras models with imported weights against the published .tflite, on real photos.
+
+Inputs are photos that packages ship (scikit-image's astronaut, coffee and cat; matplotlib's
+Grace Hopper), prepared as MediaPipe prepares them: the whole photo letterboxed for every model;
+for face_landmark the face crops and for iris_landmark the eye crops that the published face
+detector gives (through `runtime.detector` and `geometry`); plus any render frames given.
+
+Differences are measured in the unit each output is read in (`zoo.Output.unit`): pixel outputs as
+a share of the input size, logits after the sigmoid, probabilities and metres as they are.
+
+    report = parity(["face_landmark"])   # {"face_landmark": {"landmarks": {"max_abs_diff": ...}}}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from blazeforge import zoo
+from blazeforge.errors import BlazeforgeError
+
+TOLERANCE = 1e-3
+
+
+def photos() -> dict[str, np.ndarray]:
+    """Real photos shipped by packages: {name: uint8 RGB [H, W, 3]}."""
+    import matplotlib.cbook
+    from PIL import Image
+    from skimage import data
+
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as image:
+        hopper = np.asarray(image.convert("RGB"))
+    return {"skimage.astronaut": data.astronaut(), "skimage.coffee": data.coffee(),
+            "skimage.chelsea": data.chelsea(), "matplotlib.grace_hopper": hopper}
+
+
+def _face_crops(images: list[np.ndarray], size: int, eyes: bool) -> list[np.ndarray]:
+    """Face crops (size x size, rotated upright) or eye crops, from the published face detector."""
+    from blazeforge.geometry import anchors
+    from blazeforge.geometry.roi import Roi, crop_image, rotation_from_points
+    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.interpreter import TfliteModel
+
+    spec = zoo.get("face_detection_short_range")
+    detector = Detector(TfliteModel(zoo.tflite_path(spec.name)), getattr(anchors, spec.detector),
+                        value_range=spec.input_range)
+    crops = []
+    for image in images:
+        h, w = image.shape[:2]
+        for d in detector(image):
+            kp = d[5:].reshape(-1, 2) * (w, h)  # right eye, left eye, nose, mouth, right ear, left ear
+            rotation = rotation_from_points(kp[0], kp[1], target_angle=0.0)
+            box_w = (d[3] - d[1]) * w
+            if eyes:
+                side = 0.6 * float(np.linalg.norm(kp[1] - kp[0]))
+                rois = [Roi(float(x), float(y), side, side, rotation) for x, y in kp[:2]]
+            else:
+                cx, cy = (d[1] + d[3]) / 2 * w, (d[2] + d[4]) / 2 * h
+                rois = [Roi(float(cx), float(cy), 1.5 * box_w, 1.5 * box_w, rotation)]
+            crops += [crop_image(image, roi, size, sampling="mediapipe") for roi in rois]
+    return crops
+
+
+def model_inputs(name: str, images: list[np.ndarray]) -> np.ndarray:
+    """float32 [N, H, W, 3] in the model's input range: every image letterboxed, plus face/eye crops."""
+    from blazeforge.runtime.detector import letterbox
+
+    m = zoo.get(name)
+    size = m.input_size[0]
+    lo, hi = m.input_range
+    tensors = [letterbox(image, m.input_size, m.input_range)[0] for image in images]
+    if name in ("face_landmark", "iris_landmark"):
+        crops = _face_crops(images, size, eyes=name == "iris_landmark")
+        tensors += [c.astype(np.float32) * ((hi - lo) / 255.0) + lo for c in crops]
+    return np.stack(tensors).astype(np.float32)
+
+
+def _in_unit(x: np.ndarray, unit: str, size: int) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    if unit == "pixels":
+        return x / size
+    if unit == "logit":
+        return 1.0 / (1.0 + np.exp(-x))
+    return x
+
+
+def compare(name: str, inputs: np.ndarray) -> dict:
+    """{output: {max_abs_diff, mean_abs_diff, raw_max_abs_diff, unit}} over `inputs` for one model."""
+    from blazeforge.runtime.interpreter import TfliteModel
+
+    m = zoo.get(name)
+    keras_model = zoo.keras_model(name)
+    reference = TfliteModel(zoo.tflite_path(name))
+    ours = keras_model.predict(inputs, batch_size=8, verbose=0)
+    ours = ours if isinstance(ours, (list, tuple)) else [ours]
+    theirs = [reference(x[None]) for x in inputs]
+    report = {}
+    for i, out in enumerate(m.outputs):
+        a = np.asarray(ours[i], np.float64)
+        b = np.concatenate([t[out.tensor] for t in theirs]).astype(np.float64).reshape(a.shape)
+        diff = np.abs(_in_unit(a, out.unit, m.input_size[0]) - _in_unit(b, out.unit, m.input_size[0]))
+        report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
+                            "raw_max_abs_diff": float(np.abs(a - b).max()), "unit": out.unit,
+                            "inputs": int(len(inputs))}
+    return report
+
+
+def render_frames(renders: str | Path, limit: int = 8) -> list[np.ndarray]:
+    """Up to `limit` PNG frames of a render run directory (or any folder of PNGs), as RGB uint8."""
+    import cv2
+
+    files = sorted(Path(renders).rglob("*.png"))
+    frames = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files if "mask" not in f.name][:limit]
+    if not frames:
+        raise BlazeforgeError(f"renders={renders}", "expected a folder holding PNG frames")
+    return [f[..., ::-1] for f in frames if f is not None]
+
+
+def parity(names: list[str] | None = None, renders: str | Path | None = None) -> tuple[dict, dict]:
+    """Compare every named model that has a Keras architecture (default: all of them).
+
+    Returns (report {model: {output: figures}}, skipped {model: reason}).
+    """
+    names = list(names or zoo.MODELS)
+    images = list(photos().values())
+    if renders:
+        images += render_frames(renders)
+    report, skipped = {}, {}
+    for name in names:
+        m = zoo.get(name)
+        if m.builder is None:
+            skipped[name] = "no Keras architecture in blazeforge yet"
+            continue
+        report[name] = compare(name, model_inputs(name, images))
+    return report, skipped
+
+
+def worst(report: dict) -> float:
+    """The largest max_abs_diff over all models and outputs of a report."""
+    return max((o["max_abs_diff"] for outputs in report.values() for o in outputs.values()), default=0.0)
