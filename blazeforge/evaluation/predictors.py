@@ -11,10 +11,6 @@ from typing import Callable
 
 import numpy as np
 
-# MediaPipe's hand_landmark .tflite outputs, by tensor name.
-MEDIAPIPE_HAND_OUTPUTS = {"Identity": "landmarks", "Identity_1": "presence", "Identity_2": "handedness"}
-
-
 @dataclass
 class Predictor:
     name: str
@@ -49,7 +45,7 @@ def load_predictor(checkpoint: str, threads: int = 1) -> Predictor:
     if str(checkpoint).startswith("mediapipe:"):
         from blazeforge import zoo
         name = str(checkpoint).split(":", 1)[1]
-        predictor = tflite_predictor(zoo.tflite_path(name), threads, MEDIAPIPE_HAND_OUTPUTS)
+        predictor = tflite_predictor(zoo.tflite_path(name), threads, {o.tensor: o.name for o in zoo.get(name).outputs})
         predictor.name = checkpoint
         return predictor
     if str(checkpoint).endswith(".tflite"):

@@ -30,10 +30,18 @@ OUTPUTS = ("landmarks", "presence", "handedness")
 
 
 def build_model(recipe: DictConfig) -> keras.Model:
-    """The hand-landmark model for recipe.input_size (multiple of 32) and recipe.width (full | lite)."""
+    """The hand-landmark model for recipe.input_size (multiple of 32) and recipe.width (full | lite).
+
+    With recipe.architecture naming a published hand model (hand_landmark_full | hand_landmark_lite),
+    its architecture instead (`models.hand_landmark`), with its fourth output "world_landmarks"
+    [B, 63] (metres, no loss here) kept so that an export is a drop-in for the published file.
+    """
     from blazeforge.errors import BlazeforgeError
 
     size = int(recipe.input_size)
+    architecture = recipe.get("architecture", "blazeforge")
+    if architecture != "blazeforge":
+        return _published(architecture, size)
     if size % 32 or size < 64:
         raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
     if recipe.width not in ("full", "lite"):
@@ -52,6 +60,20 @@ def build_model(recipe: DictConfig) -> keras.Model:
     handedness = layers.Dense(1, activation="sigmoid", name="handedness")(features)
     outputs = {"landmarks": landmarks, "presence": presence, "handedness": handedness}
     return keras.Model(inputs, outputs, name=f"hand_landmarks_{recipe.width}_{size}")
+
+
+def _published(name: str, size: int) -> keras.Model:
+    """The architecture of published model `name` with its outputs as a dict keyed by output name."""
+    from blazeforge import zoo
+    from blazeforge.errors import BlazeforgeError
+
+    spec = zoo.get(name)
+    if spec.topology != "hand" or spec.builder is None:
+        hands = sorted(n for n, m in zoo.MODELS.items() if m.topology == "hand" and m.builder)
+        raise BlazeforgeError("recipe.architecture", f"expected blazeforge or one of {hands}, got {name!r}")
+    if size != spec.input_size[0]:
+        raise BlazeforgeError("recipe.input_size", f"expected {spec.input_size[0]} for architecture {name}, got {size}")
+    return zoo.build_keras(name, named_outputs=True)
 
 
 # ---- losses: plain functions of tensors -------------------------------------------------------

@@ -46,7 +46,9 @@ def load_model(path: str | Path, what: str = "checkpoint"):
     """The Keras model of a checkpoint (.keras file or train run directory); one-line error otherwise."""
     import keras
 
-    import blazeforge.models.blaze  # noqa: F401  (registers the custom layers)
+    import blazeforge.models.blaze  # noqa: F401  (register the custom layers)
+    import blazeforge.models.iris  # noqa: F401
+    import blazeforge.models.mobilenet  # noqa: F401
 
     file = checkpoint_path(path, what)
     try:
@@ -201,17 +203,64 @@ def _datasets(cfg: DictConfig, datasets):
             make_dataset(cfg, cfg.train.dataset, "val", training=False), steps)
 
 
+def resolve_init(cfg: DictConfig) -> None:
+    """For train.init=mediapipe:NAME, set recipe.architecture to NAME (the published architecture).
+
+    NAME must be a zoo model with a Keras architecture and the recipe's landmark topology.
+    """
+    init = str(cfg.train.init or "")
+    if not init.startswith("mediapipe:"):
+        return
+    from blazeforge import zoo
+
+    name = init.split(":", 1)[1]
+    spec = zoo.get(name)
+    if spec.topology != cfg.recipe.topology or spec.builder is None:
+        usable = sorted(n for n, m in zoo.MODELS.items() if m.topology == cfg.recipe.topology and m.builder)
+        raise BlazeforgeError(f"train.init={init}", f"expected mediapipe: with one of {usable} for recipe "
+                                                    f"{cfg.recipe.name}")
+    architecture = cfg.recipe.get("architecture", "blazeforge")
+    if architecture not in ("blazeforge", name):
+        raise BlazeforgeError(f"train.init={init}", f"needs recipe.architecture={name}, got {architecture}")
+    cfg.recipe.architecture = name
+
+
 def _load_init(model, init: str):
-    """Copy the weights of a .keras file or train run directory into `model` (same architecture)."""
+    """Copy the weights of a .keras file, a train run directory, or mediapipe:NAME (the published
+    .tflite, through `zoo.importer`) into `model` (same architecture)."""
     if str(init).startswith("mediapipe:"):
-        raise BlazeforgeError("train.init", "importing MediaPipe's published weights is not available yet; "
-                                            "expected a .keras file or a train run directory")
+        from blazeforge import zoo
+        from blazeforge.zoo.importer import load_tflite_weights
+
+        name = str(init).split(":", 1)[1]
+        load_tflite_weights(model, zoo.tflite_path(name), [o.name for o in zoo.get(name).outputs])
+        return
     source = load_model(init, "train.init")
     try:
         model.set_weights(source.get_weights())
     except ValueError:
         raise BlazeforgeError(f"train.init={init}", f"expected a checkpoint of the same architecture as "
                                                     f"{model.name}, got {source.name}") from None
+
+
+def _packer(recipe, model):
+    """(images, targets) -> (images, one y_true per model output), for tf.data.map.
+
+    Outputs the recipe has no targets for (the extra heads of a published architecture, such as
+    hand_landmark's world_landmarks) get zeros, which no loss reads: Keras wants a y_true for each.
+    """
+    import tensorflow as tf
+
+    outputs = model.output if isinstance(model.output, dict) else {}
+
+    def pack(images, targets):
+        packed = dict(recipe.pack_targets(targets))
+        for name, tensor in outputs.items():
+            if name not in packed:
+                packed[name] = tf.zeros((tf.shape(images)[0], *tensor.shape[1:]), tf.float32)
+        return images, packed
+
+    return pack
 
 
 # ---- the verb ---------------------------------------------------------------------------------
@@ -236,6 +285,12 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
     run_dir = Path(run_dir)
     t = cfg.trainer
     recipe = recipes.get(cfg.recipe.name)
+    resolve_init(cfg)
+    saved = run_dir / "config.yaml"
+    if saved.is_file() and OmegaConf.load(saved).recipe.get("architecture") != cfg.recipe.architecture:
+        resolved = OmegaConf.load(saved)
+        resolved.recipe.architecture = cfg.recipe.architecture  # as init=mediapipe:NAME set it
+        OmegaConf.save(resolved, saved)
     keras.utils.set_random_seed(int(cfg.seed))
     scope = strategy(str(t.strategy))
     train_ds, val_ds, steps = _datasets(cfg, datasets)
@@ -247,7 +302,7 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         model.compile(optimizer=keras.optimizers.AdamW(learning_rate(t, steps), weight_decay=float(t.weight_decay)),
                       loss=losses, loss_weights=weights, metrics=recipe.make_metrics(cfg.recipe))
 
-    pack = lambda images, targets: (images, recipe.pack_targets(targets))  # noqa: E731
+    pack = _packer(recipe, model)
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
 
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)

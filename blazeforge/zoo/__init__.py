@@ -30,7 +30,7 @@ MODEL_URL = "https://storage.googleapis.com/mediapipe-assets/{name}.tflite"
 class Output:
     """One output tensor of a published model, in the file's order.
 
-    name: our name for it (the Keras model's output); tensor: the name inside the .tflite.
+    name: our name for it (the Keras layer making it); tensor: the name inside the .tflite.
     unit: "pixels" (of the model input: compared as a share of the input size), "logit" (compared
     after the sigmoid), "probability", "metres", "heatmap", or "pose" (per landmark x, y, z in
     pixels, then visibility and presence logits).
@@ -202,9 +202,15 @@ def get(name: str) -> ZooModel:
     return _model(name)
 
 
-def build_keras(name: str):
-    """Our Keras model with the architecture of published model `name`, freshly initialised."""
+def build_keras(name: str, named_outputs: bool = False):
+    """Our Keras model with the architecture of published model `name`, freshly initialised.
+
+    Outputs are a list in the file's order, or with named_outputs a dict keyed by `Output.name`
+    (what training and export use: a SavedModel signature then names each output).
+    """
     import importlib
+
+    import keras
 
     m = _model(name)
     if m.builder is None:
@@ -212,7 +218,22 @@ def build_keras(name: str):
         raise BlazeforgeError(f"model {name!r}", f"has no Keras architecture in blazeforge yet; these do: {ready}")
     module, function, *args = m.builder
     _avoid_remapper_crashes()
-    return getattr(importlib.import_module(module), function)(*args)
+    model = getattr(importlib.import_module(module), function)(*args)
+    if named_outputs:
+        model = keras.Model(model.inputs, {o.name: t for o, t in zip(m.outputs, model.outputs)}, name=name)
+    return model
+
+
+def keras_model(name: str, named_outputs: bool = False):
+    """Our Keras model of published model `name` with its weights imported from the .tflite.
+
+    Outputs are in the file's order and units (`get(name).outputs`), as a list or, with
+    named_outputs, a dict; the input is float32 [B, H, W, 3] RGB in `get(name).input_range`.
+    """
+    from blazeforge.zoo.importer import load_tflite_weights
+
+    model = build_keras(name, named_outputs)
+    return load_tflite_weights(model, tflite_path(name), [o.name for o in _model(name).outputs])
 
 
 def _avoid_remapper_crashes():
@@ -231,13 +252,3 @@ def _avoid_remapper_crashes():
 
         tf.config.optimizer.set_experimental_options({"remapping": False})
 
-
-def keras_model(name: str):
-    """Our Keras model of published model `name` with its weights imported from the .tflite.
-
-    Outputs are in the file's order and units (`get(name).outputs`); the input is float32
-    [B, H, W, 3] RGB in `get(name).input_range`.
-    """
-    from blazeforge.zoo.importer import load_tflite_weights
-
-    return load_tflite_weights(build_keras(name), tflite_path(name))

@@ -6,8 +6,9 @@ dequantized) and the model's leaf layers that hold weights (Conv2D, DepthwiseCon
 Conv2DTranspose; those inside BlazeBlock and InvertedResidual in the order they are called):
 
 1. Both sides are split into groups by the set of model outputs each operator or layer reaches:
-   the shared trunk reaches all of them, a head only its own. Output i of the Keras model is
-   output i of the .tflite (our models list their outputs in the published file's order).
+   the shared trunk reaches all of them, a head only its own. Output i of the .tflite is output i
+   of the Keras model (our models list their outputs in the published file's order), or the
+   output made by the layer named `output_names[i]` (`zoo.Output.name`, for dict outputs).
 2. Within a group, each operator in execution order takes the first layer left, in Keras'
    topological order, of its kind whose weights have its shapes after the layout change. A group
    is mostly a chain (a trunk, a branch), where both orders are the order of computation; heads
@@ -54,9 +55,21 @@ def _leaves(layer) -> list:
     return [sub for sub in layer._flatten_layers(include_self=False, recursive=True) if _kind(sub)]
 
 
-def _keras_groups(model: keras.Model) -> dict[frozenset, list]:
-    """Weighted leaf layers of `model` grouped by the set of output indices they reach."""
-    outputs = {id(t._keras_history.operation): i for i, t in enumerate(model.outputs)}
+def _keras_groups(model: keras.Model, output_names: list[str] | None) -> dict[frozenset, list]:
+    """Weighted leaf layers of `model` grouped by the set of output indices they reach.
+
+    Output i is the model's i-th output, or the output made by the layer named output_names[i].
+    """
+    made_by = [t._keras_history.operation for t in model.outputs]
+    if output_names is None:
+        outputs = {id(op): i for i, op in enumerate(made_by)}
+    else:
+        by_name = {op.name: op for op in made_by}
+        missing = [n for n in output_names if n not in by_name]
+        if missing or len(output_names) != len(made_by):
+            raise BlazeforgeError(f"model {model.name}", f"expected outputs made by layers {list(output_names)}, "
+                                                         f"got {sorted(by_name)}")
+        outputs = {id(by_name[n]): i for i, n in enumerate(output_names)}
     reach: dict[int, set] = {}
     layers = [op for op in model.operations if not isinstance(op, keras.layers.InputLayer)]
     for layer in reversed(layers):
@@ -128,16 +141,18 @@ def _describe(op) -> str:
     return f"operator {op.index} {op.type} {[tuple(a.shape) for a in op.weights]}"
 
 
-def load_tflite_weights(model: keras.Model, path: str | Path) -> keras.Model:
+def load_tflite_weights(model: keras.Model, path: str | Path, output_names: list[str] | None = None) -> keras.Model:
     """Copy the weights of the .tflite at `path` into `model` (in place; also returned).
 
+    output_names: the names of the layers making the file's outputs, in the file's order (needed
+    when the model's outputs are a dict; default: the model's outputs in order).
     Raises BlazeforgeError on any mismatch of output count, group, layer kind or weight shape.
     """
     path = Path(path)
     n_out = len(io_spec(path)[1])
     if n_out != len(model.outputs):
         raise BlazeforgeError(path, f"has {n_out} outputs, the Keras model {model.name} has {len(model.outputs)}")
-    ours, theirs = _keras_groups(model), _tflite_groups(path)
+    ours, theirs = _keras_groups(model, output_names), _tflite_groups(path)
     if set(ours) != set(theirs):
         raise BlazeforgeError(path, f"its weighted operators reach the outputs in groups {sorted(map(sorted, theirs))}, "
                                     f"the layers of {model.name} in {sorted(map(sorted, ours))}")

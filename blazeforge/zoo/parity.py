@@ -139,3 +139,29 @@ def parity(names: list[str] | None = None, renders: str | Path | None = None) ->
 def worst(report: dict) -> float:
     """The largest max_abs_diff over all models and outputs of a report."""
     return max((o["max_abs_diff"] for outputs in report.values() for o in outputs.values()), default=0.0)
+
+
+def reexport(name: str, path: str | Path) -> Path:
+    """Export our imported Keras model of `name` to a float32 .tflite at `path` (outputs named)."""
+    from blazeforge.export.tflite import convert
+
+    path = Path(path)
+    path.write_bytes(convert(zoo.keras_model(name, named_outputs=True), "none"))
+    return path
+
+
+def compare_reexport(name: str, path: str | Path, inputs: np.ndarray) -> dict:
+    """{output: figures} of a re-exported .tflite against the published one, as `compare` measures."""
+    from blazeforge.runtime.interpreter import TfliteModel
+
+    m = zoo.get(name)
+    ours, theirs = TfliteModel(path), TfliteModel(zoo.tflite_path(name))
+    a = [ours(x[None]) for x in inputs]
+    b = [theirs(x[None]) for x in inputs]
+    report = {}
+    for out in m.outputs:
+        x = np.concatenate([r[out.name] for r in a]).astype(np.float64)
+        y = np.concatenate([r[out.tensor] for r in b]).astype(np.float64).reshape(x.shape)
+        diff = np.abs(_in_unit(x, out.unit, m.input_size[0]) - _in_unit(y, out.unit, m.input_size[0]))
+        report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean())}
+    return report

@@ -75,3 +75,26 @@ def test_bad_checkpoints_and_strategies_are_one_line_errors(tmp_path):
         load_model(tmp_path)
     with pytest.raises(BlazeforgeError, match="trainer.strategy"):
         train(compose("train", CFG + ["trainer.strategy=ring"]), tmp_path, datasets=tiny_data())
+
+
+def test_fine_tuning_starts_from_the_published_weights(tmp_path):
+    """init=mediapipe:NAME trains the published architecture from its imported weights."""
+    from omegaconf import OmegaConf
+
+    from blazeforge import zoo
+    from blazeforge.runtime import TfliteModel
+
+    cfg = compose("train", CFG + ["recipe.input_size=224", "init=mediapipe:hand_landmark_lite", "trainer.epochs=1",
+                                  "trainer.steps_per_epoch=1", "trainer.learning_rate=0", "trainer.weight_decay=0"])
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+    train(cfg, tmp_path, datasets=tiny_data(size=224, n=8))
+    assert OmegaConf.load(tmp_path / "config.yaml").recipe.architecture == "hand_landmark_lite"
+    model = load_model(tmp_path)
+    x = np.random.default_rng(0).random((1, 224, 224, 3), np.float32)
+    ours = model.predict(x, verbose=0)
+    theirs = TfliteModel(zoo.tflite_path("hand_landmark_lite"))(x)
+    for output in zoo.get("hand_landmark_lite").outputs:  # learning rate 0: still the published model
+        scale = 224.0 if output.unit == "pixels" else 1.0
+        assert np.abs(ours[output.name] - theirs[output.tensor]).max() / scale < 1e-3, output.name
+    with pytest.raises(BlazeforgeError, match="expected mediapipe: with one of"):
+        train(compose("train", CFG + ["init=mediapipe:face_landmark"]), tmp_path / "face", datasets=tiny_data())

@@ -53,3 +53,14 @@ def test_a_model_of_another_architecture_fails_loudly():
 def test_a_model_without_architecture_says_which_have_one():
     with pytest.raises(BlazeforgeError, match="no Keras architecture.*hand_landmark_full"):
         zoo.keras_model("selfie_segmentation")
+
+
+def test_a_reexported_model_matches_the_published_file(tmp_path):
+    from blazeforge.runtime.interpreter import TfliteModel
+
+    path = parity.reexport("face_detection_short_range", tmp_path / "face.tflite")
+    inputs = parity.model_inputs("face_detection_short_range", list(parity.photos().values()))
+    report = parity.compare_reexport("face_detection_short_range", path, inputs)
+    assert set(report) == {"regressors", "classificators"}
+    assert all(f["max_abs_diff"] <= parity.TOLERANCE for f in report.values())
+    assert set(TfliteModel(path).outputs) == {"regressors", "classificators"}  # named as the registry names them
