@@ -42,7 +42,8 @@ class BlazeBlock(layers.Layer):
         kernel_size: of the depthwise convolution, 5 (BlazeFace) or 3.
         norm: BatchNorm after the projection (convolutions without bias); False for the published
             models, whose BatchNorm is folded into convolution biases.
-        activation: "relu", or "prelu" (one learnt slope per channel: FaceMesh, BlazePalm, Iris).
+        activation: "relu", "relu6" (BlazePose's decoder), or "prelu" (one learnt slope per
+            channel: FaceMesh, BlazePalm, Iris).
 
     Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
@@ -52,15 +53,16 @@ class BlazeBlock(layers.Layer):
         super().__init__(**kwargs)
         if strides not in (1, 2):
             raise ValueError(f"BlazeBlock strides must be 1 or 2, got {strides}")
-        if activation not in ("relu", "prelu"):
-            raise ValueError(f"BlazeBlock activation must be relu or prelu, got {activation!r}")
+        if activation not in ("relu", "relu6", "prelu"):
+            raise ValueError(f"BlazeBlock activation must be relu, relu6 or prelu, got {activation!r}")
         self.filters, self.strides, self.kernel_size = int(filters), int(strides), int(kernel_size)
         self.use_norm, self.activation = bool(norm), activation
         self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=not norm,
                                                 name="depthwise")
         self.pointwise = layers.Conv2D(filters, 1, use_bias=not norm, name="pointwise")
         self.norm = layers.BatchNormalization(momentum=0.9, name="norm") if norm else None
-        self.act = layers.PReLU(shared_axes=[1, 2], name="prelu") if activation == "prelu" else layers.ReLU()
+        self.act = (layers.PReLU(shared_axes=[1, 2], name="prelu") if activation == "prelu"
+                    else layers.ReLU(6.0 if activation == "relu6" else None))
 
     def build(self, input_shape):
         self.in_channels = int(input_shape[-1])

@@ -20,7 +20,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from blazeforge.models.mobilenet import InvertedResidual
+from blazeforge.models.mobilenet import mobilenet_trunk
 
 # (expand, filters, kernel, stride) of each inverted residual block after the stem, read off the
 # published graphs; then the tail's expansion channels.
@@ -41,10 +41,7 @@ def hand_landmark_model(variant: str = "full", input_size: int = 224) -> keras.M
     if variant not in BLOCKS:
         raise ValueError(f"hand landmark variant must be one of {sorted(BLOCKS)}, got {variant!r}")
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    x = layers.Conv2D(24, 3, strides=2, padding="same", activation="relu6", name="stem")(inputs)
-    x = InvertedResidual(None, 16, 3, name="block0")(x)
-    for i, (expand, filters, kernel, stride) in enumerate(BLOCKS[variant], start=1):
-        x = InvertedResidual(expand, filters, kernel, stride, name=f"block{i}")(x)
+    x = mobilenet_trunk(inputs, BLOCKS[variant])[-1]
     x = layers.Conv2D(TAIL[variant], 1, activation="relu6", name="tail_expand")(x)
     x = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="tail_depthwise")(x)
     features = layers.GlobalAveragePooling2D(name="pool")(x)

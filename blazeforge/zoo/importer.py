@@ -131,7 +131,10 @@ def _first_match(op, layers: list):
     """The first of `layers` of the operator's kind whose weights take the operator's, with those weights."""
     for layer in layers:
         if _kind(layer) == op.type:
-            weights = _convert(op, layer)
+            try:
+                weights = _convert(op, layer)
+            except ValueError:  # the weights do not even reshape into this layer's
+                continue
             if _shapes(weights) == _shapes(layer.get_weights()):
                 return layer, weights
     return None, None

@@ -33,7 +33,8 @@ class Op:
 
     type: builtin name ("CONV_2D", ...) or the custom op's name.
     options: padding ("SAME" | "VALID"), stride, pool_size, activation (fused: "NONE", "RELU",
-        "RELU6", ...), and a resize's align_corners and half_pixel_centers.
+        "RELU6", ...), a resize's align_corners and half_pixel_centers, a PAD's paddings
+        ([[before, after]] per axis) and DEPTH_TO_SPACE's block_size.
     inputs, outputs: tensor names; input_shapes, output_shapes: their shapes.
     weights: float32 constants among the inputs, in input order (kernel, bias; PReLU's alpha).
     names: the names the original layers gave the weights (for the mapping's sort key).
@@ -105,6 +106,8 @@ def read_ops(path: str | Path) -> list[Op]:
         if "halfPixelCenters" in raw:
             options["half_pixel_centers"] = bool(raw["halfPixelCenters"])
             options["align_corners"] = bool(raw["alignCorners"])
+        if "blockSize" in raw:
+            options["block_size"] = int(raw["blockSize"])
         if "fusedActivationFunction" in raw:
             options["activation"] = activation_names[raw["fusedActivationFunction"]]
         inputs = [i for i in op.inputs if i >= 0]
@@ -115,7 +118,9 @@ def read_ops(path: str | Path) -> list[Op]:
             constant = buffers[tensor.buffer].data is not None and len(buffers[tensor.buffer].data)
             if constant or source != i:
                 if tensor.type in (schema.TensorType.INT32, schema.TensorType.INT64):
-                    continue  # shapes, paddings, axes: structure, not weights
+                    if name in ("PAD", "PADV2"):  # structure, not weights
+                        options["paddings"] = interpreter.get_tensor(i).tolist()
+                    continue
                 weights.append(np.asarray(interpreter.get_tensor(i), np.float32))
                 names.append(tensor.name.decode())
         tensors = graph.tensors

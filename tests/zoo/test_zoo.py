@@ -29,3 +29,30 @@ def test_unknown_model_is_one_line(capsys):
         zoo.tflite_path("hand_landmark_huge")
     assert main(["zoo", "fetch", "nope"]) == 2
     assert "not in the zoo" in capsys.readouterr().err
+
+
+def test_topologies_come_from_the_wheel():
+    from blazeforge.topology.hand import EDGES
+    from blazeforge.zoo.connections import connections
+
+    mesh = connections("face_mesh")
+    assert len(mesh["FACEMESH_TESSELATION"]) == 2556
+    assert max(max(pair) for pair in mesh["FACEMESH_TESSELATION"]) == 467  # 468 mesh points
+    assert max(max(pair) for pair in mesh["FACEMESH_IRISES"]) == 477  # + 10 iris points
+    assert mesh["FACEMESH_CONTOURS"] >= mesh["FACEMESH_LIPS"]
+    assert len(connections("pose")["POSE_CONNECTIONS"]) == 35
+    assert set(EDGES) == set(connections("hand")["HAND_CONNECTIONS"])  # our hand table is MediaPipe's
+    with pytest.raises(BlazeforgeError, match="expected one of"):
+        connections("tail")
+
+
+def test_registry_describes_every_output_of_every_model():
+    from blazeforge.runtime import TfliteModel
+    from blazeforge.zoo.tflite_graph import io_spec
+
+    for name, spec in zoo.MODELS.items():
+        _, outputs = io_spec(zoo.tflite_path(name))
+        assert [o.tensor for o in spec.outputs] == [n for n, _ in outputs], name
+        assert spec.input_range in ((0.0, 1.0), (-1.0, 1.0))
+    assert zoo.get("face_detection_short_range").detector == "FACE_DETECTION_SHORT_RANGE"
+    assert TfliteModel(zoo.tflite_path("iris_landmark")).input_shape == (1, 64, 64, 3)
