@@ -182,10 +182,10 @@ def _zoo_parity(names: list[str], options: dict) -> int:
     for name, outputs in report.items():
         for output, f in outputs.items():
             flag = "ok" if f["max_abs_diff"] <= parity.TOLERANCE else "OVER TOLERANCE"
-            print(f"{name:28s} {output:16s} max {f['max_abs_diff']:.2e}  mean {f['mean_abs_diff']:.2e}  "
+            print(f"{name:32s} {output:16s} max {f['max_abs_diff']:.2e}  mean {f['mean_abs_diff']:.2e}  "
                   f"({f['unit']}, {f['inputs']} inputs)  {flag}")
     for name, reason in skipped.items():
-        print(f"{name:28s} skipped: {reason}")
+        print(f"{name:32s} skipped: {reason}")
     print(f"zoo parity: done -> {run_dir}")
     return 0 if parity.worst(report) <= parity.TOLERANCE else 1
 

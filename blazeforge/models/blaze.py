@@ -103,44 +103,68 @@ class DoubleBlazeBlock(layers.Layer):
         bottleneck: channels between the two pairs (BlazeFace uses 24 in front of 96).
         strides: 1 or 2.
         kernel_size: of both depthwise convolutions.
+        norm: BatchNorm after each projection (convolutions without bias); False for published
+            models, whose BatchNorm is folded into biases.
+        residual: add the skip path; False makes a plain two-pair block (the stage transitions of
+            face_detection_full_range, where channels grow without a shortcut).
+        symmetric_pad: a strided block pads k // 2 on every side, then convolves "valid", as the
+            published full-range model does; otherwise "same" (TensorFlow pads more after).
 
     Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
 
-    def __init__(self, filters: int, bottleneck: int, strides: int = 1, kernel_size: int = 5, **kwargs):
+    def __init__(self, filters: int, bottleneck: int, strides: int = 1, kernel_size: int = 5, norm: bool = True,
+                 residual: bool = True, symmetric_pad: bool = False, **kwargs):
         super().__init__(**kwargs)
         if strides not in (1, 2):
             raise ValueError(f"DoubleBlazeBlock strides must be 1 or 2, got {strides}")
         self.filters, self.bottleneck = int(filters), int(bottleneck)
         self.strides, self.kernel_size = int(strides), int(kernel_size)
-        self.depthwise1 = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=False,
-                                                 name="depthwise1")
-        self.pointwise1 = layers.Conv2D(bottleneck, 1, use_bias=False, name="pointwise1")
-        self.norm1 = layers.BatchNormalization(momentum=0.9, name="norm1")
-        self.depthwise2 = layers.DepthwiseConv2D(kernel_size, padding="same", use_bias=False, name="depthwise2")
-        self.pointwise2 = layers.Conv2D(filters, 1, use_bias=False, name="pointwise2")
-        self.norm2 = layers.BatchNormalization(momentum=0.9, name="norm2")
+        self.use_norm, self.residual = bool(norm), bool(residual)
+        self.symmetric_pad = bool(symmetric_pad) and self.strides == 2
+        bias = not norm
+        self.depthwise1 = layers.DepthwiseConv2D(kernel_size, strides=strides, use_bias=bias, name="depthwise1",
+                                                 padding="valid" if self.symmetric_pad else "same")
+        self.pointwise1 = layers.Conv2D(bottleneck, 1, use_bias=bias, name="pointwise1")
+        self.norm1 = layers.BatchNormalization(momentum=0.9, name="norm1") if norm else None
+        self.depthwise2 = layers.DepthwiseConv2D(kernel_size, padding="same", use_bias=bias, name="depthwise2")
+        self.pointwise2 = layers.Conv2D(filters, 1, use_bias=bias, name="pointwise2")
+        self.norm2 = layers.BatchNormalization(momentum=0.9, name="norm2") if norm else None
 
     def build(self, input_shape):
         self.in_channels = int(input_shape[-1])
-        if self.filters < self.in_channels:
+        if self.residual and self.filters < self.in_channels:
             raise ValueError(f"DoubleBlazeBlock cannot shrink channels ({self.in_channels} -> {self.filters})")
         shape = input_shape
+        if self.symmetric_pad:
+            pad = 2 * (self.kernel_size // 2)
+            shape = (shape[0], *(None if d is None else d + pad for d in shape[1:3]), shape[3])
         for layer in (self.depthwise1, self.pointwise1, self.norm1, self.depthwise2, self.pointwise2, self.norm2):
-            layer.build(shape)
-            shape = layer.compute_output_shape(shape)
+            if layer is not None:
+                layer.build(shape)
+                shape = layer.compute_output_shape(shape)
 
     def call(self, x, training=None):
-        y = ops.relu(self.norm1(self.pointwise1(self.depthwise1(x)), training=training))
-        y = self.norm2(self.pointwise2(self.depthwise2(y)), training=training)
-        return ops.relu(y + _strided_skip(x, self.strides, self.filters - self.in_channels))
+        y = x
+        if self.symmetric_pad:
+            p = self.kernel_size // 2
+            y = ops.pad(y, [[0, 0], [p, p], [p, p], [0, 0]])
+        y = self.pointwise1(self.depthwise1(y))
+        y = ops.relu(self.norm1(y, training=training) if self.norm1 is not None else y)
+        y = self.pointwise2(self.depthwise2(y))
+        if self.norm2 is not None:
+            y = self.norm2(y, training=training)
+        if self.residual:
+            y = y + _strided_skip(x, self.strides, self.filters - self.in_channels)
+        return ops.relu(y)
 
     def compute_output_shape(self, input_shape):
         return _out_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "bottleneck": self.bottleneck,
-                "strides": self.strides, "kernel_size": self.kernel_size}
+                "strides": self.strides, "kernel_size": self.kernel_size, "norm": self.use_norm,
+                "residual": self.residual, "symmetric_pad": self.symmetric_pad}
 
 
 # The landmark backbone, per width: the stem's channels, then one stage per resolution, each
@@ -214,3 +238,28 @@ class FlattenGrid(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "row": self.row}
+
+
+@keras.saving.register_keras_serializable(package="blazeforge")
+class DepthToSpace(layers.Layer):
+    """[B, H, W, C] -> [B, H * b, W * b, C / b^2], TensorFlow's depth_to_space (DCR order):
+    output[i * b + di, j * b + dj, c] = input[i, j, (di * b + dj) * C / b^2 + c]."""
+
+    def __init__(self, block_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.block_size = int(block_size)
+
+    def call(self, x):
+        _, h, w, c = x.shape
+        b = self.block_size
+        x = ops.reshape(x, (-1, h, w, b, b, c // (b * b)))
+        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+        return ops.reshape(x, (-1, h * b, w * b, c // (b * b)))
+
+    def compute_output_shape(self, input_shape):
+        b = self.block_size
+        n, h, w, c = input_shape
+        return (n, None if h is None else h * b, None if w is None else w * b, c // (b * b))
+
+    def get_config(self):
+        return {**super().get_config(), "block_size": self.block_size}

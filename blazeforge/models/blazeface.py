@@ -1,13 +1,16 @@
-"""BlazeFace (arXiv:1907.05047), the short-range face detector MediaPipe publishes, as Keras layers.
+"""BlazeFace (arXiv:1907.05047), MediaPipe's short- and full-range face detectors, as Keras layers.
 
-A 5x5 stem (stride 2) and a stack of single BlazeBlocks (3x3 depthwise in the published file)
-down to 8x8 at 128, with SSD heads on the 16x16 (2 anchors a cell) and 8x8 (6 anchors) grids.
-Outputs, in the published file's order and layout (a drop-in replacement for it):
-- "regressors" [B, 896, 16]: per anchor dx, dy, w, h of the box and (dx, dy) of 6 keypoints, in
+Short range (`blazeface_short_range_model`): a 5x5 stem (stride 2) and single BlazeBlocks (3x3
+depthwise in the published file) down to 8x8 at 128, SSD heads on the 16x16 (2 anchors a cell)
+and 8x8 (6 anchors) grids: 896 anchors. Full range (`blazeface_full_range_model`, the file
+face_detection_full_range_sparse): double BlazeBlocks down to 6x6 at 192, an FPN-like decoder
+back to 48x48 and one anchor per cell there: 2304 anchors.
+Outputs, in the published files' order and layout (a drop-in replacement for them):
+- "regressors" [B, A, 16]: per anchor dx, dy, w, h of the box and (dx, dy) of 6 keypoints, in
   input pixels relative to the anchor (decoded by `geometry.detections.decode`);
-- "classificators" [B, 896, 1]: logits of a face at each anchor.
+- "classificators" [B, A, 1]: logits of a face at each anchor.
 
-Input: float32 [B, 128, 128, 3] RGB in [-1, 1].
+Input: float32 [B, S, S, 3] RGB in [-1, 1], S = 128 (short range) or 192 (full range).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from blazeforge.models.blaze import BlazeBlock, FlattenGrid
+from blazeforge.models.blaze import BlazeBlock, DepthToSpace, DoubleBlazeBlock, FlattenGrid
 
 # (filters, stride) of each BlazeBlock after the stem; the 16x16 head reads block 11, the 8x8 head
 # the last one.
@@ -62,3 +65,50 @@ def blazeface_short_range_model(input_size: int = 128) -> keras.Model:
     taps.append(x)
     regressors, classificators = ssd_heads(taps, [2, 6], 16)
     return keras.Model(inputs, [regressors, classificators], name="face_detection_short_range")
+
+
+# Full range: (filters, bottleneck, residual blocks) per stage after the stem; every stage but the
+# first opens with a strided, non-residual double block. The decoder's 1x1 widths and residual
+# blocks per level (12, 24, 48), and the encoder stage each level adds (through a 1x1 + ReLU).
+FULL_RANGE_STAGES = ((32, 8, 2), (64, 16, 2), (128, 32, 2), (192, 48, 2), (384, 96, 3))
+FULL_RANGE_DECODER = ((96, 2, 3), (64, 2, 2), (48, 1, 1))
+
+
+def _double(x, filters, bottleneck, strides=1, residual=True, name=""):
+    return DoubleBlazeBlock(filters, bottleneck, strides, kernel_size=3, norm=False, residual=residual,
+                            symmetric_pad=True, name=name)(x)
+
+
+def _full_range_head(x, anchors_values: int, name: str):
+    """1x1 to 4x the outputs, pad 1, depthwise 3x3 stride 2, depth-to-space x2: back at x's grid."""
+    x = layers.Conv2D(4 * anchors_values, 1, name=name)(x)
+    x = layers.ZeroPadding2D(1, name=f"{name}_pad")(x)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="valid", name=f"{name}_depthwise")(x)
+    return DepthToSpace(2, name=f"{name}_d2s")(x)
+
+
+def blazeface_full_range_model(input_size: int = 192) -> keras.Model:
+    """The published face_detection_full_range architecture: 2304 anchors at 192x192."""
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    x = layers.ZeroPadding2D(1, name="stem_pad")(inputs)
+    x = layers.Conv2D(32, 3, strides=2, padding="valid", activation="relu", name="stem")(x)
+    stages = []
+    for s, (filters, bottleneck, blocks) in enumerate(FULL_RANGE_STAGES):
+        if s:
+            x = _double(x, filters, bottleneck, 2, residual=False, name=f"stage{s}_down")
+        for i in range(blocks):
+            x = _double(x, filters, bottleneck, name=f"stage{s}_block{i}")
+        stages.append(x)
+    # The lateral 1x1s are computed as the encoder passes their level, as in the published graph.
+    laterals = {stage: layers.Conv2D(filters, 1, activation="relu", name=f"lateral{stages[stage].shape[1]}")(
+        stages[stage]) for filters, _, stage in FULL_RANGE_DECODER}
+    for filters, blocks, stage in FULL_RANGE_DECODER:
+        size = stages[stage].shape[1]
+        x = layers.Conv2D(filters, 1, activation="relu", name=f"fpn{size}_project")(x)
+        x = layers.UpSampling2D(2, interpolation="bilinear", name=f"fpn{size}_up")(x)
+        x = layers.Add(name=f"fpn{size}_add")([laterals[stage], x])
+        for i in range(blocks):
+            x = _double(x, filters, filters // 2, name=f"fpn{size}_block{i}")
+    classificators = FlattenGrid(row=1, name="classificators")(_full_range_head(x, 1, "classifier"))
+    regressors = FlattenGrid(row=16, name="regressors")(_full_range_head(x, 16, "regressor"))
+    return keras.Model(inputs, [regressors, classificators], name="face_detection_full_range")

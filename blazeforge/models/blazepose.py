@@ -18,38 +18,13 @@ Input: float32 [B, 224, 224, 3] RGB in [-1, 1].
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
+from keras import layers
 
-from blazeforge.models.blaze import BlazeBlock, FlattenGrid
+from blazeforge.models.blaze import BlazeBlock, DepthToSpace, FlattenGrid
 from blazeforge.models.hand_landmark import BLOCKS
 from blazeforge.models.mobilenet import mobilenet_trunk
 
 OUTPUTS = ("regressors", "classificators")
-
-
-@keras.saving.register_keras_serializable(package="blazeforge")
-class DepthToSpace(layers.Layer):
-    """[B, H, W, C] -> [B, H * b, W * b, C / b^2], TensorFlow's depth_to_space (DCR order):
-    output[i * b + di, j * b + dj, c] = input[i, j, (di * b + dj) * C / b^2 + c]."""
-
-    def __init__(self, block_size: int, **kwargs):
-        super().__init__(**kwargs)
-        self.block_size = int(block_size)
-
-    def call(self, x):
-        _, h, w, c = x.shape
-        b = self.block_size
-        x = ops.reshape(x, (-1, h, w, b, b, c // (b * b)))
-        x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
-        return ops.reshape(x, (-1, h * b, w * b, c // (b * b)))
-
-    def compute_output_shape(self, input_shape):
-        b = self.block_size
-        n, h, w, c = input_shape
-        return (n, None if h is None else h * b, None if w is None else w * b, c // (b * b))
-
-    def get_config(self):
-        return {**super().get_config(), "block_size": self.block_size}
 
 
 def _lateral(x, filters: int, name: str):

@@ -9,10 +9,12 @@ Conv2DTranspose; those inside BlazeBlock and InvertedResidual in the order they 
    the shared trunk reaches all of them, a head only its own. Output i of the .tflite is output i
    of the Keras model (our models list their outputs in the published file's order), or the
    output made by the layer named `output_names[i]` (`zoo.Output.name`, for dict outputs).
-2. Within a group, each operator in execution order takes the first layer left, in Keras'
-   topological order, of its kind whose weights have its shapes after the layout change. A group
-   is mostly a chain (a trunk, a branch), where both orders are the order of computation; heads
-   that run side by side (an SSD head per feature map) differ in shape.
+2. Within a group, each operator in execution order takes, among the layers left of its kind
+   whose weights have its shapes after the layout change, the one nearest in depth (weighted
+   operators, or leaf layers, on the longest path from the input), the first in Keras'
+   topological order among equals. A group is mostly a chain (a trunk, a branch), where both
+   orders are the order of computation; a side branch (an FPN lateral 1x1) is told from the trunk
+   layer of the same shape by its depth, and heads that run side by side differ in shape.
 3. The layout changes:
    convolution [O, kh, kw, I] -> [kh, kw, I, O]; depthwise [1, kh, kw, C*M] -> [kh, kw, C, M];
    fully connected [O, I] -> [I, O]; transposed convolution [O, kh, kw, I] -> [kh, kw, O, I];
@@ -56,9 +58,10 @@ def _leaves(layer) -> list:
 
 
 def _keras_groups(model: keras.Model, output_names: list[str] | None) -> dict[frozenset, list]:
-    """Weighted leaf layers of `model` grouped by the set of output indices they reach.
+    """(weighted leaf layer, depth) of `model` grouped by the set of output indices they reach.
 
     Output i is the model's i-th output, or the output made by the layer named output_names[i].
+    Depth counts the weighted leaves on the longest path from the input, the leaf included.
     """
     made_by = [t._keras_history.operation for t in model.outputs]
     if output_names is None:
@@ -77,14 +80,25 @@ def _keras_groups(model: keras.Model, output_names: list[str] | None) -> dict[fr
         for node in layer._outbound_nodes:
             r |= reach.get(id(node.operation), set())
         reach[id(layer)] = r
+    depths: dict[int, int] = {}
+
+    def depth(tensor) -> int:  # weighted leaves on the longest path from the input to `tensor`
+        if id(tensor) not in depths:
+            layer, node_index, _ = tensor._keras_history
+            inputs = layer._inbound_nodes[node_index].input_tensors
+            depths[id(tensor)] = max((depth(t) for t in inputs), default=0) + len(_leaves(layer))
+        return depths[id(tensor)]
+
     groups: dict[frozenset, list] = {}
     for layer in layers:
-        groups.setdefault(frozenset(reach[id(layer)]), []).extend(_leaves(layer))
+        start = max((depth(t) for t in layer._inbound_nodes[0].input_tensors), default=0)
+        leaves = [(leaf, start + i + 1) for i, leaf in enumerate(_leaves(layer))]
+        groups.setdefault(frozenset(reach[id(layer)]), []).extend(leaves)
     return {k: v for k, v in groups.items() if v}
 
 
 def _tflite_groups(path: Path) -> dict[frozenset, list]:
-    """Weighted operators of the .tflite grouped by the set of graph output indices they reach."""
+    """(weighted operator, depth) of the .tflite grouped by the set of graph output indices they reach."""
     ops = read_ops(path)
     outputs = {name: i for i, (name, _) in enumerate(io_spec(path)[1])}
     consumers: dict[str, list] = {}
@@ -98,10 +112,14 @@ def _tflite_groups(path: Path) -> dict[frozenset, list]:
             for consumer in consumers.get(name, []):
                 r |= reach[consumer.index]
         reach[op.index] = r
+    depths: dict[str, int] = {}  # tensor -> weighted operators on the longest path from the input
     groups: dict[frozenset, list] = {}
     for op in ops:
+        d = max((depths.get(name, 0) for name in op.inputs), default=0) + (op.type in WEIGHTED)
+        for name in op.outputs:
+            depths[name] = d
         if op.type in WEIGHTED:
-            groups.setdefault(frozenset(reach[op.index]), []).append(op)
+            groups.setdefault(frozenset(reach[op.index]), []).append((op, d))
     return groups
 
 
@@ -127,17 +145,21 @@ def _shapes(arrays) -> list[tuple]:
     return [tuple(a.shape) for a in arrays]
 
 
-def _first_match(op, layers: list):
-    """The first of `layers` of the operator's kind whose weights take the operator's, with those weights."""
-    for layer in layers:
-        if _kind(layer) == op.type:
-            try:
-                weights = _convert(op, layer)
-            except ValueError:  # the weights do not even reshape into this layer's
-                continue
-            if _shapes(weights) == _shapes(layer.get_weights()):
-                return layer, weights
-    return None, None
+def _first_match(op, depth: int, candidates: list):
+    """Of the (layer, depth) candidates of the operator's kind whose weights take the operator's,
+    the one nearest in depth (the first of equals), with the converted weights."""
+    best = None
+    for layer, layer_depth in candidates:
+        if _kind(layer) != op.type:
+            continue
+        try:
+            weights = _convert(op, layer)
+        except ValueError:  # the weights do not even reshape into this layer's
+            continue
+        if _shapes(weights) == _shapes(layer.get_weights()):
+            if best is None or abs(layer_depth - depth) < abs(best[2] - depth):
+                best = (layer, weights, layer_depth)
+    return (None, None, None) if best is None else best
 
 
 def _describe(op) -> str:
@@ -166,14 +188,14 @@ def load_tflite_weights(model: keras.Model, path: str | Path, output_names: list
             raise BlazeforgeError(path, f"has {len(ops)} weighted operators reaching outputs {sorted(key)}, "
                                         f"{model.name} has {len(layers)} weighted layers there")
         remaining = list(layers)
-        for op in ops:
-            layer, weights = _first_match(op, remaining)
+        for op, depth in ops:
+            layer, weights, layer_depth = _first_match(op, depth, remaining)
             if layer is None:
-                layer = remaining[0]
+                layer = remaining[0][0]
                 raise BlazeforgeError(path, f"{_describe(op)} matches no layer left among the {len(remaining)} "
                                             f"reaching outputs {sorted(key)}; next in order: {layer.path} "
                                             f"({type(layer).__name__}, weights {_shapes(layer.get_weights())})")
-            remaining.remove(layer)
+            remaining.remove((layer, layer_depth))
             assignments.append((layer, weights))
     for layer, weights in assignments:
         layer.set_weights(weights)
