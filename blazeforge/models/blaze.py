@@ -42,22 +42,27 @@ class BlazeBlock(layers.Layer):
         kernel_size: of the depthwise convolution, 5 (BlazeFace) or 3.
         norm: BatchNorm after the projection (convolutions without bias); False for the published
             models, whose BatchNorm is folded into convolution biases.
-        activation: "relu", "relu6" (BlazePose's decoder), or "prelu" (one learnt slope per
-            channel: FaceMesh, BlazePalm, Iris).
+        activation: "relu", "relu6" (BlazePose), or "prelu" (one learnt slope per channel:
+            FaceMesh, BlazePalm, Iris).
+        activate_depthwise: apply the activation after the depthwise convolution too (BlazePose's
+            landmark model); relu or relu6 only.
 
     Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
 
     def __init__(self, filters: int, strides: int = 1, kernel_size: int = 5, norm: bool = True,
-                 activation: str = "relu", **kwargs):
+                 activation: str = "relu", activate_depthwise: bool = False, **kwargs):
         super().__init__(**kwargs)
         if strides not in (1, 2):
             raise ValueError(f"BlazeBlock strides must be 1 or 2, got {strides}")
         if activation not in ("relu", "relu6", "prelu"):
             raise ValueError(f"BlazeBlock activation must be relu, relu6 or prelu, got {activation!r}")
         self.filters, self.strides, self.kernel_size = int(filters), int(strides), int(kernel_size)
-        self.use_norm, self.activation = bool(norm), activation
+        if activate_depthwise and activation == "prelu":
+            raise ValueError("BlazeBlock activate_depthwise takes relu or relu6, not prelu")
+        self.use_norm, self.activation, self.activate_depthwise = bool(norm), activation, bool(activate_depthwise)
         self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=not norm,
+                                                activation=activation if activate_depthwise else None,
                                                 name="depthwise")
         self.pointwise = layers.Conv2D(filters, 1, use_bias=not norm, name="pointwise")
         self.norm = layers.BatchNormalization(momentum=0.9, name="norm") if norm else None
@@ -87,7 +92,8 @@ class BlazeBlock(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "strides": self.strides,
-                "kernel_size": self.kernel_size, "norm": self.use_norm, "activation": self.activation}
+                "kernel_size": self.kernel_size, "norm": self.use_norm, "activation": self.activation,
+                "activate_depthwise": self.activate_depthwise}
 
 
 @keras.saving.register_keras_serializable(package="blazeforge")

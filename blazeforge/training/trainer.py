@@ -47,6 +47,8 @@ def load_model(path: str | Path, what: str = "checkpoint"):
     import keras
 
     import blazeforge.models.blaze  # noqa: F401  (register the custom layers)
+    import blazeforge.models.blazepose  # noqa: F401
+    import blazeforge.models.hand_recrop  # noqa: F401
     import blazeforge.models.iris  # noqa: F401
     import blazeforge.models.mobilenet  # noqa: F401
 

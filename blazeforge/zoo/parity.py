@@ -21,6 +21,16 @@ from blazeforge import zoo
 from blazeforge.errors import BlazeforgeError
 
 TOLERANCE = 1e-3
+# Outputs held to a wider tolerance, with the reason. pose_landmark_full's segmentation logits
+# reach +-1700, so float32 rounding (relative 2e-4 of that range) moves the sigmoid by up to 5e-3
+# at the few pixels near the mask's edge: the published file itself, run by LiteRT with XNNPack
+# and with its reference kernels, differs by 3.1e-3 there (no pixel changes side of 0.5).
+TOLERANCES = {("pose_landmark_full", "segmentation"): 1e-2}
+
+
+def tolerance(name: str, output: str) -> float:
+    """The max_abs_diff a parity check allows for one output of one model."""
+    return TOLERANCES.get((name, output), TOLERANCE)
 
 
 def photos() -> dict[str, np.ndarray]:
@@ -78,10 +88,14 @@ def model_inputs(name: str, images: list[np.ndarray]) -> np.ndarray:
 
 def _in_unit(x: np.ndarray, unit: str, size: int) -> np.ndarray:
     x = np.asarray(x, np.float64)
+    sigmoid = lambda v: 1.0 / (1.0 + np.exp(-np.clip(v, -80.0, 80.0)))  # noqa: E731
     if unit == "pixels":
         return x / size
     if unit == "logit":
-        return 1.0 / (1.0 + np.exp(-x))
+        return sigmoid(x)
+    if unit == "pose":  # per landmark x, y, z in pixels, visibility and presence logits
+        v = x.reshape(*x.shape[:-1], -1, 5)
+        return np.concatenate([v[..., :3] / size, sigmoid(v[..., 3:])], -1).reshape(x.shape)
     return x
 
 
@@ -102,7 +116,7 @@ def compare(name: str, inputs: np.ndarray) -> dict:
         diff = np.abs(_in_unit(a, out.unit, m.input_size[0]) - _in_unit(b, out.unit, m.input_size[0]))
         report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
                             "raw_max_abs_diff": float(np.abs(a - b).max()), "unit": out.unit,
-                            "inputs": int(len(inputs))}
+                            "inputs": int(len(inputs)), "tolerance": tolerance(name, out.name)}
     return report
 
 
@@ -136,9 +150,10 @@ def parity(names: list[str] | None = None, renders: str | Path | None = None) ->
     return report, skipped
 
 
-def worst(report: dict) -> float:
-    """The largest max_abs_diff over all models and outputs of a report."""
-    return max((o["max_abs_diff"] for outputs in report.values() for o in outputs.values()), default=0.0)
+def failures(report: dict) -> list[str]:
+    """"model/output" of every output whose max_abs_diff exceeds its tolerance."""
+    return [f"{name}/{output}" for name, outputs in report.items() for output, f in outputs.items()
+            if f["max_abs_diff"] > tolerance(name, output)]
 
 
 def reexport(name: str, path: str | Path) -> Path:
@@ -163,5 +178,6 @@ def compare_reexport(name: str, path: str | Path, inputs: np.ndarray) -> dict:
         x = np.concatenate([r[out.name] for r in a]).astype(np.float64)
         y = np.concatenate([r[out.tensor] for r in b]).astype(np.float64).reshape(x.shape)
         diff = np.abs(_in_unit(x, out.unit, m.input_size[0]) - _in_unit(y, out.unit, m.input_size[0]))
-        report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean())}
+        report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
+                            "tolerance": tolerance(name, out.name)}
     return report

@@ -12,15 +12,23 @@ from blazeforge.zoo import parity
 from blazeforge.zoo.importer import load_tflite_weights
 
 
-@pytest.mark.parametrize("name", ["face_detection_short_range", "face_landmark", "hand_landmark_full"])
+@pytest.mark.parametrize("name", sorted(n for n, m in zoo.MODELS.items() if m.builder))
 def test_imported_model_matches_the_published_file_on_real_photos(name):
     images = list(parity.photos().values())
     inputs = parity.model_inputs(name, images)
     report = parity.compare(name, inputs)
     assert set(report) == {o.name for o in zoo.get(name).outputs}
     for output, figures in report.items():
-        assert figures["max_abs_diff"] <= parity.TOLERANCE, (name, output, figures)
+        assert figures["max_abs_diff"] <= figures["tolerance"] == parity.tolerance(name, output), (name, output)
         assert figures["inputs"] == len(inputs) >= len(images)
+    assert not parity.failures({name: report})
+
+
+def test_the_required_models_have_architectures():
+    for name in ("face_detection_short_range", "face_detection_full_range_sparse", "face_landmark", "iris_landmark",
+                 "palm_detection_full", "palm_detection_lite", "hand_landmark_full", "hand_landmark_lite",
+                 "pose_detection", "pose_landmark_full"):
+        assert zoo.get(name).builder is not None, name
 
 
 def test_face_landmark_parity_runs_on_face_crops_from_the_published_detector():
