@@ -152,7 +152,9 @@ def _zoo(args: list[str]) -> int:
         if args[0] == "list":
             for name, model in zoo.MODELS.items():
                 keras = "keras" if model.builder else "-"
-                print(f"{name:36s} {model.input_size[0]}x{model.input_size[1]}  {keras:5s}  {model.wheel_member}")
+                size = f"{model.input_size[0]}x{model.input_size[1]}" if model.input_size else "?"
+                source = model.wheel_member or f"{zoo.MODEL_URL.format(name=name)} (source=url)"
+                print(f"{name:36s} {size:8s} {keras:5s}  {source}")
             return 0
         if args[0] == "fetch":
             for name, path in zoo.fetch(names or None, source=options.get("source", "wheel")).items():

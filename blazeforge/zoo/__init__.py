@@ -45,16 +45,18 @@ class Output:
 class ZooModel:
     """One published model and what a user needs to run it.
 
-    name, wheel_member (its path in the mediapipe wheel), sha256; input_size (height, width) in
-    pixels of an RGB float32 [1, H, W, 3] input in `input_range`; outputs in the file's order;
+    name, wheel_member (its path in the mediapipe wheel; None for models that live only at
+    MODEL_URL), sha256 (None where not known offline: recorded on first download); input_size
+    (height, width) in pixels of an RGB float32 [1, H, W, 3] input in `input_range` (None: read it
+    from the file, `input_size(name)`); outputs in the file's order;
     builder: "module:function(args)" of our Keras model with its architecture (None: not yet);
     detector: the name of its `geometry.anchors` DetectorSpec; topology: its landmark set.
     """
 
     name: str
-    wheel_member: str
-    sha256: str
-    input_size: tuple[int, int]
+    wheel_member: str | None
+    sha256: str | None
+    input_size: tuple[int, int] | None
     input_range: tuple[float, float] = (0.0, 1.0)
     outputs: tuple[Output, ...] = ()
     builder: tuple | None = None
@@ -78,6 +80,8 @@ def _outs(*specs: str) -> tuple[Output, ...]:
 
 _HAND = _outs("landmarks=Identity:pixels", "presence=Identity_1:probability", "handedness=Identity_2:probability",
               "world_landmarks=Identity_3:metres")
+_POSE_LANDMARK = _outs("landmarks=Identity:pose", "pose_flag=Identity_1:probability", "segmentation=Identity_2:logit",
+                       "heatmap=Identity_3:heatmap", "world_landmarks=Identity_4:metres")
 _DETECTOR = _outs("regressors=Identity:pixels", "classificators=Identity_1:logit")
 MODELS = {m.name: m for m in (
     _m("hand_landmark", "hand_landmark_full", "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3", 224,
@@ -112,9 +116,11 @@ MODELS = {m.name: m for m in (
        input_range=(-1.0, 1.0), outputs=_DETECTOR, detector="POSE_DETECTION",
        builder=("blazeforge.models.blazepose", "pose_detection_model")),
     _m("pose_landmark", "pose_landmark_full", "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 256,
-       topology="pose", builder=("blazeforge.models.blazepose", "pose_landmark_model"),
-       outputs=_outs("landmarks=Identity:pose", "pose_flag=Identity_1:probability", "segmentation=Identity_2:logit",
-                     "heatmap=Identity_3:heatmap", "world_landmarks=Identity_4:metres")),
+       topology="pose", builder=("blazeforge.models.blazepose", "pose_landmark_model"), outputs=_POSE_LANDMARK),
+    # Only at MediaPipe's model URLs (the wheel's solutions download them): source=url.
+    ZooModel("pose_landmark_lite", None, None, (256, 256), outputs=_POSE_LANDMARK, topology="pose"),
+    ZooModel("pose_landmark_heavy", None, None, (256, 256), outputs=_POSE_LANDMARK, topology="pose"),
+    *(ZooModel(f"object_detection_3d_{kind}", None, None, None) for kind in ("sneakers", "chair", "camera", "cup")),
     _m("holistic_landmark", "hand_recrop", "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d", 256,
        outputs=_outs("keypoints=output_crop:pixels",), builder=("blazeforge.models.hand_recrop", "hand_recrop_model")),
     _m("selfie_segmentation", "selfie_segmentation",
@@ -155,40 +161,64 @@ def _wheel() -> Path:
     return found[0]
 
 
+def in_wheel() -> list[str]:
+    """The models the pinned mediapipe wheel carries (what `fetch()` takes by default)."""
+    return [name for name, m in MODELS.items() if m.wheel_member]
+
+
+def _checked(m: ZooModel, path: Path) -> bool:
+    """Whether the cached file is intact: its sha256 is the registry's, or (for a model the registry
+    has no checksum of) the one recorded beside it when it was downloaded."""
+    if not path.is_file():
+        return False
+    recorded = path.with_name(path.name + ".sha256")
+    expected = m.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
+    return expected is not None and _sha256(path) == expected
+
+
 def fetch(names: list[str] | None = None, source: str = "wheel") -> dict[str, Path]:
-    """Cache the named models (all by default) and return their paths; checksums are verified.
+    """Cache the named models (default: all that the wheel carries) and return their paths.
 
     source: "wheel" (the pinned mediapipe wheel from the package registry) or "url" (MediaPipe's
-    model URLs, for users online).
+    model URLs, for users online; the only source of the models whose wheel_member is None).
+    Checksums are verified against the registry; a model it has no checksum of is trusted on first
+    download, its sha256 recorded beside it (NAME.tflite.sha256) and checked from then on.
     """
-    names = list(names or MODELS)
-    models = [_model(n) for n in names]
+    if source not in ("wheel", "url"):
+        raise BlazeforgeError("source", f"expected 'wheel' or 'url', got {source!r}")
+    models = [_model(n) for n in (names or in_wheel())]
     out, missing = {}, []
     for m in models:
         path = cache_dir() / f"{m.name}.tflite"
-        if path.is_file() and _sha256(path) == m.sha256:
+        if _checked(m, path):
             out[m.name] = path
         else:
             missing.append(m)
     if missing and source == "wheel":
+        online = [m.name for m in missing if not m.wheel_member]
+        if online:
+            raise BlazeforgeError(f"model {online[0]!r}", f"is not in the mediapipe wheel; it lives at "
+                                                          f"{MODEL_URL.format(name=online[0])}: fetch it with "
+                                                          f"source=url (network needed)")
         with zipfile.ZipFile(_wheel()) as wheel:
             for m in missing:
                 path = cache_dir() / f"{m.name}.tflite"
                 path.write_bytes(wheel.read(m.wheel_member))
                 out[m.name] = path
-    elif missing and source == "url":
+    elif missing:
         import urllib.request
         for m in missing:
             path = cache_dir() / f"{m.name}.tflite"
+            path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 urllib.request.urlretrieve(MODEL_URL.format(name=m.name), path)
             except OSError as e:
                 raise BlazeforgeError(MODEL_URL.format(name=m.name), f"could not download ({e})") from None
+            if m.sha256 is None:
+                path.with_name(path.name + ".sha256").write_text(_sha256(path) + "\n")
             out[m.name] = path
-    elif missing:
-        raise BlazeforgeError("source", f"expected 'wheel' or 'url', got {source!r}")
     for m in missing:
-        if _sha256(out[m.name]) != m.sha256:
+        if m.sha256 is not None and _sha256(out[m.name]) != m.sha256:
             out[m.name].unlink()
             raise BlazeforgeError(out[m.name], f"sha256 mismatch for {m.name}; expected {m.sha256}")
     return out
@@ -202,6 +232,17 @@ def tflite_path(name: str) -> Path:
 def get(name: str) -> ZooModel:
     """The registry entry of a published model (BlazeforgeError naming the choices if unknown)."""
     return _model(name)
+
+
+def input_size(name: str) -> tuple[int, int]:
+    """(height, width) of the model's input: from the registry, else from the cached file's tensors."""
+    m = _model(name)
+    if m.input_size:
+        return m.input_size
+    from blazeforge.zoo.tflite_graph import io_spec
+
+    shape = io_spec(tflite_path(name))[0][0][1]
+    return int(shape[1]), int(shape[2])
 
 
 def build_keras(name: str, named_outputs: bool = False):

@@ -132,11 +132,11 @@ def render_frames(renders: str | Path, limit: int = 8) -> list[np.ndarray]:
 
 
 def parity(names: list[str] | None = None, renders: str | Path | None = None) -> tuple[dict, dict]:
-    """Compare every named model that has a Keras architecture (default: all of them).
+    """Compare every named model that has a Keras architecture (default: all the wheel carries).
 
     Returns (report {model: {output: figures}}, skipped {model: reason}).
     """
-    names = list(names or zoo.MODELS)
+    names = list(names or zoo.in_wheel())
     images = list(photos().values())
     if renders:
         images += render_frames(renders)

@@ -9,7 +9,7 @@ from blazeforge.errors import BlazeforgeError
 
 def test_every_model_in_the_registry_is_cached_with_its_checksum():
     paths = zoo.fetch()
-    assert set(paths) == set(zoo.MODELS)
+    assert set(paths) == set(zoo.in_wheel()) and len(paths) == 13
     for name, path in paths.items():
         assert hashlib.sha256(path.read_bytes()).hexdigest() == zoo.MODELS[name].sha256
 
@@ -50,9 +50,28 @@ def test_registry_describes_every_output_of_every_model():
     from blazeforge.runtime import TfliteModel
     from blazeforge.zoo.tflite_graph import io_spec
 
-    for name, spec in zoo.MODELS.items():
+    for name in zoo.in_wheel():
+        spec = zoo.get(name)
         _, outputs = io_spec(zoo.tflite_path(name))
         assert [o.tensor for o in spec.outputs] == [n for n, _ in outputs], name
         assert spec.input_range in ((0.0, 1.0), (-1.0, 1.0))
     assert zoo.get("face_detection_short_range").detector == "FACE_DETECTION_SHORT_RANGE"
     assert TfliteModel(zoo.tflite_path("iris_landmark")).input_shape == (1, 64, 64, 3)
+
+
+def test_url_only_models_say_where_they_live_and_are_checked_after_first_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("BLAZEFORGE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(BlazeforgeError, match="not in the mediapipe wheel.*pose_landmark_lite.tflite.*source=url"):
+        zoo.fetch(["pose_landmark_lite"])
+    # A stand-in for MediaPipe's server: any .tflite, served from a folder.
+    (tmp_path / "server").mkdir()
+    served = tmp_path / "server" / "pose_landmark_lite.tflite"
+    served.write_bytes(b"first version")
+    monkeypatch.setattr(zoo, "MODEL_URL", f"file://{tmp_path}/server/{{name}}.tflite")
+    path = zoo.fetch(["pose_landmark_lite"], source="url")["pose_landmark_lite"]
+    assert path.read_bytes() == b"first version"
+    assert (path.parent / "pose_landmark_lite.tflite.sha256").read_text().strip() == hashlib.sha256(
+        b"first version").hexdigest()
+    path.write_bytes(b"tampered")  # a changed cache entry is fetched again, not trusted
+    served.write_bytes(b"first version")
+    assert zoo.fetch(["pose_landmark_lite"], source="url")["pose_landmark_lite"].read_bytes() == b"first version"
