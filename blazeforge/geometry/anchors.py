@@ -97,15 +97,23 @@ PALM_DETECTION = DetectorSpec(
     DecodeOptions(num_keypoints=7, scale=(192.0,) * 4),
     roi=dict(start=0, end=2, scale=2.6, shift_y=-0.5),  # wrist centre -> middle-finger MCP
 )
+# Faces: the eyes (keypoints 0 and 1: right, left) made level, the box scaled 1.5x
+# (face_detection_front_detection_to_roi.pbtxt).
+FACE_ROI = dict(start=0, end=1, scale=1.5, target_angle=0.0)
 FACE_DETECTION_SHORT_RANGE = DetectorSpec(
     AnchorOptions(input_size=(128, 128), strides=(8, 16, 16, 16), num_layers=4),
     DecodeOptions(num_keypoints=6, scale=(128.0,) * 4),
+    roi=FACE_ROI,
 )
 FACE_DETECTION_FULL_RANGE = DetectorSpec(  # one anchor per cell of a 48x48 grid: 2304
     AnchorOptions(input_size=(192, 192), strides=(4,), num_layers=1, interpolated_scale_aspect_ratio=0.0),
     DecodeOptions(num_keypoints=6, scale=(192.0,) * 4, min_score=0.6),
+    roi=FACE_ROI,
 )
 POSE_DETECTION = DetectorSpec(
     AnchorOptions(input_size=(224, 224), strides=(8, 16, 32, 32, 32), num_layers=5),
     DecodeOptions(num_keypoints=4, scale=(224.0,) * 4),
+    # The hips' centre (keypoint 0) is the centre, the circle through keypoint 1 the size, the
+    # body upright; scaled 1.25x (pose_detection_to_roi.pbtxt).
+    roi=dict(start=0, end=1, scale=1.25, alignment=True),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from blazeforge.geometry.anchors import DecodeOptions
-from blazeforge.geometry.roi import Roi, rotation_from_points
+from blazeforge.geometry.roi import TARGET_ANGLE, Roi, rotation_from_points
 
 
 def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, options: DecodeOptions) -> np.ndarray:
@@ -70,16 +70,24 @@ def non_max_suppression(detections: np.ndarray, min_score: float, iou_threshold:
 
 
 def detection_roi(detection: np.ndarray, image_size: tuple[int, int], start: int, end: int, scale: float,
-                  shift_y: float, shift_x: float = 0.0) -> Roi:
-    """MediaPipe's DetectionsToRects + RectTransformation: the ROI of the next model from one detection.
+                  shift_y: float = 0.0, shift_x: float = 0.0, target_angle: float = TARGET_ANGLE,
+                  alignment: bool = False) -> Roi:
+    """MediaPipe's detection-to-ROI rules: the ROI of the next model from one detection.
 
-    The box (in [0, 1] units of an image of `image_size` = (width, height) pixels) gives centre and
-    size; keypoints `start` -> `end` give the rotation (made to point up); then shift, square on the
-    long side and scale.
+    The detection is in [0, 1] units of an image of `image_size` = (width, height) pixels; the
+    vector from keypoint `start` to keypoint `end` sets the rotation (it is turned to
+    `target_angle`, radians: pi / 2 points it up). The box gives centre and size
+    (DetectionsToRectsCalculator: palms, faces), or with `alignment` the start keypoint gives the
+    centre and twice the start-end distance the side (AlignmentPointsRectsCalculator: BlazePose's
+    virtual keypoints). Then RectTransformationCalculator: shift, square on the long side, scale.
     """
     w_img, h_img = image_size
     x0, y0, x1, y1 = detection[1:5]
     kp = detection[5:].reshape(-1, 2) * np.array([w_img, h_img])
-    rotation = rotation_from_points(kp[start], kp[end])
-    box = Roi((x0 + x1) / 2 * w_img, (y0 + y1) / 2 * h_img, (x1 - x0) * w_img, (y1 - y0) * h_img, rotation)
+    rotation = rotation_from_points(kp[start], kp[end], target_angle)
+    if alignment:
+        side = 2.0 * float(np.linalg.norm(kp[end] - kp[start]))
+        box = Roi(float(kp[start][0]), float(kp[start][1]), side, side, rotation)
+    else:
+        box = Roi((x0 + x1) / 2 * w_img, (y0 + y1) / 2 * h_img, (x1 - x0) * w_img, (y1 - y0) * h_img, rotation)
     return box.transformed(scale, scale, shift_x, shift_y, square_long=True)

@@ -134,8 +134,11 @@ def image_to_crop(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
 
 
 def crop_image(image: np.ndarray, roi: Roi, size: int, border_value: float | tuple = 0,
-               sampling: str = "centers") -> np.ndarray:
-    """The `size` x `size` crop of `image` [H, W, C] under `roi` (bilinear; outside the image: border_value).
+               sampling: str = "centers", border: str = "constant") -> np.ndarray:
+    """The `size` x `size` crop of `image` [H, W, C] under `roi` (bilinear).
+
+    Outside the image: border_value (border="constant"), or the nearest edge pixel
+    (border="replicate", what MediaPipe's landmark graphs use; its detectors pad with zeros).
 
     sampling="centers": crop pixel centre (i + 0.5, j + 0.5) samples image point
     crop_to_image((i + 0.5, j + 0.5)), i.e. image pixel index that point minus 0.5 (exact geometry).
@@ -145,9 +148,12 @@ def crop_image(image: np.ndarray, roi: Roi, size: int, border_value: float | tup
     """
     if sampling not in ("centers", "mediapipe"):
         raise ValueError(f"sampling must be 'centers' or 'mediapipe', got {sampling!r}")
+    if border not in ("constant", "replicate"):
+        raise ValueError(f"border must be 'constant' or 'replicate', got {border!r}")
     m = crop_matrix(roi, size)
     if sampling == "centers":  # shift both sides from continuous coordinates to pixel indices
         t = m[:, 2] + m[:, :2] @ np.array([0.5, 0.5]) - 0.5
         m = np.concatenate([m[:, :2], t[:, None]], axis=1)
     return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
+                          borderMode=cv2.BORDER_CONSTANT if border == "constant" else cv2.BORDER_REPLICATE,
+                          borderValue=border_value)

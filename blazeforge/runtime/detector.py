@@ -13,7 +13,8 @@ import numpy as np
 
 from blazeforge.geometry.anchors import DetectorSpec, generate_anchors
 from blazeforge.geometry.detections import decode, non_max_suppression
-from blazeforge.geometry.roi import Roi, crop_image
+from blazeforge.geometry.roi import Roi
+from blazeforge.runtime.landmarks import crop_tensor
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int], value_range: tuple[float, float] = (0.0, 1.0)):
@@ -29,9 +30,7 @@ def letterbox(image: np.ndarray, size: tuple[int, int], value_range: tuple[float
         raise ValueError(f"letterbox expects a square model input, got {size}")
     h, w = image.shape[:2]
     side = float(max(h, w))
-    crop = crop_image(image, Roi(w / 2, h / 2, side, side, 0.0), tw, sampling="mediapipe")
-    lo, hi = value_range
-    tensor = crop.astype(np.float32) * ((hi - lo) / 255.0) + lo
+    tensor = crop_tensor(image, Roi(w / 2, h / 2, side, side, 0.0), tw, value_range, border="constant")
     px, py = (side - w) / 2 / side, (side - h) / 2 / side
     return tensor, (px, py, px, py)
 

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,32 @@ def test_palm_detection_roi_points_fingers_up_and_scales_the_box():
     assert roi.rotation == pytest.approx(0)
     assert roi.width == pytest.approx(0.2 * 200 * 2.6) and roi.height == roi.width
     assert roi.cy == pytest.approx(50 - 0.5 * 0.2 * 100)  # shifted towards the fingers by half the box height
+
+
+def test_pose_roi_is_centred_on_the_hips_sized_by_the_circle_and_upright():
+    # hips' centre at (100, 300), the circle's point 100 px straight above: the body is upright.
+    detection = np.array([0.9, 0, 0, 1, 1, 100, 300, 100, 200, 0, 0, 0, 0], np.float32)
+    detection[5:] /= 400.0
+    roi = detection_roi(detection, (400, 400), **POSE_DETECTION.roi)
+    assert (roi.cx, roi.cy) == pytest.approx((100, 300))
+    assert roi.width == roi.height == pytest.approx(2 * 100 * 1.25)
+    assert roi.rotation == pytest.approx(0.0, abs=1e-9)
+
+
+def test_face_roi_levels_the_eyes():
+    # A face box whose eyes (right eye first) slope down to the image's right by 45 degrees.
+    detection = np.array([0.9, 0.25, 0.25, 0.75, 0.75, 0.4, 0.4, 0.6, 0.6] + [0.5] * 8, np.float32)
+    roi = detection_roi(detection, (100, 100), **FACE_DETECTION_SHORT_RANGE.roi)
+    assert roi.rotation == pytest.approx(math.pi / 4)
+    assert roi.width == pytest.approx(50 * 1.5) and (roi.cx, roi.cy) == pytest.approx((50, 50))
+
+
+def test_heatmap_refinement_moves_a_point_to_the_confident_blob_only():
+    from blazeforge.geometry.heatmaps import refine_from_heatmap
+
+    heatmap = np.full((64, 64, 2), -10.0)
+    heatmap[20, 30, 0] = 10.0  # landmark 0: one confident cell at column 30, row 20
+    points = np.array([[31.5 / 64, 21.5 / 64], [0.5, 0.5]])  # landmark 1 has no confident cell
+    refined = refine_from_heatmap(points, heatmap)
+    assert refined[0] == pytest.approx([30 / 64, 20 / 64], abs=1e-3)
+    assert refined[1] == pytest.approx([0.5, 0.5])

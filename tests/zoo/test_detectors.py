@@ -13,7 +13,7 @@ from blazeforge.runtime import TfliteModel
 from blazeforge.runtime.detector import Detector
 from blazeforge.zoo.parity import photos
 
-RECORDED = json.loads((Path(__file__).parent / "mediapipe_face_boxes.json").read_text())
+RECORDED = json.loads((Path(__file__).parent / "mediapipe_outputs.json").read_text())
 
 
 @pytest.mark.parametrize("model", ["face_detection_short_range", "face_detection_full_range_sparse"])

@@ -1,0 +1,60 @@
+"""The published models through our ROI rules, crops and projection reproduce MediaPipe's pipelines.
+
+Face mesh and pose landmarks recorded once by the mediapipe package (tools/record_mediapipe.py)
+on package photos; ours run detector -> `geometry.detections.detection_roi` -> crop -> landmark
+model -> projection, with the same published .tflite files.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blazeforge import zoo
+from blazeforge.geometry import anchors
+from blazeforge.geometry.detections import detection_roi
+from blazeforge.runtime import TfliteModel
+from blazeforge.runtime.detector import Detector
+from blazeforge.runtime.landmarks import LandmarkModel
+from blazeforge.zoo.parity import photos
+
+RECORDED = json.loads((Path(__file__).parent / "mediapipe_outputs.json").read_text())["photos"]
+
+
+def _first_roi(detector_name: str, image: np.ndarray):
+    spec = zoo.get(detector_name)
+    detector_spec = getattr(anchors, spec.detector)
+    detections = Detector(TfliteModel(zoo.tflite_path(detector_name)), detector_spec,
+                          value_range=spec.input_range)(image)
+    assert len(detections)
+    h, w = image.shape[:2]
+    return detection_roi(detections[0], (w, h), **detector_spec.roi)
+
+
+@pytest.mark.parametrize("photo", sorted(RECORDED))
+def test_face_mesh_matches_mediapipe(photo):
+    image = photos()[photo]
+    h, w = image.shape[:2]
+    roi = _first_roi("face_detection_short_range", image)
+    mesh = LandmarkModel(TfliteModel(zoo.tflite_path("face_landmark")), 192, "conv2d_21")(image, roi)
+    expected = np.array(RECORDED[photo]["face_mesh"])[:, :2] * (w, h)
+    iod = np.linalg.norm(expected[33] - expected[263])  # outer eye corners
+    error = np.linalg.norm(mesh[:, :2] - expected, axis=1) / iod
+    assert error.max() < 0.001, error.max()  # every point within 0.1% of the interocular distance
+
+
+@pytest.mark.parametrize("photo", sorted(RECORDED))
+def test_pose_landmarks_match_mediapipe(photo):
+    image = photos()[photo]
+    h, w = image.shape[:2]
+    roi = _first_roi("pose_detection", image)
+    points = LandmarkModel(TfliteModel(zoo.tflite_path("pose_landmark_full")), 256, "Identity", values=5,
+                           heatmap="Identity_3")(image, roi)
+    expected = np.array(RECORDED[photo]["pose"])
+    visible = expected[:, 3] > 0.5
+    shoulders = np.linalg.norm((expected[11, :2] - expected[12, :2]) * (w, h))
+    error = np.linalg.norm(points[:33, :2] - expected[:, :2] * (w, h), axis=1) / shoulders
+    # The same points (median under 0.1 px), but for a few the heatmap window lands one cell over.
+    assert visible.sum() >= 8 and np.median(error[visible]) * shoulders < 0.1
+    assert error[visible].max() < 0.05, error[visible].max()
