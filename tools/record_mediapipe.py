@@ -2,7 +2,7 @@
 
 The zoo tests decode the same photos with blazeforge's letterbox, anchors, decoder, ROI rules and
 projection and compare: face boxes by IoU (tests/zoo/test_detectors.py), face meshes and pose
-landmarks by their distance (tests/zoo/test_pipelines.py). Run it in a venv of its own, since
+landmarks and hand landmarks (on our renders) by their distance (tests/zoo/test_pipelines.py). Run it in a venv of its own, since
 mediapipe pins its own numpy and protobuf:
 
     python3.11 -m venv /tmp/mpvenv && /tmp/mpvenv/bin/pip install mediapipe==0.10.21 scikit-image matplotlib
@@ -12,10 +12,13 @@ Output, all in [0, 1] units of the photo: {"mediapipe": version, "photos": {phot
   "face_detection_short_range" | "face_detection_full_range_sparse": [{"score", "box": [x0, y0, x1, y1],
       "keypoints": [[x, y] x 6]}],
   "face_mesh": [[x, y, z] x 468] or null (FaceMesh, static images, no refinement),
-  "pose": [[x, y, z, visibility] x 33] or null (Pose, static images, model_complexity=1)}}}
+  "pose": [[x, y, z, visibility] x 33] or null (Pose, static images, model_complexity=1)}},
+ "renders": {render: {"hands": {"landmarks": [[x, y, z] x 21], "handedness"} or null}}}
+(Hands: static images, one hand, model_complexity=1, i.e. palm_detection_full + hand_landmark_full.)
 """
 
 import json
+from pathlib import Path
 
 import matplotlib.cbook
 import mediapipe as mp
@@ -27,6 +30,9 @@ PHOTOS = {
     "skimage.astronaut": lambda: data.astronaut(),
     "matplotlib.grace_hopper": lambda: np.asarray(Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg"))),
 }
+# Our own hand renders (tests/zoo/renders, made by `blazeforge render scene=hands`), for the hands
+# pipeline: no package ships a photo of a hand.
+RENDERS = {f"render.{p.stem}": p for p in sorted((Path(__file__).parents[1] / "tests/zoo/renders").glob("*.png"))}
 DETECTORS = {"face_detection_short_range": 0, "face_detection_full_range_sparse": 1}
 
 
@@ -62,6 +68,15 @@ def pose(image):
     return [_round((q.x, q.y, q.z, q.visibility)) for q in result.pose_landmarks.landmark]
 
 
+def hands(image):
+    with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=1, model_complexity=1) as h:
+        result = h.process(image)
+    if not result.multi_hand_landmarks:
+        return None
+    return {"landmarks": [_round((p.x, p.y, p.z)) for p in result.multi_hand_landmarks[0].landmark],
+            "handedness": result.multi_handedness[0].classification[0].label}
+
+
 def main():
     out = {"mediapipe": mp.__version__, "photos": {}}
     for photo, load in PHOTOS.items():
@@ -70,6 +85,8 @@ def main():
         record["face_mesh"] = face_mesh(image)
         record["pose"] = pose(image)
         out["photos"][photo] = record
+    out["renders"] = {name: {"hands": hands(np.asarray(Image.open(path).convert("RGB")))}
+                      for name, path in RENDERS.items()}
     print(json.dumps(out))
 
 

@@ -58,3 +58,20 @@ def test_pose_landmarks_match_mediapipe(photo):
     # The same points (median under 0.1 px), but for a few the heatmap window lands one cell over.
     assert visible.sum() >= 8 and np.median(error[visible]) * shoulders < 0.1
     assert error[visible].max() < 0.05, error[visible].max()
+
+
+RENDERS = json.loads((Path(__file__).parent / "mediapipe_outputs.json").read_text())["renders"]
+
+
+@pytest.mark.parametrize("render", sorted(RENDERS))
+def test_hand_landmarks_match_mediapipe_on_renders(render):
+    import cv2
+
+    image = cv2.imread(str(Path(__file__).parent / "renders" / f"{render.split('.', 1)[1]}.png"))[..., ::-1]
+    h, w = image.shape[:2]
+    roi = _first_roi("palm_detection_full", image)
+    points = LandmarkModel(TfliteModel(zoo.tflite_path("hand_landmark_full")), 224, "Identity")(image, roi)
+    expected = np.array(RENDERS[render]["hands"]["landmarks"])[:, :2] * (w, h)
+    palm = np.linalg.norm(expected[0] - expected[9])  # wrist to middle-finger MCP
+    error = np.linalg.norm(points[:, :2] - expected, axis=1) / palm
+    assert error.max() < 0.005, error.max()  # within half a percent of the palm's length
