@@ -25,7 +25,7 @@ def crop_tensor(image: np.ndarray, roi: Roi, size: int, value_range=(0.0, 1.0), 
     which the landmark graphs keep), or with border="constant" zeros, i.e. the low end of the range
     (BORDER_ZERO, which the detection graphs set)."""
     lo, hi = value_range
-    crop = crop_image(image, roi, size, sampling="mediapipe", border=border)
+    crop = crop_image(image, roi, size, border=border)
     return crop.astype(np.float32) * ((hi - lo) / 255.0) + lo
 
 

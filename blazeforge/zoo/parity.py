@@ -68,7 +68,7 @@ def _face_crops(images: list[np.ndarray], size: int, eyes: bool) -> list[np.ndar
             else:
                 cx, cy = (d[1] + d[3]) / 2 * w, (d[2] + d[4]) / 2 * h
                 rois = [Roi(float(cx), float(cy), 1.5 * box_w, 1.5 * box_w, rotation)]
-            crops += [crop_image(image, roi, size, sampling="mediapipe") for roi in rois]
+            crops += [crop_image(image, roi, size) for roi in rois]
     return crops
 
 

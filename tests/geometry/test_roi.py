@@ -59,10 +59,22 @@ def test_crop_image_samples_the_point_the_projection_names():
     image = np.zeros((200, 240, 3), np.uint8)
     image[70, 150] = 255  # pixel centre (150.5, 70.5)
     roi = Roi(140, 80, 60, 60, 0.3)
-    crop = crop_image(image, roi, 120)
+    crop = crop_image(image, roi, 120, sampling="centers")
     u, v = image_to_crop(np.array([150.5, 70.5]), roi, 120)
     peak = np.unravel_index(crop[..., 0].argmax(), crop.shape[:2])
     assert abs(peak[1] + 0.5 - u) <= 1.0 and abs(peak[0] + 0.5 - v) <= 1.0
+
+
+def test_mediapipe_sampling_maps_pixel_index_to_pixel_index_and_replicates_the_edge():
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[8, 12] = 255
+    image[:, -1] = 200  # the right edge column
+    crop = crop_image(image, Roi(32, 32, 64, 64, 0.0), 16)  # 4x down: crop (i, j) reads image (4i, 4j)
+    assert crop[2, 3, 0] == 255 and crop[..., 0].sum() == 255
+    wide = crop_image(image, Roi(48, 32, 64, 64, 0.0), 16)  # half of it right of the image
+    assert (wide[:, 12:, 0] == 200).all()  # the edge, replicated
+    zeros = crop_image(image, Roi(48, 32, 64, 64, 0.0), 16, border="constant")
+    assert (zeros[:, 13:, 0] == 0).all()
 
 
 def test_corners_span_the_rotated_rectangle():
