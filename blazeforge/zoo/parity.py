@@ -2,8 +2,9 @@
 
 Inputs are photos that packages ship (scikit-image's astronaut, coffee and cat; matplotlib's
 Grace Hopper), prepared as MediaPipe prepares them: the whole photo letterboxed for every model;
-for face_landmark the face crops and for iris_landmark the eye crops that the published face
-detector gives (through `runtime.detector` and `geometry`); plus any render frames given.
+for the landmark models also the face, eye, palm or body crops that the published detectors give
+through MediaPipe's ROI rules (`runtime.detector`, `geometry.detections.detection_roi`); plus any
+render frames given (`renders=`).
 
 Differences are measured in the unit each output is read in (`zoo.Output.unit`): pixel outputs as
 a share of the input size, logits after the sigmoid, probabilities and metres as they are.
@@ -45,44 +46,48 @@ def photos() -> dict[str, np.ndarray]:
             "skimage.chelsea": data.chelsea(), "matplotlib.grace_hopper": hopper}
 
 
-def _face_crops(images: list[np.ndarray], size: int, eyes: bool) -> list[np.ndarray]:
-    """Face crops (size x size, rotated upright) or eye crops, from the published face detector."""
+# Landmark models and the published detector whose ROIs (MediaPipe's detection-to-ROI rule) crop
+# their inputs; iris_landmark takes eye crops around the face detector's eye keypoints.
+ROI_SOURCES = {"face_landmark": "face_detection_short_range", "iris_landmark": "face_detection_short_range",
+               "hand_landmark_full": "palm_detection_full", "hand_landmark_lite": "palm_detection_full",
+               "pose_landmark_full": "pose_detection"}
+
+
+def _rois(name: str, images: list[np.ndarray]) -> list[tuple[int, object]]:
+    """(image index, Roi) of every crop `name` gets from its ROI source's detections."""
     from blazeforge.geometry import anchors
-    from blazeforge.geometry.roi import Roi, crop_image, rotation_from_points
+    from blazeforge.geometry.detections import detection_roi
+    from blazeforge.geometry.roi import Roi
     from blazeforge.runtime.detector import Detector
     from blazeforge.runtime.interpreter import TfliteModel
 
-    spec = zoo.get("face_detection_short_range")
-    detector = Detector(TfliteModel(zoo.tflite_path(spec.name)), getattr(anchors, spec.detector),
-                        value_range=spec.input_range)
-    crops = []
-    for image in images:
+    source = zoo.get(ROI_SOURCES[name])
+    spec = getattr(anchors, source.detector)
+    detector = Detector(TfliteModel(zoo.tflite_path(source.name)), spec, value_range=source.input_range)
+    rois = []
+    for i, image in enumerate(images):
         h, w = image.shape[:2]
         for d in detector(image):
-            kp = d[5:].reshape(-1, 2) * (w, h)  # right eye, left eye, nose, mouth, right ear, left ear
-            rotation = rotation_from_points(kp[0], kp[1], target_angle=0.0)
-            box_w = (d[3] - d[1]) * w
-            if eyes:
+            face = detection_roi(d, (w, h), **spec.roi)
+            if name == "iris_landmark":  # a square of 0.6 eye distances around each eye, level
+                kp = d[5:].reshape(-1, 2) * (w, h)  # right eye, left eye, nose, mouth, ears
                 side = 0.6 * float(np.linalg.norm(kp[1] - kp[0]))
-                rois = [Roi(float(x), float(y), side, side, rotation) for x, y in kp[:2]]
+                rois += [(i, Roi(float(x), float(y), side, side, face.rotation)) for x, y in kp[:2]]
             else:
-                cx, cy = (d[1] + d[3]) / 2 * w, (d[2] + d[4]) / 2 * h
-                rois = [Roi(float(cx), float(cy), 1.5 * box_w, 1.5 * box_w, rotation)]
-            crops += [crop_image(image, roi, size) for roi in rois]
-    return crops
+                rois.append((i, face))
+    return rois
 
 
 def model_inputs(name: str, images: list[np.ndarray]) -> np.ndarray:
-    """float32 [N, H, W, 3] in the model's input range: every image letterboxed, plus face/eye crops."""
+    """float32 [N, H, W, 3] in the model's input range: every image letterboxed, and for landmark
+    models the crops MediaPipe's pipeline would give them (ROIs from the published detector)."""
     from blazeforge.runtime.detector import letterbox
+    from blazeforge.runtime.landmarks import crop_tensor
 
     m = zoo.get(name)
-    size = m.input_size[0]
-    lo, hi = m.input_range
     tensors = [letterbox(image, m.input_size, m.input_range)[0] for image in images]
-    if name in ("face_landmark", "iris_landmark"):
-        crops = _face_crops(images, size, eyes=name == "iris_landmark")
-        tensors += [c.astype(np.float32) * ((hi - lo) / 255.0) + lo for c in crops]
+    if name in ROI_SOURCES:
+        tensors += [crop_tensor(images[i], roi, m.input_size[0], m.input_range) for i, roi in _rois(name, images)]
     return np.stack(tensors).astype(np.float32)
 
 
@@ -121,11 +126,12 @@ def compare(name: str, inputs: np.ndarray) -> dict:
 
 
 def render_frames(renders: str | Path, limit: int = 8) -> list[np.ndarray]:
-    """Up to `limit` PNG frames of a render run directory (or any folder of PNGs), as RGB uint8."""
+    """Up to `limit` PNG frames of a render run directory (or any folder of PNGs; segmentation masks,
+    under a masks/ folder, are left out), as RGB uint8."""
     import cv2
 
-    files = sorted(Path(renders).rglob("*.png"))
-    frames = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files if "mask" not in f.name][:limit]
+    files = [f for f in sorted(Path(renders).rglob("*.png")) if "masks" not in f.parts]
+    frames = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files[:limit]]
     if not frames:
         raise BlazeforgeError(f"renders={renders}", "expected a folder holding PNG frames")
     return [f[..., ::-1] for f in frames if f is not None]
