@@ -37,20 +37,31 @@ def _prelu_conv(x, filters, name):
     return layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
 
 
-def blazepalm_model(variant: str = "full", input_size: int = 192) -> keras.Model:
-    """The published palm detector: 2016 anchors at 192x192; `variant` is "full" or "lite"."""
+def blazepalm_model(variant: str = "full", input_size: int = 192, decoder: str = "fpn") -> keras.Model:
+    """The published palm detector: 2016 anchors at 192x192; `variant` is "full" or "lite".
+
+    decoder="none" is the ablation without the decoder: the SSD heads read the encoder's own 24x24
+    and 12x12 maps (the 6x6 stage, which only feeds the decoder, is left out); same anchors, same
+    outputs.
+    """
     if variant not in ENCODER:
         raise ValueError(f"palm detection variant must be one of {sorted(ENCODER)}, got {variant!r}")
+    if decoder not in ("fpn", "none"):
+        raise ValueError(f"palm detection decoder must be fpn or none, got {decoder!r}")
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = layers.Conv2D(32, 5, strides=2, padding="same", name="stem")(inputs)
     x = layers.PReLU(shared_axes=[1, 2], name="stem_prelu")(x)
     skips = []
-    for stage, (filters, blocks) in enumerate(ENCODER[variant]):
+    stages = ENCODER[variant] if decoder == "fpn" else ENCODER[variant][:-1]
+    for stage, (filters, blocks) in enumerate(stages):
         if stage:
             skips.append(x)
             x = _block(x, filters, 2, f"stage{stage}_down")
         for i in range(blocks):
             x = _block(x, filters, 1, f"stage{stage}_block{i}")
+    if decoder == "none":
+        regressors, classificators = ssd_heads([x, skips[-1]], [6, 2], 18, anchor_order=[1, 0])
+        return keras.Model(inputs, [regressors, classificators], name=f"palm_detection_{variant}_nodecoder")
     features = []
     for skip, filters in ((skips[-1], 256), (skips[-2], 128)):
         size = skip.shape[1]

@@ -146,3 +146,10 @@ def make_metrics(recipe: DictConfig) -> dict:
 
     crop_nme_metric.__name__ = "crop_nme"
     return {"landmarks": [crop_nme_metric]}
+
+
+def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
+    """Batches of (images, targets) from `training.pipeline` (ROI crops of each hand)."""
+    from blazeforge.training.pipeline import make_dataset as make
+
+    return make(cfg, dataset_dir, split, training)

@@ -181,8 +181,8 @@ def _history(run_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def _datasets(cfg: DictConfig, datasets):
-    """(train, val, steps_per_epoch): from the pipeline on cfg.train.dataset, or injected."""
+def _datasets(cfg: DictConfig, datasets, recipe):
+    """(train, val, steps_per_epoch): from the recipe's pipeline on cfg.train.dataset, or injected."""
     t = cfg.trainer
     if datasets is not None:
         train_ds, val_ds = datasets
@@ -195,14 +195,13 @@ def _datasets(cfg: DictConfig, datasets):
     if not cfg.train.dataset:
         raise BlazeforgeError("train.dataset", "expected a datasets run directory: blazeforge train dataset=RUN_DIR")
     from blazeforge.datasets import summary
-    from blazeforge.training.pipeline import make_dataset
 
     n_train = int(summary(cfg.train.dataset)["splits"].get("train", 0))
     if not n_train:
         raise BlazeforgeError(f"dataset={cfg.train.dataset}", "expected a non-empty train split")
     steps = int(t.steps_per_epoch or max(1, math.ceil(n_train / int(t.batch_size))))
-    return (make_dataset(cfg, cfg.train.dataset, "train", training=True),
-            make_dataset(cfg, cfg.train.dataset, "val", training=False), steps)
+    return (recipe.make_dataset(cfg, cfg.train.dataset, "train", training=True),
+            recipe.make_dataset(cfg, cfg.train.dataset, "val", training=False), steps)
 
 
 def resolve_init(cfg: DictConfig) -> None:
@@ -295,7 +294,7 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         OmegaConf.save(resolved, saved)
     keras.utils.set_random_seed(int(cfg.seed))
     scope = strategy(str(t.strategy))
-    train_ds, val_ds, steps = _datasets(cfg, datasets)
+    train_ds, val_ds, steps = _datasets(cfg, datasets, recipe)
     with scope.scope():
         model = recipe.build_model(cfg.recipe)
         if cfg.train.init:
