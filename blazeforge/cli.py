@@ -20,7 +20,8 @@ verbs:
   render     render labelled synthetic hands with Blender (scene=hands n=200 shards=4 workers=2)
   datasets   build the dataset from renders and real COCO-keypoint files (datasets build renders=RUN_DIR)
   train      train a recipe on a dataset (train dataset=RUN_DIR [init=RUN_DIR] [experiment=smoke])
-  evaluate   NME / PCK / presence AUC against a mean-pose baseline (evaluate checkpoint=RUN_DIR)
+  evaluate   landmarks: NME / PCK / presence AUC against a mean-pose baseline; detectors: COCO AP
+             (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME)
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   demo       all of the above on embedded defaults: about 200 renders, minutes of training
   zoo        MediaPipe's published models: zoo list, zoo fetch [name ...] [source=wheel|url],
@@ -44,7 +45,7 @@ def _stage(verb: str):
         from blazeforge.training.trainer import train
         return train
     if verb == "evaluate":
-        from blazeforge.evaluation.hand_landmarks import evaluate
+        from blazeforge.evaluation import evaluate
         return evaluate
     if verb == "export":
         from blazeforge.export.tflite import export

@@ -1,1 +1,21 @@
-"""Evaluation: landmark metrics, reports."""
+"""Evaluation: landmark metrics and reports (`hand_landmarks`), detector AP (`detection`).
+
+`evaluate(cfg, run_dir)` is the `blazeforge evaluate` verb: it scores the checkpoint with the
+evaluation of its recipe (`recipes.of_checkpoint`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+
+def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
+    from blazeforge.recipes import of_checkpoint
+
+    if of_checkpoint(cfg.evaluate.checkpoint, str(cfg.recipe.name)) == "palm_detection":
+        from blazeforge.evaluation.detection import evaluate as run
+    else:
+        from blazeforge.evaluation.hand_landmarks import evaluate as run
+    return run(cfg, run_dir)

@@ -56,7 +56,35 @@ def convert(model, quantize: str, calibration: np.ndarray | None = None) -> byte
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.float32
             converter.inference_output_type = tf.float32
-        return converter.convert()
+        flatbuffer = converter.convert()
+    return order_outputs(flatbuffer, list(model.output) if isinstance(model.output, dict) else None)
+
+
+def order_outputs(flatbuffer: bytes, names: list[str] | None) -> bytes:
+    """The flatbuffer with its graph outputs in the order of `names` (the model's output dict's,
+    which Keras keeps as built) and its tensors named by them.
+
+    The converter orders a SavedModel's outputs by its own rules (alphabetically for a dict, shuffled
+    for a list); MediaPipe's graphs read a model's outputs by position, so an export that is to stand
+    in for a published file must list them as it does (regressors before classificators, landmarks
+    before presence). The signature keeps the names, so LiteRT callers find them either way.
+    """
+    if not names:
+        return flatbuffer
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
+    graph = model.subgraphs[0]
+    signature = {o.name.decode(): o.tensorIndex for o in model.signatureDefs[0].outputs}
+    if sorted(signature) != sorted(names):
+        raise BlazeforgeError("export", f"the converted outputs {sorted(signature)} are not the model's {names}")
+    graph.outputs = [signature[name] for name in names]
+    for name in names:
+        graph.tensors[signature[name]].name = name.encode()
+    builder = flatbuffers.Builder(len(flatbuffer) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 def parity(reference: dict, candidate: dict) -> dict:
@@ -67,7 +95,16 @@ def parity(reference: dict, candidate: dict) -> dict:
 
 
 def export(cfg: DictConfig, run_dir: Path) -> dict:
-    """Export cfg.export.checkpoint at each of cfg.export.quantize; returns {"exports": {...}}."""
+    """Export cfg.export.checkpoint at each of cfg.export.quantize; returns {"exports": {...}}.
+
+    Detector checkpoints (`recipes.of_checkpoint`) go to `export.detector`."""
+    from blazeforge.recipes import of_checkpoint
+
+    if not cfg.export.checkpoint:
+        raise BlazeforgeError("export.checkpoint", "expected a train run directory or a .keras file")
+    if of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name)) == "palm_detection":
+        from blazeforge.export.detector import export as export_detector
+        return export_detector(cfg, run_dir)
     from blazeforge.evaluation.hand_landmarks import collect, score, to_image
     from blazeforge.evaluation.predictors import keras_predictor, tflite_predictor
     from blazeforge.runtime import TfliteModel
@@ -75,8 +112,6 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
 
     run_dir = Path(run_dir)
     quantizations = _quantizations(cfg.export.quantize)
-    if not cfg.export.checkpoint:
-        raise BlazeforgeError("export.checkpoint", "expected a train run directory or a .keras file")
     model = load_model(cfg.export.checkpoint)
     reference = keras_predictor(model)
     size = reference.input_size

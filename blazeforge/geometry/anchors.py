@@ -117,3 +117,17 @@ POSE_DETECTION = DetectorSpec(
     # body upright; scaled 1.25x (pose_detection_to_roi.pbtxt).
     roi=dict(start=0, end=1, scale=1.25, alignment=True),
 )
+
+
+def spec_to_json(spec: DetectorSpec) -> dict:
+    """A DetectorSpec as plain JSON data (the sidecar an exported detector carries)."""
+    from dataclasses import asdict
+
+    return {"anchors": asdict(spec.anchors), "decode": asdict(spec.decode), "roi": dict(spec.roi)}
+
+
+def spec_from_json(data: dict) -> DetectorSpec:
+    """The inverse of `spec_to_json`; tuples restored."""
+    tuples = lambda d: {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # noqa: E731
+    return DetectorSpec(AnchorOptions(**tuples(data["anchors"])), DecodeOptions(**tuples(data["decode"])),
+                        roi=dict(data.get("roi", {})))

@@ -27,7 +27,8 @@ SHORT_RANGE_BLOCKS = ((24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56,
 OUTPUTS = ("regressors", "classificators")
 
 
-def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_order: list[int] | None = None):
+def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_order: list[int] | None = None,
+              regressor_scale: float = 1.0):
     """1x1 convolution heads on each feature map, flattened to MediaPipe's anchor order and joined.
 
     Args:
@@ -37,6 +38,9 @@ def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_o
         values: regressed values per anchor (4 box values + 2 per keypoint).
         anchor_order: the maps' order in the anchor list (default: as given; the anchors run from
             the finest stride to the coarsest).
+        regressor_scale: a constant the regressor convolutions' outputs are multiplied by (1: none,
+            as published). Training from scratch uses about a palm's size in pixels, so that the
+            heads' weights need not grow to reach pixel-sized offsets; an export keeps it as one MUL.
 
     Returns (regressors [B, A, values], classificators [B, A, 1]) with A the sum over maps of
     H * W * anchors_per_cell.
@@ -46,6 +50,8 @@ def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_o
         cells = x.shape[1]
         c = layers.Conv2D(n, 1, name=f"classifier_{cells}")(x)
         r = layers.Conv2D(n * values, 1, name=f"regressor_{cells}")(x)
+        if regressor_scale != 1.0:
+            r = layers.Rescaling(regressor_scale, name=f"regressor_{cells}_scale")(r)
         scores.append(FlattenGrid(row=1, name=f"classifier_{cells}_anchors")(c))
         regressors.append(FlattenGrid(row=values, name=f"regressor_{cells}_anchors")(r))
     order = range(len(features)) if anchor_order is None else anchor_order

@@ -28,47 +28,54 @@ ENCODER = {
 OUTPUTS = ("regressors", "classificators")
 
 
-def _block(x, filters, stride, name):
-    return BlazeBlock(filters, stride, kernel_size=5, norm=False, activation="prelu", name=name)(x)
+def _block(x, filters, stride, name, norm):
+    return BlazeBlock(filters, stride, kernel_size=5, norm=norm, activation="prelu", name=name)(x)
 
 
-def _prelu_conv(x, filters, name):
-    x = layers.Conv2D(filters, 1, name=name)(x)
+def _prelu_conv(x, filters, name, norm, kernel_size=1, strides=1):
+    """Convolution (+ BatchNorm when training from scratch) + PReLU."""
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=not norm, name=name)(x)
+    if norm:
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_norm")(x)
     return layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
 
 
-def blazepalm_model(variant: str = "full", input_size: int = 192, decoder: str = "fpn") -> keras.Model:
+def blazepalm_model(variant: str = "full", input_size: int = 192, decoder: str = "fpn",
+                    regressor_scale: float = 1.0, norm: bool = False) -> keras.Model:
     """The published palm detector: 2016 anchors at 192x192; `variant` is "full" or "lite".
 
     decoder="none" is the ablation without the decoder: the SSD heads read the encoder's own 24x24
     and 12x12 maps (the 6x6 stage, which only feeds the decoder, is left out); same anchors, same
-    outputs.
+    outputs. regressor_scale: see `blazeface.ssd_heads` (1 for the published weights).
+    norm=True puts BatchNorm after every convolution but the heads, for training from scratch (the
+    published file has it folded into the biases: norm=False imports it; a converter folds ours).
     """
     if variant not in ENCODER:
         raise ValueError(f"palm detection variant must be one of {sorted(ENCODER)}, got {variant!r}")
     if decoder not in ("fpn", "none"):
         raise ValueError(f"palm detection decoder must be fpn or none, got {decoder!r}")
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    x = layers.Conv2D(32, 5, strides=2, padding="same", name="stem")(inputs)
-    x = layers.PReLU(shared_axes=[1, 2], name="stem_prelu")(x)
+    x = _prelu_conv(inputs, 32, "stem", norm, kernel_size=5, strides=2)
     skips = []
     stages = ENCODER[variant] if decoder == "fpn" else ENCODER[variant][:-1]
     for stage, (filters, blocks) in enumerate(stages):
         if stage:
             skips.append(x)
-            x = _block(x, filters, 2, f"stage{stage}_down")
+            x = _block(x, filters, 2, f"stage{stage}_down", norm)
         for i in range(blocks):
-            x = _block(x, filters, 1, f"stage{stage}_block{i}")
+            x = _block(x, filters, 1, f"stage{stage}_block{i}", norm)
     if decoder == "none":
-        regressors, classificators = ssd_heads([x, skips[-1]], [6, 2], 18, anchor_order=[1, 0])
+        regressors, classificators = ssd_heads([x, skips[-1]], [6, 2], 18, anchor_order=[1, 0],
+                                               regressor_scale=regressor_scale)
         return keras.Model(inputs, [regressors, classificators], name=f"palm_detection_{variant}_nodecoder")
     features = []
     for skip, filters in ((skips[-1], 256), (skips[-2], 128)):
         size = skip.shape[1]
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"fpn{size}_up")(x)
-        x = layers.Add(name=f"fpn{size}_add")([skip, _prelu_conv(x, filters, f"fpn{size}_project")])
+        x = layers.Add(name=f"fpn{size}_add")([skip, _prelu_conv(x, filters, f"fpn{size}_project", norm)])
         for i in range(2):
-            x = _block(x, filters, 1, f"fpn{size}_block{i}")
+            x = _block(x, filters, 1, f"fpn{size}_block{i}", norm)
         features.append(x)
-    regressors, classificators = ssd_heads(features, [6, 2], 18, anchor_order=[1, 0])  # stride 8 first
+    regressors, classificators = ssd_heads(features, [6, 2], 18, anchor_order=[1, 0],  # stride 8 first
+                                           regressor_scale=regressor_scale)
     return keras.Model(inputs, [regressors, classificators], name=f"palm_detection_{variant}")

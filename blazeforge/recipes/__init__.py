@@ -25,3 +25,22 @@ def get(name: str):
     if name not in RECIPES:
         raise BlazeforgeError("recipe.name", f"unknown recipe {name!r}; expected one of {names()}")
     return importlib.import_module(RECIPES[name])
+
+
+def of_checkpoint(checkpoint, default: str) -> str:
+    """The recipe a checkpoint belongs to: the zoo entry's task for mediapipe:NAME (palm detectors
+    -> palm_detection, hand landmark models -> hand_landmarks), the recipe a train run directory was
+    trained with (its config.yaml), else `default` (a bare .keras or .tflite file)."""
+    checkpoint = str(checkpoint or "")
+    if checkpoint.startswith("mediapipe:"):
+        from blazeforge import zoo
+
+        return "palm_detection" if zoo.get(checkpoint.split(":", 1)[1]).detector == "PALM_DETECTION" \
+            else "hand_landmarks"
+    if checkpoint and not checkpoint.endswith((".keras", ".tflite")):
+        from blazeforge.training.trainer import train_config
+
+        trained = train_config(checkpoint)
+        if trained is not None:
+            return str(trained.recipe.name)
+    return default

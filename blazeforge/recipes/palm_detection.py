@@ -1,13 +1,15 @@
 """BlazePalm (MediaPipe Hands' palm detector): SSD on 2016 anchors, box + 7 palm keypoints.
 
 Model (`build_model`): `models.blazepalm.blazepalm_model` at recipe.input_size (192 published),
-recipe.width full | lite, recipe.decoder fpn | none (the ablation). Input float32 [B, S, S, 3] in
+recipe.width full | lite, recipe.decoder fpn | none (the ablation), the regressor outputs scaled by
+recipe.regressor_scale, with BatchNorm after its convolutions (trained from scratch; folded on export). Input float32 [B, S, S, 3] in
 [0, 1]; outputs in MediaPipe's layout, so that an export is a drop-in for the published file:
 - "regressors" [B, 2016, 18]: dx, dy, w, h of the palm box and (dx, dy) of 7 keypoints per anchor,
   in input pixels relative to the anchor (`geometry.matching.encode` / `geometry.detections.decode`);
 - "classificators" [B, 2016, 1]: logits of a palm.
 
-Losses (recipe.loss): classification is `focal` (alpha, gamma; the published choice) or `ce`
+Losses (recipe.loss): classification is `focal` (alpha, gamma; the published choice; the classifier
+biases start at the logit of recipe.loss.prior) or `ce`
 (binary cross-entropy with hard-negative mining, `negatives_per_positive` negatives per positive,
 the hardest first); both normalized by the number of positive anchors and blind to ignored anchors.
 Regression is Huber on the positive anchors' 18 values in units of the input size (delta
@@ -17,6 +19,8 @@ Targets (`pack_targets`): "regressors" [B, A, 19] (18 encoded values, then 1 on 
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 from keras import ops
@@ -40,7 +44,14 @@ def build_model(recipe: DictConfig) -> keras.Model:
     from blazeforge import zoo
 
     zoo._avoid_remapper_crashes()  # PReLU and bias-only BlazeBlocks under TF 2.20's Grappler
-    return blazepalm_model(recipe.width, size, recipe.decoder)
+    model = blazepalm_model(recipe.width, size, recipe.decoder, float(recipe.regressor_scale), norm=True)
+    # Focal loss' prior (RetinaNet): every anchor starts at P(palm) = recipe.loss.prior, so that the
+    # 2016 background anchors do not swamp the first steps.
+    prior = float(recipe.loss.prior)
+    for layer in model.layers:
+        if layer.name.startswith("classifier_") and isinstance(layer, keras.layers.Conv2D):
+            layer.bias.assign(keras.ops.full(layer.bias.shape, math.log(prior / (1 - prior))))
+    return model
 
 
 # ---- losses: plain functions of tensors -------------------------------------------------------

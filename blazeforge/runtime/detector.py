@@ -53,6 +53,27 @@ class Detector:
     raw scores [1, A, 1] (told apart by their last dimension).
     """
 
+    @classmethod
+    def from_export(cls, path, threads: int = 1, weighted_nms: bool = True) -> "Detector":
+        """A detector exported by `blazeforge export`: the .tflite and the JSON of decoding options
+        beside it (`<recipe>.json`, or the single .json in its folder)."""
+        import json
+        from pathlib import Path
+
+        from blazeforge.errors import BlazeforgeError
+        from blazeforge.geometry.anchors import spec_from_json
+        from blazeforge.runtime.interpreter import TfliteModel
+
+        path = Path(path)
+        sidecars = sorted(path.parent.glob("*.json"))
+        sidecars = [p for p in sidecars if p.stem == path.stem.rsplit("_", 1)[0]] or sidecars
+        sidecars = [p for p in sidecars if p.name != "metrics.json"]
+        if not sidecars:
+            raise BlazeforgeError(path, "expected the decoding options beside it (<recipe>.json from blazeforge export)")
+        data = json.loads(sidecars[0].read_text())
+        return cls(TfliteModel(path, threads), spec_from_json(data), tuple(data.get("input_range", (0.0, 1.0))),
+                   weighted_nms)
+
     def __init__(self, model: Callable, spec: DetectorSpec, value_range=(0.0, 1.0), weighted_nms: bool = True):
         self.model = model
         self.spec = spec

@@ -204,14 +204,15 @@ def _datasets(cfg: DictConfig, datasets, recipe):
             recipe.make_dataset(cfg, cfg.train.dataset, "val", training=False), steps)
 
 
-def resolve_init(cfg: DictConfig) -> None:
-    """For train.init=mediapipe:NAME, set recipe.architecture to NAME (the published architecture).
+def resolve_init(cfg: DictConfig) -> bool:
+    """For train.init=mediapipe:NAME, set recipe.architecture to NAME (the published architecture);
+    returns whether it did.
 
     NAME must be a zoo model with a Keras architecture and the recipe's landmark topology.
     """
     init = str(cfg.train.init or "")
     if not init.startswith("mediapipe:"):
-        return
+        return False
     from blazeforge import zoo
 
     name = init.split(":", 1)[1]
@@ -224,6 +225,7 @@ def resolve_init(cfg: DictConfig) -> None:
     if architecture not in ("blazeforge", name):
         raise BlazeforgeError(f"train.init={init}", f"needs recipe.architecture={name}, got {architecture}")
     cfg.recipe.architecture = name
+    return True
 
 
 def _load_init(model, init: str):
@@ -286,9 +288,8 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
     run_dir = Path(run_dir)
     t = cfg.trainer
     recipe = recipes.get(cfg.recipe.name)
-    resolve_init(cfg)
     saved = run_dir / "config.yaml"
-    if saved.is_file() and OmegaConf.load(saved).recipe.get("architecture") != cfg.recipe.architecture:
+    if resolve_init(cfg) and saved.is_file():
         resolved = OmegaConf.load(saved)
         resolved.recipe.architecture = cfg.recipe.architecture  # as init=mediapipe:NAME set it
         OmegaConf.save(resolved, saved)

@@ -75,14 +75,71 @@ def test_focal_loss_discounts_easy_negatives_and_ce_mines_the_hard_ones():
     assert focal(ignored) == pytest.approx(focal(easy)) and ce(ignored) == pytest.approx(ce(easy))
 
 
-def test_palm_detector_trains_on_renders_and_keeps_mediapipe_layout(dataset, tmp_path):
-    from blazeforge.training.trainer import train
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory):
+    from blazeforge.cli import run_stage
 
     cfg = compose("train", CFG + [f"dataset={dataset}", "trainer.epochs=2", "trainer.steps_per_epoch=3"])
-    metrics = train(cfg, tmp_path)
-    assert np.isfinite(metrics["train_loss"]) and np.isfinite(metrics["val_loss"])
+    return run_stage("train", cfg, tmp_path_factory.mktemp("palm_train"))  # as the CLI runs it: config.yaml too
+
+
+def test_palm_detector_trains_on_renders_and_keeps_mediapipe_layout(trained):
     from blazeforge.training.trainer import load_model
 
-    model = load_model(tmp_path)
-    regressors, classificators = model.predict(np.zeros((1, 192, 192, 3), np.float32), verbose=0)
+    run_dir, metrics = trained
+    assert np.isfinite(metrics["train_loss"]) and np.isfinite(metrics["val_loss"])
+    regressors, classificators = load_model(run_dir).predict(np.zeros((1, 192, 192, 3), np.float32), verbose=0)
     assert regressors.shape == (1, 2016, 18) and classificators.shape == (1, 2016, 1)
+
+
+def test_evaluation_ap_is_pycocotools_on_the_written_files(trained, tmp_path):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from blazeforge.evaluation import evaluate
+
+    run_dir, _ = trained
+    metrics = evaluate(compose("evaluate", [f"checkpoint={run_dir}", "split=train", "min_score=0.001"]), tmp_path)
+    gt = COCO(str(tmp_path / "gt.json"))
+    assert len(gt.getAnnIds()) == metrics["palms"] > 0
+    check = COCOeval(gt, gt.loadRes(str(tmp_path / "predictions.json")), "bbox")
+    check.evaluate()
+    check.accumulate()
+    check.summarize()
+    assert metrics["AP"] == pytest.approx(check.stats[0]) and metrics["AP50"] == pytest.approx(check.stats[1])
+    assert set(metrics["nms"]) == {"weighted", "plain"}
+    assert metrics["weighted_minus_plain_AP"] == pytest.approx(metrics["nms"]["weighted"]["AP"]
+                                                                - metrics["nms"]["plain"]["AP"])
+    assert (tmp_path / "predictions_plain.json").is_file()
+
+
+def test_the_published_palm_detector_is_evaluated_by_the_same_code(dataset, tmp_path):
+    from blazeforge.evaluation import evaluate
+    from blazeforge.recipes import of_checkpoint
+
+    cfg = compose("evaluate", ["checkpoint=mediapipe:palm_detection_lite", f"dataset={dataset}", "split=train"])
+    assert of_checkpoint(cfg.evaluate.checkpoint, "hand_landmarks") == "palm_detection"
+    metrics = evaluate(cfg, tmp_path)
+    assert 0.0 <= metrics["AP50"] <= 1.0 and metrics["palms"] > 0
+
+
+def test_an_exported_palm_detector_decodes_through_the_runtime_like_mediapipes(trained, tmp_path):
+    from blazeforge import zoo
+    from blazeforge.export.tflite import export
+    from blazeforge.geometry.anchors import PALM_DETECTION
+    from blazeforge.runtime import TfliteModel
+    from blazeforge.runtime.detector import Detector
+
+    run_dir, _ = trained
+    metrics = export(compose("export", [f"checkpoint={run_dir}", "quantize=none", "experiment=smoke"]), tmp_path)
+    fp32 = metrics["exports"]["fp32"]
+    assert all(p["max_abs_diff"] < 1e-2 for p in fp32["parity"].values())
+    ours = Detector.from_export(fp32["path"])
+    assert ours.spec == PALM_DETECTION  # the sidecar restores MediaPipe's options exactly
+    published = Detector(TfliteModel(zoo.tflite_path("palm_detection_lite")), PALM_DETECTION)
+    image = np.zeros((120, 160, 3), np.uint8)
+    for detector in (ours, published):  # one code path: letterbox, decode, NMS, back to the image
+        detections = detector(image)
+        assert detections.ndim == 2 and detections.shape[1] == 5 + 2 * 7
+    outputs = TfliteModel(fp32["path"])(np.zeros((1, 192, 192, 3), np.float32))
+    assert outputs["regressors"].shape == (1, 2016, 18) and outputs["classificators"].shape == (1, 2016, 1)

@@ -72,3 +72,6 @@ def test_a_reexported_model_matches_the_published_file(tmp_path):
     assert set(report) == {"regressors", "classificators"}
     assert all(f["max_abs_diff"] <= parity.TOLERANCE for f in report.values())
     assert set(TfliteModel(path).outputs) == {"regressors", "classificators"}  # named as the registry names them
+    from blazeforge.zoo.tflite_graph import io_spec
+
+    assert [name for name, _ in io_spec(path)[1]] == ["regressors", "classificators"]  # MediaPipe's order

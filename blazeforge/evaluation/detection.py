@@ -1,0 +1,177 @@
+"""`blazeforge evaluate` for detectors: COCO AP through pycocotools, keypoint error, both NMS kinds.
+
+A detector (our checkpoint, a .tflite export, or mediapipe:palm_detection_full | _lite) runs on
+every whole image of a split through the runtime's `Detector` (letterbox, anchors, decoding,
+NMS), at a low score threshold so that AP sees the whole precision-recall curve. Written beside
+`metrics.json`:
+- gt.json: the split's palms in COCO format (box from `topology.hand.palm_label`, 7 keypoints);
+- predictions.json: the detections in COCO results format (bbox, score, keypoints).
+Figures (metrics.json): AP and AP50 from pycocotools' COCOeval on exactly those two files, with
+evaluate.nms (weighted | plain); the same for the other NMS kind under `nms`, and the difference;
+keypoint_error: the mean distance of the 7 keypoints of each ground-truth palm to those of its best
+detection (IoU >= 0.5), over the palm box's side; latency of the model on one image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+
+from blazeforge.errors import BlazeforgeError
+from blazeforge.geometry import anchors as anchor_specs
+from blazeforge.geometry.detections import iou
+from blazeforge.topology.hand import PALM_KEYPOINTS, palm_label
+
+log = logging.getLogger(__name__)
+KEYPOINT_NAMES = ("wrist", "index_mcp", "middle_mcp", "ring_mcp", "pinky_mcp", "thumb_cmc", "thumb_mcp")
+
+
+def ground_truth(dataset_dir: str, split: str) -> tuple[list[np.ndarray], dict]:
+    """(images uint8 RGB, COCO gt dict) of the split's palms (instances with all 7 palm landmarks)."""
+    import tensorflow_datasets as tfds
+
+    from blazeforge.datasets import load
+
+    images, coco_images, annotations = [], [], []
+    for i, ex in enumerate(tfds.as_numpy(load(dataset_dir, split))):
+        h, w = ex["image"].shape[:2]
+        images.append(ex["image"])
+        coco_images.append({"id": i, "width": int(w), "height": int(h)})
+        for kp, mask in zip(ex["keypoints"], ex["keypoint_mask"]):
+            if not np.asarray(mask)[list(PALM_KEYPOINTS), 0].all():
+                continue
+            box, points = palm_label(kp)
+            x0, y0, x1, y1 = (float(v) for v in box)
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": i, "category_id": 1, "iscrowd": 0,
+                "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
+                "keypoints": [float(v) for p in points for v in (*p, 2)], "num_keypoints": len(PALM_KEYPOINTS)})
+    categories = [{"id": 1, "name": "palm", "keypoints": list(KEYPOINT_NAMES), "skeleton": []}]
+    return images, {"images": coco_images, "annotations": annotations, "categories": categories}
+
+
+def detections_to_coco(detections: list[np.ndarray], images: list[np.ndarray]) -> list[dict]:
+    """Per-image detections [M, 5 + 14] in [0, 1] units -> COCO results (pixels)."""
+    out = []
+    for i, (dets, image) in enumerate(zip(detections, images)):
+        h, w = image.shape[:2]
+        for d in dets:
+            x0, y0, x1, y1 = d[1:5] * (w, h, w, h)
+            points = d[5:].reshape(-1, 2) * (w, h)
+            out.append({"image_id": i, "category_id": 1, "score": float(d[0]),
+                        "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                        "keypoints": [float(v) for p in points for v in (*p, 1)]})
+    return out
+
+
+def coco_ap(gt_path: Path, predictions_path: Path) -> dict:
+    """{"AP", "AP50"} of predictions.json against gt.json by pycocotools' COCOeval (bbox)."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+        gt = COCO(str(gt_path))
+        predictions = json.loads(Path(predictions_path).read_text())
+        if not predictions:
+            return {"AP": 0.0, "AP50": 0.0}
+        evaluation = COCOeval(gt, gt.loadRes(str(predictions_path)), "bbox")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return {"AP": float(evaluation.stats[0]), "AP50": float(evaluation.stats[1])}
+
+
+def keypoint_error(gt: dict, predictions: list[dict]) -> float:
+    """Mean over ground-truth palms found at IoU >= 0.5 of the mean keypoint distance / box side."""
+    by_image: dict[int, list] = {}
+    for p in predictions:
+        by_image.setdefault(p["image_id"], []).append(p)
+    errors = []
+    for a in gt["annotations"]:
+        candidates = by_image.get(a["image_id"], [])
+        if not candidates:
+            continue
+        x, y, w, h = a["bbox"]
+        boxes = np.array([[c["bbox"][0], c["bbox"][1], c["bbox"][0] + c["bbox"][2], c["bbox"][1] + c["bbox"][3]]
+                          for c in candidates])
+        overlap = iou(np.array([x, y, x + w, y + h]), boxes)
+        if overlap.max() < 0.5:
+            continue
+        best = candidates[int(overlap.argmax())]
+        truth = np.array(a["keypoints"]).reshape(-1, 3)[:, :2]
+        found = np.array(best["keypoints"]).reshape(-1, 3)[:, :2]
+        errors.append(float(np.linalg.norm(found - truth, axis=1).mean() / max(w, h)))
+    return float(np.mean(errors)) if errors else float("nan")
+
+
+def _detector(checkpoint: str, nms: str, min_score: float):
+    """The runtime Detector for `checkpoint` (mediapipe:NAME, a .tflite, or a Keras checkpoint)."""
+    from blazeforge.runtime.detector import Detector
+
+    spec = anchor_specs.PALM_DETECTION
+    if str(checkpoint).startswith("mediapipe:"):
+        from blazeforge import zoo
+        from blazeforge.runtime import TfliteModel
+
+        name = str(checkpoint).split(":", 1)[1]
+        if zoo.get(name).detector != "PALM_DETECTION":
+            raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", "expected a palm detector of the zoo")
+        model = TfliteModel(zoo.tflite_path(name))
+    elif str(checkpoint).endswith(".tflite"):
+        from blazeforge.runtime import TfliteModel
+
+        model = TfliteModel(checkpoint)
+    else:
+        from blazeforge.training.trainer import load_model
+
+        keras_model = load_model(checkpoint, "evaluate.checkpoint")
+        model = lambda x: [np.asarray(o) for o in keras_model(x, training=False)]  # noqa: E731
+    spec = replace(spec, decode=replace(spec.decode, min_score=min_score))
+    return Detector(model, spec, weighted_nms=nms == "weighted"), model
+
+
+def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
+    """Score a palm detector on a split (see the module docstring); returns metrics.json's figures."""
+    import time
+
+    from blazeforge.evaluation.hand_landmarks import _dataset_dir
+
+    run_dir = Path(run_dir)
+    e = cfg.evaluate
+    if e.nms not in ("weighted", "plain"):
+        raise BlazeforgeError("evaluate.nms", f"expected weighted | plain, got {e.nms!r}")
+    dataset_dir = _dataset_dir(cfg)
+    images, gt = ground_truth(dataset_dir, str(e.split))
+    if not gt["annotations"]:
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"split {e.split!r} has no hand with its 7 palm landmarks")
+    gt_path = run_dir / "gt.json"
+    gt_path.write_text(json.dumps(gt))
+    results = {}
+    for nms in (e.nms, "plain" if e.nms == "weighted" else "weighted"):
+        detector, model = _detector(e.checkpoint, nms, float(e.min_score))
+        predictions = detections_to_coco([detector(image, max_detections=100) for image in images], images)
+        path = run_dir / ("predictions.json" if nms == e.nms else f"predictions_{nms}.json")
+        path.write_text(json.dumps(predictions))
+        results[nms] = {**coco_ap(gt_path, path), "keypoint_error": keypoint_error(gt, predictions),
+                        "detections": len(predictions)}
+    x = np.zeros((1, *anchor_specs.PALM_DETECTION.anchors.input_size, 3), np.float32)
+    model(x)
+    start = time.perf_counter()
+    for _ in range(10):
+        model(x)
+    main = results[e.nms]
+    other = "plain" if e.nms == "weighted" else "weighted"
+    log.info("evaluate: AP %.3f AP50 %.3f (%s NMS; %s: AP %.3f)", main["AP"], main["AP50"], e.nms, other,
+             results[other]["AP"])
+    return {"AP": main["AP"], "AP50": main["AP50"], "keypoint_error": main["keypoint_error"], "nms": results,
+            "nms_used": str(e.nms), "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],
+            "latency_ms": round((time.perf_counter() - start) / 10 * 1000, 3), "images": len(images),
+            "palms": len(gt["annotations"]), "checkpoint": str(e.checkpoint), "dataset": dataset_dir,
+            "split": str(e.split)}
