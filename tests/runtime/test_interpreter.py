@@ -10,7 +10,8 @@ from blazeforge.runtime import TfliteModel
 
 
 def test_the_runtime_imports_no_tensorflow():
-    code = "import sys, blazeforge.runtime, blazeforge.runtime.detector, blazeforge.runtime.draw; " \
+    code = "import sys, blazeforge.runtime, blazeforge.runtime.detector, blazeforge.runtime.draw, " \
+           "blazeforge.runtime.landmarks; " \
            "sys.exit(int(any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
