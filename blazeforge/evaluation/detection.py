@@ -9,7 +9,8 @@ NMS), at a low score threshold so that AP sees the whole precision-recall curve.
 Figures (metrics.json): AP and AP50 from pycocotools' COCOeval on exactly those two files, with
 evaluate.nms (weighted | plain); the same for the other NMS kind under `nms`, and the difference;
 keypoint_error: the mean distance of the 7 keypoints of each ground-truth palm to those of its best
-detection (IoU >= 0.5), over the palm box's side; latency of the model on one image.
+detection (IoU >= 0.5), over the palm box's side; LiteRT latency (median, p95 ms) for .tflite
+files and mediapipe:NAME (null for a Keras checkpoint: export it to time it).
 """
 
 from __future__ import annotations
@@ -139,8 +140,6 @@ def _detector(checkpoint: str, nms: str, min_score: float):
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     """Score a palm detector on a split (see the module docstring); returns metrics.json's figures."""
-    import time
-
     from blazeforge.evaluation.hand_landmarks import _dataset_dir
 
     run_dir = Path(run_dir)
@@ -161,17 +160,15 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         path.write_text(json.dumps(predictions))
         results[nms] = {**coco_ap(gt_path, path), "keypoint_error": keypoint_error(gt, predictions),
                         "detections": len(predictions)}
-    x = np.zeros((1, *anchor_specs.PALM_DETECTION.anchors.input_size, 3), np.float32)
-    model(x)
-    start = time.perf_counter()
-    for _ in range(10):
-        model(x)
+    from blazeforge.runtime import TfliteModel
+
+    latency = model.latency_ms() if isinstance(model, TfliteModel) else None  # LiteRT files only
     main = results[e.nms]
     other = "plain" if e.nms == "weighted" else "weighted"
     log.info("evaluate: AP %.3f AP50 %.3f (%s NMS; %s: AP %.3f)", main["AP"], main["AP50"], e.nms, other,
              results[other]["AP"])
     return {"AP": main["AP"], "AP50": main["AP50"], "keypoint_error": main["keypoint_error"], "nms": results,
             "nms_used": str(e.nms), "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],
-            "latency_ms": round((time.perf_counter() - start) / 10 * 1000, 3), "images": len(images),
+            "latency_ms": latency, "images": len(images),
             "palms": len(gt["annotations"]), "checkpoint": str(e.checkpoint), "dataset": dataset_dir,
             "split": str(e.split)}
