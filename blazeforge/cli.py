@@ -19,7 +19,8 @@ USAGE = """usage: blazeforge VERB [key=value ...]
 verbs:
   render     render labelled synthetic hands with Blender (scene=hands n=200 shards=4 workers=2)
   datasets   build the dataset from renders and real COCO-keypoint files (datasets build renders=RUN_DIR)
-  train      train a recipe on a dataset (train dataset=RUN_DIR [init=RUN_DIR] [experiment=smoke])
+  train      train a recipe on a dataset (train dataset=RUN_DIR [recipe=hand_landmarks|palm_detection]
+             [init=RUN_DIR|mediapipe:NAME] [experiment=smoke])
   evaluate   landmarks: NME / PCK / presence AUC against a mean-pose baseline; detectors: COCO AP
              (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME)
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
