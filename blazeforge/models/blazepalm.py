@@ -3,7 +3,8 @@
 An encoder of 5x5 BlazeBlocks with PReLU from 96x96 down to 6x6 at 192, then an FPN-like decoder:
 the 6x6 map is upsampled (bilinear) to 12x12, projected by a 1x1 convolution + PReLU, added to the
 encoder's 12x12 map and refined by two blocks; the same again to 24x24. SSD heads read the 24x24
-(2 anchors a cell, first in the anchor order) and 12x12 (6 anchors) maps. Outputs, in the published file's order and layout:
+(2 anchors a cell, first in the anchor order) and 12x12 (6 anchors) maps. Outputs, in the
+published file's order and layout:
 - "regressors" [B, 2016, 18]: per anchor dx, dy, w, h of the palm box and (dx, dy) of 7 palm
   keypoints, in input pixels relative to the anchor (`geometry.detections.decode`);
 - "classificators" [B, 2016, 1]: logits of a palm at each anchor.

@@ -2,8 +2,9 @@
 
 Model (`build_model`): `models.blazepalm.blazepalm_model` at recipe.input_size (192 published),
 recipe.width full | lite, recipe.decoder fpn | none (the ablation), the regressor outputs scaled by
-recipe.regressor_scale, with BatchNorm after its convolutions (trained from scratch; folded on export). Input float32 [B, S, S, 3] in
-[0, 1]; outputs in MediaPipe's layout, so that an export is a drop-in for the published file:
+recipe.regressor_scale, with BatchNorm after its convolutions (trained from scratch; folded on
+export). Input float32 [B, S, S, 3] in [0, 1]; outputs in MediaPipe's layout, so that an export is
+a drop-in for the published file:
 - "regressors" [B, 2016, 18]: dx, dy, w, h of the palm box and (dx, dy) of 7 keypoints per anchor,
   in input pixels relative to the anchor (`geometry.matching.encode` / `geometry.detections.decode`);
 - "classificators" [B, 2016, 1]: logits of a palm.
