@@ -58,3 +58,12 @@ def test_mediapipe_face_detector_decodes_through_our_anchors():
     assert len(detections) == 1 and detections[0, 0] > 0.8
     x0, y0, x1, y1 = detections[0, 1:5] * 512
     assert 150 < x0 < x1 < 300 and 50 < y0 < y1 < 200  # her face
+
+
+def test_an_export_without_its_decoding_options_is_one_line(tmp_path):
+    from blazeforge.runtime.detector import Detector
+
+    path = tmp_path / "palm_detection_fp32.tflite"
+    path.write_bytes(zoo.tflite_path("palm_detection_lite").read_bytes())
+    with pytest.raises(BlazeforgeError, match="expected the decoding options beside it"):
+        Detector.from_export(path)
