@@ -135,7 +135,7 @@ def _detector(checkpoint: str, nms: str, min_score: float):
         keras_model = load_model(checkpoint, "evaluate.checkpoint")
         model = lambda x: [np.asarray(o) for o in keras_model(x, training=False)]  # noqa: E731
     spec = replace(spec, decode=replace(spec.decode, min_score=min_score))
-    return Detector(model, spec, weighted_nms=nms == "weighted"), model
+    return Detector(model, spec, weighted_nms=nms == "weighted")
 
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
@@ -154,7 +154,7 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     gt_path.write_text(json.dumps(gt))
     results = {}
     for nms in (e.nms, "plain" if e.nms == "weighted" else "weighted"):
-        detector, model = _detector(e.checkpoint, nms, float(e.min_score))
+        detector = _detector(e.checkpoint, nms, float(e.min_score))
         predictions = detections_to_coco([detector(image, max_detections=100) for image in images], images)
         path = run_dir / ("predictions.json" if nms == e.nms else f"predictions_{nms}.json")
         path.write_text(json.dumps(predictions))
@@ -162,7 +162,7 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
                         "detections": len(predictions)}
     from blazeforge.runtime import TfliteModel
 
-    latency = model.latency_ms() if isinstance(model, TfliteModel) else None  # LiteRT files only
+    latency = detector.model.latency_ms() if isinstance(detector.model, TfliteModel) else None  # LiteRT only
     main = results[e.nms]
     other = "plain" if e.nms == "weighted" else "weighted"
     log.info("evaluate: AP %.3f AP50 %.3f (%s NMS; %s: AP %.3f)", main["AP"], main["AP50"], e.nms, other,

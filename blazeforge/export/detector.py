@@ -25,7 +25,7 @@ from blazeforge.geometry.anchors import PALM_DETECTION, spec_to_json
 log = logging.getLogger(__name__)
 
 
-def _letterboxed(cfg: DictConfig, dataset_dir: str, split: str, count: int) -> np.ndarray:
+def _letterboxed(dataset_dir: str, split: str, count: int) -> np.ndarray:
     """Up to `count` images of a split, letterboxed as the runtime does: float32 [N, S, S, 3] in [0, 1]."""
     import tensorflow_datasets as tfds
 
@@ -53,8 +53,8 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         raise BlazeforgeError("export.dataset", "expected dataset=RUN_DIR for calibration and parity")
     from blazeforge.export.tflite import _has_split
 
-    images = _letterboxed(cfg, dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", PARITY_SAMPLES)
-    calibration = _letterboxed(cfg, dataset_dir, "train", int(cfg.export.calibration)) if "int8" in quantizations \
+    images = _letterboxed(dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", PARITY_SAMPLES)
+    calibration = _letterboxed(dataset_dir, "train", int(cfg.export.calibration)) if "int8" in quantizations \
         else None
     import keras
 

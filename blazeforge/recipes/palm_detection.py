@@ -44,7 +44,7 @@ def build_model(recipe: DictConfig) -> keras.Model:
                                         f"{recipe.width!r} and {recipe.decoder!r}")
     from blazeforge import zoo
 
-    zoo._avoid_remapper_crashes()  # PReLU and bias-only BlazeBlocks under TF 2.20's Grappler
+    zoo.avoid_remapper_crashes()  # PReLU and bias-only BlazeBlocks under TF 2.20's Grappler
     model = blazepalm_model(recipe.width, size, recipe.decoder, float(recipe.regressor_scale), norm=True)
     # Focal loss' prior (RetinaNet): every anchor starts at P(palm) = recipe.loss.prior, so that the
     # 2016 background anchors do not swamp the first steps.

@@ -55,8 +55,8 @@ class Detector:
 
     @classmethod
     def from_export(cls, path, threads: int = 1, weighted_nms: bool = True) -> "Detector":
-        """A detector exported by `blazeforge export`: the .tflite and the JSON of decoding options
-        beside it (`<recipe>.json`, or the single .json in its folder)."""
+        """A detector exported by `blazeforge export` (`<recipe>_<quantization>.tflite`), with the
+        decoding options written beside it (`<recipe>.json`)."""
         import json
         from pathlib import Path
 
@@ -65,12 +65,11 @@ class Detector:
         from blazeforge.runtime.interpreter import TfliteModel
 
         path = Path(path)
-        sidecars = sorted(path.parent.glob("*.json"))
-        sidecars = [p for p in sidecars if p.stem == path.stem.rsplit("_", 1)[0]] or sidecars
-        sidecars = [p for p in sidecars if p.name != "metrics.json"]
-        if not sidecars:
-            raise BlazeforgeError(path, "expected the decoding options beside it (<recipe>.json from blazeforge export)")
-        data = json.loads(sidecars[0].read_text())
+        sidecar = path.with_name(path.stem.rsplit("_", 1)[0] + ".json")
+        if not sidecar.is_file():
+            raise BlazeforgeError(path, f"expected the decoding options beside it ({sidecar.name}, written by "
+                                        f"blazeforge export)")
+        data = json.loads(sidecar.read_text())
         return cls(TfliteModel(path, threads), spec_from_json(data), tuple(data.get("input_range", (0.0, 1.0))),
                    weighted_nms)
 

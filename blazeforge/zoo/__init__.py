@@ -260,7 +260,7 @@ def build_keras(name: str, named_outputs: bool = False):
         ready = sorted(k for k, v in MODELS.items() if v.builder)
         raise BlazeforgeError(f"model {name!r}", f"has no Keras architecture in blazeforge yet; these do: {ready}")
     module, function, *args = m.builder
-    _avoid_remapper_crashes()
+    avoid_remapper_crashes()
     model = getattr(importlib.import_module(module), function)(*args)
     if named_outputs:
         model = keras.Model(model.inputs, {o.name: t for o, t in zip(m.outputs, model.outputs)}, name=name)
@@ -279,7 +279,7 @@ def keras_model(name: str, named_outputs: bool = False):
     return load_tflite_weights(model, tflite_path(name), [o.name for o in _model(name).outputs])
 
 
-def _avoid_remapper_crashes():
+def avoid_remapper_crashes():
     """Turn off Grappler's "remapping" pass (TensorFlow backend only) before a published model runs.
 
     In TensorFlow 2.20 (oneDNN on CPU) that pass breaks two patterns of the published

@@ -104,25 +104,30 @@ def _in_unit(x: np.ndarray, unit: str, size: int) -> np.ndarray:
     return x
 
 
-def compare(name: str, inputs: np.ndarray) -> dict:
-    """{output: {max_abs_diff, mean_abs_diff, raw_max_abs_diff, unit}} over `inputs` for one model."""
+def _figures(name: str, ours: list[np.ndarray], inputs: np.ndarray) -> dict:
+    """{output: figures} of our outputs (one array per registry output, in its order) against the
+    published .tflite run on the same inputs."""
     from blazeforge.runtime.interpreter import TfliteModel
 
     m = zoo.get(name)
-    keras_model = zoo.keras_model(name)
     reference = TfliteModel(zoo.tflite_path(name))
-    ours = keras_model.predict(inputs, batch_size=8, verbose=0)
-    ours = ours if isinstance(ours, (list, tuple)) else [ours]
     theirs = [reference(x[None]) for x in inputs]
     report = {}
-    for i, out in enumerate(m.outputs):
-        a = np.asarray(ours[i], np.float64)
+    for a, out in zip(ours, m.outputs):
+        a = np.asarray(a, np.float64)
         b = np.concatenate([t[out.tensor] for t in theirs]).astype(np.float64).reshape(a.shape)
         diff = np.abs(_in_unit(a, out.unit, m.input_size[0]) - _in_unit(b, out.unit, m.input_size[0]))
         report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
                             "raw_max_abs_diff": float(np.abs(a - b).max()), "unit": out.unit,
                             "inputs": int(len(inputs)), "tolerance": tolerance(name, out.name)}
     return report
+
+
+def compare(name: str, inputs: np.ndarray) -> dict:
+    """{output: {max_abs_diff, mean_abs_diff, raw_max_abs_diff, unit, inputs, tolerance}} of our
+    imported Keras model against the published .tflite over `inputs`."""
+    ours = zoo.keras_model(name).predict(inputs, batch_size=8, verbose=0)
+    return _figures(name, ours if isinstance(ours, (list, tuple)) else [ours], inputs)
 
 
 def render_frames(renders: str | Path, limit: int = 8) -> list[np.ndarray]:
@@ -175,15 +180,6 @@ def compare_reexport(name: str, path: str | Path, inputs: np.ndarray) -> dict:
     """{output: figures} of a re-exported .tflite against the published one, as `compare` measures."""
     from blazeforge.runtime.interpreter import TfliteModel
 
-    m = zoo.get(name)
-    ours, theirs = TfliteModel(path), TfliteModel(zoo.tflite_path(name))
-    a = [ours(x[None]) for x in inputs]
-    b = [theirs(x[None]) for x in inputs]
-    report = {}
-    for out in m.outputs:
-        x = np.concatenate([r[out.name] for r in a]).astype(np.float64)
-        y = np.concatenate([r[out.tensor] for r in b]).astype(np.float64).reshape(x.shape)
-        diff = np.abs(_in_unit(x, out.unit, m.input_size[0]) - _in_unit(y, out.unit, m.input_size[0]))
-        report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-                            "tolerance": tolerance(name, out.name)}
-    return report
+    ours = TfliteModel(path)
+    runs = [ours(x[None]) for x in inputs]
+    return _figures(name, [np.concatenate([r[out.name] for r in runs]) for out in zoo.get(name).outputs], inputs)
