@@ -102,6 +102,13 @@ def hand_roi(xy: np.ndarray, scale: float = HAND_ROI_SCALE, shift_y: float = HAN
     return bounds.transformed(scale, scale, 0.0, shift_y, square_long=True)
 
 
+def letterbox_roi(width: int, height: int) -> Roi:
+    """The square a detector's letterbox shows of a width x height image: centred, on the long side
+    (MediaPipe's ImageToTensorCalculator with keep_aspect_ratio)."""
+    side = float(max(width, height))
+    return Roi(width / 2, height / 2, side, side, 0.0)
+
+
 def crop_matrix(roi: Roi, size: float) -> np.ndarray:
     """[2, 3] affine map from crop continuous pixels (u, v) of a `size` x `size` crop to image pixels."""
     c, s = math.cos(roi.rotation), math.sin(roi.rotation)

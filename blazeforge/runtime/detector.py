@@ -13,7 +13,7 @@ import numpy as np
 
 from blazeforge.geometry.anchors import DetectorSpec, generate_anchors
 from blazeforge.geometry.detections import decode, non_max_suppression
-from blazeforge.geometry.roi import Roi
+from blazeforge.geometry.roi import letterbox_roi
 from blazeforge.runtime.landmarks import crop_tensor
 
 
@@ -29,9 +29,9 @@ def letterbox(image: np.ndarray, size: tuple[int, int], value_range: tuple[float
     if th != tw:
         raise ValueError(f"letterbox expects a square model input, got {size}")
     h, w = image.shape[:2]
-    side = float(max(h, w))
-    tensor = crop_tensor(image, Roi(w / 2, h / 2, side, side, 0.0), tw, value_range, border="constant")
-    px, py = (side - w) / 2 / side, (side - h) / 2 / side
+    view = letterbox_roi(w, h)
+    tensor = crop_tensor(image, view, tw, value_range, border="constant")
+    px, py = (view.width - w) / 2 / view.width, (view.height - h) / 2 / view.height
     return tensor, (px, py, px, py)
 
 

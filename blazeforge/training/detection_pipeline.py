@@ -8,7 +8,7 @@
 
 Palm targets come from the 21 hand landmarks (`topology.hand.palm_label`); instances without all
 7 palm landmarks labelled are left out of the targets. A view is a square `Roi` over the image:
-for evaluation the letterbox square (`runtime.detector.letterbox`'s), for training that square
+for evaluation the letterbox square (`geometry.roi.letterbox_roi`, as the runtime's letterbox), for training that square
 zoomed, shifted and turned (recipe.augment), then flipped and colour-jittered; the view is cut
 with `geometry.roi.crop_image` (zeros outside the image, as the detector's letterbox pads) and the
 landmarks move with `geometry.roi.image_to_crop`, so the labels follow the pixels exactly.
@@ -24,21 +24,17 @@ from omegaconf import DictConfig, OmegaConf
 from blazeforge.geometry import anchors as anchor_specs
 from blazeforge.geometry.anchors import generate_anchors
 from blazeforge.geometry.matching import BACKGROUND, encode, match, sized_anchors
-from blazeforge.geometry.roi import Roi, crop_image, image_to_crop
+from blazeforge.geometry.roi import Roi, crop_image, image_to_crop, letterbox_roi
 from blazeforge.topology.hand import PALM_KEYPOINTS, palm_label
 
 SPEC = anchor_specs.PALM_DETECTION
-
-
-def letterbox_view(width: int, height: int) -> Roi:
-    """The square the detector's letterbox shows: centred, on the image's long side."""
-    side = float(max(width, height))
-    return Roi(width / 2, height / 2, side, side, 0.0)
+_ANCHORS = generate_anchors(SPEC.anchors)  # [A, 4] as the decoder reads them
+_SIZED = sized_anchors(SPEC.anchors)  # [A, 4] boxes with their SSD scales, for matching
 
 
 def random_view(width: int, height: int, rng: np.random.Generator, aug) -> Roi:
     """The letterbox square zoomed by aug.scale, shifted by aug.shift of its side, turned by aug.rotation_deg."""
-    base = letterbox_view(width, height)
+    base = letterbox_roi(width, height)
     side = base.width * rng.uniform(*aug.scale)
     dx, dy = rng.uniform(-aug.shift, aug.shift, 2) * side
     angle = math.radians(rng.uniform(-aug.rotation_deg, aug.rotation_deg))
@@ -72,10 +68,6 @@ def targets(keypoints: np.ndarray, keypoint_mask: np.ndarray, view: Roi, size: i
     return raw, (matched >= 0).astype(np.float32)[:, None], labels.astype(np.float32)[:, None]
 
 
-_ANCHORS = generate_anchors(SPEC.anchors)
-_SIZED = sized_anchors(SPEC.anchors)
-
-
 class Examples:
     """The per-example numpy function: view, crop, augment, targets (training=False: letterbox only)."""
 
@@ -92,7 +84,7 @@ class Examples:
     def __call__(self, image, keypoints, keypoint_mask, index):
         h, w = image.shape[:2]
         rng = np.random.default_rng([self.seed, int(index)])
-        view = random_view(w, h, rng, self.aug) if self.training else letterbox_view(w, h)
+        view = random_view(w, h, rng, self.aug) if self.training else letterbox_roi(w, h)
         crop = crop_image(image, view, self.size, border="constant")
         flip = self.training and rng.random() < self.aug.flip
         if flip:

@@ -47,8 +47,8 @@ class ZooModel:
 
     name, wheel_member (its path in the mediapipe wheel; None for models that live only at
     MODEL_URL), sha256 (None where not known offline: recorded on first download); input_size
-    (height, width) in pixels of an RGB float32 [1, H, W, 3] input in `input_range` (None: read it
-    from the file, `input_size(name)`); outputs in the file's order;
+    (height, width) in pixels of an RGB float32 [1, H, W, 3] input in `input_range` (None: not known
+    offline; `tflite_graph.io_spec` reads it from the file once fetched); outputs in the file's order;
     builder: "module:function(args)" of our Keras model with its architecture (None: not yet);
     detector: the name of its `geometry.anchors` DetectorSpec; topology: its landmark set.
     """
@@ -232,17 +232,6 @@ def tflite_path(name: str) -> Path:
 def get(name: str) -> ZooModel:
     """The registry entry of a published model (BlazeforgeError naming the choices if unknown)."""
     return _model(name)
-
-
-def input_size(name: str) -> tuple[int, int]:
-    """(height, width) of the model's input: from the registry, else from the cached file's tensors."""
-    m = _model(name)
-    if m.input_size:
-        return m.input_size
-    from blazeforge.zoo.tflite_graph import io_spec
-
-    shape = io_spec(tflite_path(name))[0][0][1]
-    return int(shape[1]), int(shape[2])
 
 
 def build_keras(name: str, named_outputs: bool = False):

@@ -7,10 +7,10 @@ from blazeforge.config import compose
 from blazeforge.datasets import build
 from blazeforge.geometry.anchors import PALM_DETECTION, generate_anchors
 from blazeforge.geometry.detections import decode
-from blazeforge.geometry.roi import image_to_crop
+from blazeforge.geometry.roi import image_to_crop, letterbox_roi
 from blazeforge.recipes import palm_detection
 from blazeforge.topology.hand import palm_label
-from blazeforge.training.detection_pipeline import Examples, letterbox_view
+from blazeforge.training.detection_pipeline import Examples
 from tests.fixtures import fake_renders, hand_points
 
 CFG = ["recipe=palm_detection", "experiment=smoke", "trainer.batch_size=4", "recipe.width=lite"]
@@ -32,7 +32,7 @@ def test_eval_targets_decode_to_the_palm_label():
     assert crop.shape == (192, 192, 3) and positive.sum() >= 1 and set(np.unique(labels)) <= {-1, 0, 1}
     decoded = decode(raw, np.where(positive > 0, 10.0, -10.0), generate_anchors(PALM_DETECTION.anchors),
                      PALM_DETECTION.decode)[positive[:, 0] > 0]
-    box, points = palm_label(image_to_crop(kp[0, :, :2], letterbox_view(160, 120), 192) / 192)
+    box, points = palm_label(image_to_crop(kp[0, :, :2], letterbox_roi(160, 120), 192) / 192)
     np.testing.assert_allclose(decoded[:, 1:5], np.repeat(box[None], len(decoded), 0), atol=1e-5)
     np.testing.assert_allclose(decoded[:, 5:], np.repeat(points.reshape(1, -1), len(decoded), 0), atol=1e-5)
 
