@@ -18,13 +18,17 @@ USAGE = """usage: blazeforge VERB [key=value ...]
 
 verbs:
   render     render labelled synthetic hands with Blender (scene=hands n=200 shards=4 workers=2)
-  datasets   build the dataset from renders and real COCO-keypoint files (datasets build renders=RUN_DIR)
-  train      train a recipe on a dataset (train dataset=RUN_DIR [recipe=hand_landmarks|palm_detection]
+  datasets   build the dataset from renders, COCO-style files and WIDER FACE annotations
+             (datasets build renders=RUN_DIR | coco=FILE.json | data=faces wider=FILE.txt)
+  train      train a recipe on a dataset (train dataset=RUN_DIR [recipe=hand_landmarks|palm_detection|
+             face_detection|face_detection_full]
              [init=RUN_DIR|mediapipe:NAME] [experiment=smoke])
   evaluate   landmarks: NME / PCK / presence AUC against a mean-pose baseline; detectors: COCO AP
              (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME)
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   demo       all of the above on embedded defaults: about 200 renders, minutes of training
+  bench      ablation=blazepalm: the palm detector with and without its decoder and focal loss
+             (bench ablation=blazepalm [dataset=RUN_DIR] [experiment=ablation]), AP table in metrics.json
   zoo        MediaPipe's published models: zoo list, zoo fetch [name ...] [source=wheel|url],
              zoo parity [name ...] [renders=DIR] (our Keras models with imported weights vs the .tflite)
 
@@ -54,7 +58,11 @@ def _stage(verb: str):
     if verb == "demo":
         from blazeforge.demo import demo
         return demo
-    raise BlazeforgeError(verb, f"unknown verb; expected one of render, datasets, train, evaluate, export, demo")
+    if verb == "bench":
+        from blazeforge.evaluation.ablation import bench
+        return bench
+    raise BlazeforgeError(verb, f"unknown verb; expected one of render, datasets, train, evaluate, export, demo, "
+                                f"bench")
 
 
 def run_stage(verb: str, cfg, run_dir: Path | None = None) -> tuple[Path, dict]:
@@ -125,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             args = args[1:]
         if verb == "demo" and not any(a.startswith("experiment=") for a in args):
             args = ["experiment=demo", *args]
+        if verb == "bench" and not any(a.startswith("recipe=") for a in args):
+            args = ["recipe=palm_detection", *args]
         cfg = compose(verb, args)
         run_dir, metrics = run_stage(verb, cfg)
         print(f"{verb}: done -> {run_dir}")

@@ -74,3 +74,72 @@ def fake_coco(root: Path, count: int = 6, size: int = 128, seed: int = 1) -> Pat
     path.write_text(json.dumps({"images": images, "annotations": annotations,
                                 "categories": [{"id": 1, "name": "hand"}]}))
     return path
+
+
+def _labelled_faces() -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(photo uint8 RGB, face box [4] x0, y0, x1, y1 px, 6 keypoints [6, 2] px) for the package
+    photos with a face, labelled by MediaPipe's short-range detector (tests/zoo/mediapipe_outputs.json)."""
+    from blazeforge.zoo.parity import photos
+
+    recorded = json.loads((Path(__file__).parent / "zoo" / "mediapipe_outputs.json").read_text())["photos"]
+    out = []
+    for name, image in photos().items():
+        if name not in recorded:
+            continue
+        face = recorded[name]["face_detection_short_range"][0]
+        h, w = image.shape[:2]
+        out.append((image, np.array(face["box"]) * (w, h, w, h), np.array(face["keypoints"]) * (w, h)))
+    return out
+
+
+def pasted_faces(root: Path, count: int = 24, size: int = 160, seed: int = 2, empty_every: int = 6) -> Path:
+    """A COCO-style face set (boxes + the 6 BlazeFace keypoints) made by pasting the package photos'
+    faces, scaled, moved and mirrored, with a feathered oval edge, onto the package's other photos
+    and noise; labelled by construction (the paste's affine map moves the source labels). Every
+    `empty_every`-th image has no face. Returns the JSON path (images beside it)."""
+    from blazeforge.topology.face import FACE_KEYPOINTS
+    from blazeforge.zoo.parity import photos
+
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    faces = _labelled_faces()
+    backgrounds = [image for name, image in photos().items() if name in ("skimage.coffee", "skimage.chelsea")]
+    images, annotations = [], []
+    for i in range(count):
+        if i % 3 == 2:
+            canvas = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            canvas = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_CUBIC)
+        else:
+            bg = backgrounds[i % len(backgrounds)]
+            y, x = rng.integers(0, bg.shape[0] - size), rng.integers(0, bg.shape[1] - size)
+            canvas = bg[y:y + size, x:x + size].copy()
+        if i % empty_every != empty_every - 1:
+            photo, box, points = faces[int(rng.integers(len(faces)))]
+            side = rng.uniform(0.25, 0.55) * size / (box[2] - box[0])  # face box side 25-55% of the image
+            flip = rng.random() < 0.5
+            centre = (box[:2] + box[2:]) / 2
+            target = rng.uniform(0.3, 0.7, 2) * size
+            m = np.array([[side * (-1 if flip else 1), 0, 0], [0, side, 0]], np.float64)
+            m[:, 2] = target - m[:, :2] @ centre
+            warped = cv2.warpAffine(photo, m, (size, size), flags=cv2.INTER_AREA)
+            alpha = np.zeros((size, size), np.float32)
+            axes = (int(0.8 * side * (box[2] - box[0])), int(1.0 * side * (box[3] - box[1])))
+            cv2.ellipse(alpha, (int(target[0]), int(target[1])), axes, 0, 0, 360, 1.0, -1)
+            alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.08 * axes[0]))[..., None]
+            canvas = (alpha * warped + (1 - alpha) * canvas).astype(np.uint8)
+            corners = np.c_[box.reshape(2, 2), np.ones(2)] @ m.T
+            moved = np.c_[points, np.ones(6)] @ m.T
+            if flip:  # the subject's right eye and ear are now on the other side
+                moved = moved[FACE_KEYPOINTS.flip_permutation()]
+            x0, x1 = sorted(corners[:, 0])
+            y0, y1 = sorted(corners[:, 1])
+            annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": 1,
+                                "bbox": [x0, y0, x1 - x0, y1 - y0], "num_keypoints": 6,
+                                "keypoints": np.c_[moved, np.full(6, 2.0)].ravel().tolist(),
+                                "subject_id": f"paste-{i}"})
+        cv2.imwrite(str(root / f"{i}.jpg"), canvas[..., ::-1])
+        images.append({"id": i, "file_name": f"{i}.jpg", "width": size, "height": size})
+    path = root / "faces.json"
+    path.write_text(json.dumps({"images": images, "annotations": annotations,
+                                "categories": [{"id": 1, "name": "face", "keypoints": list(FACE_KEYPOINTS.names)}]}))
+    return path

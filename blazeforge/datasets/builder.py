@@ -1,9 +1,11 @@
 """The sample schema as a TFDS dataset: `blazeforge datasets build` and `load`.
 
-`build(cfg, run_dir)` reads the configured sources (render shards, COCO-keypoints files), splits
-them without leaks (`splits.assign_splits` on the `data.split.by` meta field), and writes a TFDS
+`build(cfg, run_dir)` reads the configured sources (render shards, COCO-style files, WIDER FACE
+annotations) for the topology cfg.data.topology, clips boxes and skips or rejects unusable
+instances (`sources.check_instances`, cfg.datasets.invalid), splits them without leaks (`splits.assign_splits` on the `data.split.by` meta field), and writes a TFDS
 dataset with `SampleDataset` (a GeneratorBasedBuilder) under `run_dir/tfds/`, plus
-`run_dir/dataset.json` (counts per split and source). `load(dataset_dir, split)` reads it back as a
+`run_dir/dataset.json` (topology, counts per split and source, instances skipped by problem,
+boxes clipped, images without an instance). `load(dataset_dir, split)` reads it back as a
 `tf.data.Dataset` of sample dicts. Nothing is downloaded: the builder's examples come from local
 files handed to it.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from blazeforge.datasets.sources import NUM_KEYPOINTS, read_coco, read_renders
+from blazeforge.datasets.sources import PROBLEMS, check_instances, read_coco, read_renders, read_wider
 from blazeforge.datasets.splits import assign_splits
 from blazeforge.errors import BlazeforgeError
 
@@ -45,17 +47,19 @@ def _builder_class():
     class SampleDataset(tfds.core.GeneratorBasedBuilder):
         """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
 
-        VERSION = tfds.core.Version("1.1.0")
+        VERSION = tfds.core.Version("1.2.0")
         RELEASE_NOTES = {"1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
-                         "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG."}
+                         "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG.",
+                         "1.2.0": "K keypoints of the dataset's topology (21 hands, 6 face detection)."}
 
-        def __init__(self, *, records: dict | None = None, **kwargs):
+        def __init__(self, *, num_keypoints: int = 21, records: dict | None = None, **kwargs):
             self._records = records or {}
+            self._num_keypoints = num_keypoints
             super().__init__(**kwargs)
 
         def _info(self):
             f = tfds.features
-            k = NUM_KEYPOINTS
+            k = self._num_keypoints
             features = {
                 "image": f.Image(shape=(None, None, 3), encoding_format="jpeg"),
                 "keypoints": f.Tensor(shape=(None, k, 3), dtype=np.float32),
@@ -87,15 +91,18 @@ def _builder_class():
     return SampleDataset
 
 
-def _sources(cfg: DictConfig) -> list:
+def _sources(cfg: DictConfig, num_keypoints: int) -> list:
     d = cfg.datasets
     items = []
     if d.renders:
-        items += list(read_renders(d.renders))
+        items += list(read_renders(d.renders, num_keypoints))
     if d.coco:
-        items += list(read_coco(d.coco, d.coco_images))
-    if not items:
-        raise BlazeforgeError("datasets", "no source given: expected renders=RUN_DIR and/or coco=FILE.json")
+        items += list(read_coco(d.coco, d.coco_images, num_keypoints))
+    if d.wider:
+        items += list(read_wider(d.wider, d.wider_images, num_keypoints))
+    if not d.renders and not d.coco and not d.wider:
+        raise BlazeforgeError("datasets", "no source given: expected renders=RUN_DIR, coco=FILE.json and/or "
+                                          "wider=wider_face_train_bbx_gt.txt")
     return items
 
 
@@ -108,7 +115,20 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
         return summary(run_dir)
     import tensorflow_datasets as tfds
 
-    items = _sources(cfg)
+    from blazeforge import topology
+
+    k = topology.get(str(cfg.data.topology)).num_keypoints
+    items, problems = [], Counter()
+    for path, sample in _sources(cfg, k):
+        sample, counts = check_instances(sample, str(path), str(cfg.datasets.invalid))
+        problems.update(counts)
+        problems["images without an instance"] += sample.num_instances == 0
+        items.append((path, sample))
+    if not items:
+        raise BlazeforgeError("datasets", "the sources hold no image")
+    for problem in PROBLEMS:
+        if problems[problem]:
+            log.warning("datasets: skipped %d instances with a %s (datasets.invalid=skip)", problems[problem], problem)
     split_cfg = cfg.data.split
     keys = [s.meta.get(split_cfg.by) or f"{path}" for path, s in items]
     try:
@@ -118,16 +138,20 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
     records = {split: [] for split in SPLITS}
     for i, ((path, sample), split) in enumerate(zip(items, splits)):
         records[split].append((f"{i:08d}", (path, sample)))
-    builder = _builder_class()(records=records, data_dir=str(run_dir / "tfds"))
+    builder = _builder_class()(num_keypoints=k, records=records, data_dir=str(run_dir / "tfds"))
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
     counts = {split: dict(Counter(s.meta.get("source", "") for _, (_, s) in records[split])) for split in SPLITS}
     result = {
+        "topology": str(cfg.data.topology),
         "splits": {split: len(records[split]) for split in SPLITS},
         "by_source": counts,
         "split_by": split_cfg.by,
         "tfds_dir": str(Path(builder.data_dir).relative_to(run_dir)),
-        "sources": {"renders": cfg.datasets.renders, "coco": cfg.datasets.coco},
+        "sources": {"renders": cfg.datasets.renders, "coco": cfg.datasets.coco, "wider": cfg.datasets.wider},
+        "skipped": {problem: problems[problem] for problem in PROBLEMS},
+        "boxes_clipped": problems["clipped"],
+        "images_without_instances": problems["images without an instance"],
     }
     summary_path.write_text(json.dumps(result, indent=2) + "\n")
     return result

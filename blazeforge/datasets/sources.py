@@ -1,7 +1,10 @@
-"""Read samples from their sources: render shards and COCO-keypoints files of real hands.
+"""Read samples from their sources: render shards, COCO-style files and WIDER FACE annotations.
 
 Each reader yields `(image_path, Sample)` pairs with the image path resolved, and checks what a
-training run would otherwise trip over later (missing or unreadable images, wrong shapes).
+training run would otherwise trip over later (missing or unreadable images, wrong shapes), for the
+dataset's topology of K keypoints (cfg.data.topology: 21 for hands, 6 for face detection).
+`check_instances` then clips boxes to the image and skips (or rejects, by config) the instances
+no training can use: degenerate boxes and boxes wholly outside the image.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import numpy as np
 from blazeforge.datasets.schema import Sample, read_jsonl
 from blazeforge.errors import BlazeforgeError
 
-NUM_KEYPOINTS = 21
-
 
 def check_image(path: Path) -> None:
     """One-line error unless `path` is an image OpenCV can decode."""
@@ -27,14 +28,14 @@ def check_image(path: Path) -> None:
         raise BlazeforgeError(path, "not a readable image (corrupt or not PNG/JPEG)")
 
 
-def read_renders(render_dir: str | Path) -> Iterator[tuple[Path, Sample]]:
+def read_renders(render_dir: str | Path, num_keypoints: int) -> Iterator[tuple[Path, Sample]]:
     """Samples of every shard-*/labels.jsonl in a render run directory."""
     render_dir = Path(render_dir)
     shards = sorted(render_dir.glob("shard-*/labels.jsonl"))
     if not shards:
         raise BlazeforgeError(f"renders={render_dir}", "expected a render run directory with shard-*/labels.jsonl")
     for labels in shards:
-        for sample in read_jsonl(labels, num_keypoints=NUM_KEYPOINTS):
+        for sample in read_jsonl(labels, num_keypoints=num_keypoints):
             path = labels.parent / sample.image
             check_image(path)
             yield path, sample
@@ -46,12 +47,16 @@ def _handedness(value) -> float:
     return 0.5 if value is None else float(value)
 
 
-def read_coco(json_path: str | Path, images_dir: str | Path | None = None) -> Iterator[tuple[Path, Sample]]:
-    """Samples of a COCO-keypoints file with 21 hand keypoints per annotation (real photos, 2D only).
+def read_coco(json_path: str | Path, images_dir: str | Path | None, num_keypoints: int
+              ) -> Iterator[tuple[Path, Sample]]:
+    """Samples of a COCO-style file of real photos (2D only): hands with 21 keypoints, faces with
+    the 6 BlazeFace keypoints, or boxes alone.
 
-    keypoints are [x, y, v] * 21 (v: 0 unlabelled, 1 labelled but occluded, 2 visible); z is set to
-    0 and masked out. Optional per-annotation fields: handedness ("left"/"right" or 0/1),
-    subject_id, skin_tone, region.
+    keypoints are [x, y, v] * K (v: 0 unlabelled, 1 labelled but occluded, 2 visible; absent: none
+    labelled); z is set to 0 and masked out. bbox [x, y, w, h] (absent: the labelled keypoints'
+    bounds). Optional per-annotation fields: handedness ("left"/"right" or 0/1), subject_id,
+    skin_tone, region. Images without annotations are read too (no instance: negatives for a
+    detector).
     """
     json_path = Path(json_path)
     if not json_path.is_file():
@@ -65,34 +70,133 @@ def read_coco(json_path: str | Path, images_dir: str | Path | None = None) -> It
     images_dir = Path(images_dir) if images_dir else json_path.parent
     by_image: dict = {}
     for i, ann in enumerate(data["annotations"]):
-        kp = np.asarray(ann.get("keypoints", []), np.float32)
-        if kp.size != NUM_KEYPOINTS * 3:
-            raise BlazeforgeError(f"{json_path}: annotations[{i}].keypoints",
-                                  f"has {kp.size} values, expected {NUM_KEYPOINTS} x 3 (x, y, v)")
-        by_image.setdefault(ann["image_id"], []).append(ann)
+        where = f"{json_path}: annotations[{i}]"
+        if "image_id" not in ann:
+            raise BlazeforgeError(where, "missing field 'image_id'")
+        kp = np.asarray(ann.get("keypoints") or np.zeros(num_keypoints * 3), np.float32)
+        if kp.size != num_keypoints * 3:
+            raise BlazeforgeError(f"{where}.keypoints", f"has {kp.size} values, expected {num_keypoints} x 3 (x, y, v)")
+        if "bbox" not in ann and not (kp.reshape(-1, 3)[:, 2] > 0).any():
+            raise BlazeforgeError(where, "has neither a bbox nor a labelled keypoint")
+        by_image.setdefault(ann["image_id"], []).append({**ann, "keypoints": kp.reshape(num_keypoints, 3)})
     for image in data["images"]:
-        anns = by_image.get(image["id"])
-        if not anns:
-            continue
+        anns = by_image.get(image["id"], [])
         path = images_dir / image["file_name"]
         check_image(path)
-        kp = np.stack([np.asarray(a["keypoints"], np.float32).reshape(NUM_KEYPOINTS, 3) for a in anns])
+        kp = np.stack([a["keypoints"] for a in anns]) if anns else np.zeros((0, num_keypoints, 3), np.float32)
         labelled = kp[..., 2] > 0
         keypoints = np.concatenate([kp[..., :2], np.zeros_like(kp[..., :1])], -1)
         mask = np.stack([labelled, labelled, np.zeros_like(labelled)], -1)
         boxes = []
         for a, k, m in zip(anns, kp, labelled):
             if "bbox" in a:
-                x, y, w, h = a["bbox"]
+                bbox = np.asarray(a["bbox"], np.float64).ravel() if isinstance(a["bbox"], list) else np.zeros(0)
+                if bbox.size != 4:
+                    raise BlazeforgeError(f"{json_path}: annotation {a.get('id', '?')} of image {image['id']}",
+                                          f"bbox {a['bbox']!r} is not [x, y, width, height]")
+                x, y, w, h = bbox
                 boxes.append([x, y, x + w, y + h])
             else:
                 boxes.append([*k[m, :2].min(0), *k[m, :2].max(0)])
-        first = anns[0]
+        first = anns[0] if anns else {}
         sample = Sample(
             image=str(path), width=int(image["width"]), height=int(image["height"]), keypoints=keypoints,
-            keypoint_mask=mask, visibility=(kp[..., 2] == 2).astype(np.float32), boxes=np.asarray(boxes, np.float32),
+            keypoint_mask=mask, visibility=(kp[..., 2] == 2).astype(np.float32),
+            boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
             presence=np.ones(len(anns), np.float32),
             handedness=np.asarray([_handedness(a.get("handedness")) for a in anns], np.float32),
             meta={"source": "real", "subject_id": str(first.get("subject_id", f"coco-{image['id']}")),
                   "skin_tone": str(first.get("skin_tone", "")), "region": str(first.get("region", ""))})
         yield path, sample
+
+
+def read_wider(annotation_path: str | Path, images_dir: str | Path | None, num_keypoints: int
+               ) -> Iterator[tuple[Path, Sample]]:
+    """Samples of a WIDER FACE annotation file (wider_face_{train,val}_bbx_gt.txt): boxes only.
+
+    The file repeats: an image path (relative to images_dir, default the file's folder), a face
+    count, then one line per face "x y w h blur expression illumination invalid occlusion pose"
+    (pixels; an image with no face has count 0 and one line of zeros). Faces marked invalid are
+    left out. Keypoints are unlabelled (keypoint_mask false): a detector learns their boxes only.
+    """
+    annotation_path = Path(annotation_path)
+    if not annotation_path.is_file():
+        raise BlazeforgeError(f"wider={annotation_path}", "file not found")
+    images_dir = Path(images_dir) if images_dir else annotation_path.parent
+    lines = annotation_path.read_text().split("\n")
+    number = 0
+
+    def next_line() -> tuple[int, str]:
+        nonlocal number
+        while number < len(lines) and not lines[number].strip():
+            number += 1
+        if number >= len(lines):
+            raise BlazeforgeError(f"{annotation_path}:{number}", "ends in the middle of an image's faces")
+        number += 1
+        return number, lines[number - 1].strip()
+
+    while any(line.strip() for line in lines[number:]):
+        _, name = next_line()
+        at, count = next_line()
+        if not count.isdigit():
+            raise BlazeforgeError(f"{annotation_path}:{at}", f"expected the face count of {name}, got {count!r}")
+        boxes = []
+        for _ in range(max(int(count), 1)):  # a count of 0 is followed by one line of zeros
+            at, row = next_line()
+            values = row.split()
+            try:
+                numbers = [float(v) for v in values[:10]]
+            except ValueError:
+                numbers = []
+            if len(numbers) < 4:
+                raise BlazeforgeError(f"{annotation_path}:{at}", f"expected 'x y w h blur expression "
+                                                                 f"illumination invalid occlusion pose', got {row!r}")
+            if int(count) and not (len(numbers) > 7 and numbers[7] == 1):
+                x, y, w, h = numbers[:4]
+                boxes.append([x, y, x + w, y + h])
+        path = images_dir / name
+        check_image(path)
+        height, width = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).shape[:2]
+        n = len(boxes)
+        yield path, Sample(
+            image=str(path), width=width, height=height, keypoints=np.zeros((n, num_keypoints, 3), np.float32),
+            keypoint_mask=np.zeros((n, num_keypoints, 3), bool), visibility=np.zeros((n, num_keypoints), np.float32),
+            boxes=np.asarray(boxes, np.float32).reshape(-1, 4), presence=np.ones(n, np.float32),
+            handedness=np.full(n, 0.5, np.float32), meta={"source": "real", "subject_id": f"wider-{name}"})
+
+
+PROBLEMS = ("degenerate box", "box outside the image")
+
+
+def check_instances(sample: Sample, where: str, policy: str) -> tuple[Sample, dict]:
+    """(sample, counts): boxes clipped to the image; instances with a degenerate box (x1 <= x0,
+    y1 <= y0 or not finite) or a box wholly outside the image skipped (policy "skip", counted by
+    problem) or reported as a one-line BlazeforgeError naming `where` (policy "error")."""
+    if policy not in ("skip", "error"):
+        raise BlazeforgeError("datasets.invalid", f"expected skip | error, got {policy!r}")
+    boxes = sample.boxes.astype(np.float64)
+    counts = {problem: 0 for problem in PROBLEMS}
+    counts["clipped"] = 0
+    keep = np.ones(len(boxes), bool)
+    for i, (x0, y0, x1, y1) in enumerate(boxes):
+        if not (np.isfinite([x0, y0, x1, y1]).all() and x1 > x0 and y1 > y0):
+            problem = "degenerate box"
+        elif x1 <= 0 or y1 <= 0 or x0 >= sample.width or y0 >= sample.height:
+            problem = "box outside the image"
+        else:
+            continue
+        if policy == "error":
+            raise BlazeforgeError(where, f"instance {i}: {problem} {[round(float(v), 2) for v in (x0, y0, x1, y1)]} "
+                                         f"(expected x0 < x1, y0 < y1 inside {sample.width}x{sample.height}); "
+                                         f"datasets.invalid=skip leaves such instances out")
+        counts[problem] += 1
+        keep[i] = False
+    clipped = np.clip(boxes, 0, [sample.width, sample.height, sample.width, sample.height])
+    counts["clipped"] = int((np.abs(clipped - boxes).max(1) > 1e-6)[keep].sum()) if len(boxes) else 0
+    pick = lambda a: None if a is None else a[keep]  # noqa: E731
+    out = Sample(image=sample.image, width=sample.width, height=sample.height, keypoints=sample.keypoints[keep],
+                 keypoint_mask=sample.keypoint_mask[keep], visibility=sample.visibility[keep],
+                 boxes=clipped[keep].astype(np.float32), presence=sample.presence[keep],
+                 handedness=sample.handedness[keep], keypoints_camera=pick(sample.keypoints_camera),
+                 mask=sample.mask, camera=sample.camera, meta=sample.meta)
+    return out, counts

@@ -1,4 +1,4 @@
-"""Evaluation: landmark metrics and reports (`hand_landmarks`), detector AP (`detection`).
+"""Evaluation: landmark metrics and reports (`hand_landmarks`), detector AP (`detection`: palms, faces).
 
 `evaluate(cfg, run_dir)` is the `blazeforge evaluate` verb: it scores the checkpoint with the
 evaluation of its recipe (`recipes.of_checkpoint`).
@@ -12,9 +12,9 @@ from omegaconf import DictConfig
 
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
-    from blazeforge.recipes import of_checkpoint
+    from blazeforge.recipes import is_detector, of_checkpoint
 
-    if of_checkpoint(cfg.evaluate.checkpoint, str(cfg.recipe.name)) == "palm_detection":
+    if is_detector(of_checkpoint(cfg.evaluate.checkpoint, str(cfg.recipe.name))):
         from blazeforge.evaluation.detection import evaluate as run
     else:
         from blazeforge.evaluation.hand_landmarks import evaluate as run

@@ -1,16 +1,17 @@
 """`blazeforge evaluate` for detectors: COCO AP through pycocotools, keypoint error, both NMS kinds.
 
-A detector (our checkpoint, a .tflite export, or mediapipe:palm_detection_full | _lite) runs on
+A detector (our checkpoint, a .tflite export, or mediapipe:NAME of a palm or face detector) runs on
 every whole image of a split through the runtime's `Detector` (letterbox, anchors, decoding,
 NMS), at a low score threshold so that AP sees the whole precision-recall curve. Written beside
 `metrics.json`:
-- gt.json: the split's palms in COCO format (box from `topology.hand.palm_label`, 7 keypoints);
+- gt.json: what the detector should find in the split, in COCO format (`recipes.detection.instances`:
+  palms from hand landmarks, or labelled faces; keypoints with v=0 where unlabelled);
 - predictions.json: the detections in COCO results format (bbox, score, keypoints).
 Figures (metrics.json): AP and AP50 from pycocotools' COCOeval on exactly those two files, with
 evaluate.nms (weighted | plain); the same for the other NMS kind under `nms`, and the difference;
-keypoint_error: the mean distance of the 7 keypoints of each ground-truth palm to those of its best
-detection (IoU >= 0.5), over the palm box's side; LiteRT latency (median, p95 ms) for .tflite
-files and mediapipe:NAME (null for a Keras checkpoint: export it to time it).
+keypoint_error: the mean distance of the labelled keypoints of each ground-truth instance to those
+of its best detection (IoU >= 0.5), over the box's long side; LiteRT latency (median, p95 ms) for
+.tflite files and mediapipe:NAME (null for a Keras checkpoint: export it to time it).
 """
 
 from __future__ import annotations
@@ -26,40 +27,42 @@ import numpy as np
 from omegaconf import DictConfig
 
 from blazeforge.errors import BlazeforgeError
-from blazeforge.geometry import anchors as anchor_specs
 from blazeforge.geometry.detections import iou
-from blazeforge.topology.hand import PALM_KEYPOINTS, palm_label
+from blazeforge.recipes.detection import DETECTORS, Detector, detector, instances
 
 log = logging.getLogger(__name__)
-KEYPOINT_NAMES = ("wrist", "index_mcp", "middle_mcp", "ring_mcp", "pinky_mcp", "thumb_cmc", "thumb_mcp")
 
 
-def ground_truth(dataset_dir: str, split: str) -> tuple[list[np.ndarray], dict]:
-    """(images uint8 RGB, COCO gt dict) of the split's palms (instances with all 7 palm landmarks)."""
+def ground_truth(dataset_dir: str, split: str, kind: Detector) -> tuple[list[np.ndarray], dict]:
+    """(images uint8 RGB, COCO gt dict) of what `kind` detects in the split."""
     import tensorflow_datasets as tfds
 
-    from blazeforge.datasets import load
+    from blazeforge import topology
+    from blazeforge.datasets import load, summary
 
+    found = summary(dataset_dir).get("topology", "hand")
+    if found != kind.topology:
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"holds {found} labels; this detector needs {kind.topology}")
+    names = [topology.get(kind.topology).names[i] for i in kind.keypoints]
     images, coco_images, annotations = [], [], []
     for i, ex in enumerate(tfds.as_numpy(load(dataset_dir, split))):
         h, w = ex["image"].shape[:2]
         images.append(ex["image"])
         coco_images.append({"id": i, "width": int(w), "height": int(h)})
-        for kp, mask in zip(ex["keypoints"], ex["keypoint_mask"]):
-            if not np.asarray(mask)[list(PALM_KEYPOINTS), 0].all():
-                continue
-            box, points = palm_label(kp)
+        for box, points, mask in zip(*instances(kind, ex["keypoints"], ex["keypoint_mask"], ex["boxes"],
+                                                lambda xy: xy, 1.0)):
             x0, y0, x1, y1 = (float(v) for v in box)
             annotations.append({
                 "id": len(annotations) + 1, "image_id": i, "category_id": 1, "iscrowd": 0,
                 "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
-                "keypoints": [float(v) for p in points for v in (*p, 2)], "num_keypoints": len(PALM_KEYPOINTS)})
-    categories = [{"id": 1, "name": "palm", "keypoints": list(KEYPOINT_NAMES), "skeleton": []}]
+                "keypoints": [float(v) for p, m in zip(points, mask) for v in ((*p, 2) if m else (0, 0, 0))],
+                "num_keypoints": int(mask.sum())})
+    categories = [{"id": 1, "name": "palm" if kind.box == "palm" else "face", "keypoints": names, "skeleton": []}]
     return images, {"images": coco_images, "annotations": annotations, "categories": categories}
 
 
 def detections_to_coco(detections: list[np.ndarray], images: list[np.ndarray]) -> list[dict]:
-    """Per-image detections [M, 5 + 14] in [0, 1] units -> COCO results (pixels)."""
+    """Per-image detections [M, 5 + 2K] in [0, 1] units -> COCO results (pixels)."""
     out = []
     for i, (dets, image) in enumerate(zip(detections, images)):
         h, w = image.shape[:2]
@@ -90,7 +93,8 @@ def coco_ap(gt_path: Path, predictions_path: Path) -> dict:
 
 
 def keypoint_error(gt: dict, predictions: list[dict]) -> float:
-    """Mean over ground-truth palms found at IoU >= 0.5 of the mean keypoint distance / box side."""
+    """Mean over ground-truth instances found at IoU >= 0.5 (and with a labelled keypoint) of the
+    mean labelled-keypoint distance / the box's long side."""
     by_image: dict[int, list] = {}
     for p in predictions:
         by_image.setdefault(p["image_id"], []).append(p)
@@ -106,25 +110,47 @@ def keypoint_error(gt: dict, predictions: list[dict]) -> float:
         if overlap.max() < 0.5:
             continue
         best = candidates[int(overlap.argmax())]
-        truth = np.array(a["keypoints"]).reshape(-1, 3)[:, :2]
+        truth = np.array(a["keypoints"]).reshape(-1, 3)
+        labelled = truth[:, 2] > 0
+        if not labelled.any():
+            continue
         found = np.array(best["keypoints"]).reshape(-1, 3)[:, :2]
-        errors.append(float(np.linalg.norm(found - truth, axis=1).mean() / max(w, h)))
+        errors.append(float(np.linalg.norm(found[labelled] - truth[labelled, :2], axis=1).mean() / max(w, h)))
     return float(np.mean(errors)) if errors else float("nan")
 
 
-def _detector(checkpoint: str, nms: str, min_score: float):
-    """The runtime Detector for `checkpoint` (mediapipe:NAME, a .tflite, or a Keras checkpoint)."""
-    from blazeforge.runtime.detector import Detector
+def detector_name(checkpoint: str, default: str) -> str:
+    """The DETECTORS entry a checkpoint replaces: the zoo's for mediapipe:NAME, the one written
+    beside a .tflite export or in a train run's config, else `default` (a bare file)."""
+    checkpoint = str(checkpoint)
+    if checkpoint.startswith("mediapipe:"):
+        from blazeforge import zoo
 
-    spec = anchor_specs.PALM_DETECTION
+        name = zoo.get(checkpoint.split(":", 1)[1]).detector
+        if name not in DETECTORS:
+            raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", f"expected one of the zoo's detectors "
+                                                                       f"{sorted(DETECTORS)}, got {name}")
+        return name
+    if checkpoint.endswith(".tflite"):
+        from blazeforge.runtime.detector import sidecar_path
+
+        sidecar = sidecar_path(checkpoint)
+        return json.loads(sidecar.read_text()).get("detector", default) if sidecar.is_file() else default
+    from blazeforge.training.trainer import train_config
+
+    trained = None if checkpoint.endswith(".keras") else train_config(checkpoint)
+    return str(trained.recipe.detector) if trained is not None else default
+
+
+def _detector(checkpoint: str, kind: Detector, nms: str, min_score: float):
+    """The runtime Detector for `checkpoint` (mediapipe:NAME, a .tflite, or a Keras checkpoint)."""
+    from blazeforge.runtime.detector import Detector as Runtime
+
     if str(checkpoint).startswith("mediapipe:"):
         from blazeforge import zoo
         from blazeforge.runtime import TfliteModel
 
-        name = str(checkpoint).split(":", 1)[1]
-        if zoo.get(name).detector != "PALM_DETECTION":
-            raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", "expected a palm detector of the zoo")
-        model = TfliteModel(zoo.tflite_path(name))
+        model = TfliteModel(zoo.tflite_path(str(checkpoint).split(":", 1)[1]))
     elif str(checkpoint).endswith(".tflite"):
         from blazeforge.runtime import TfliteModel
 
@@ -134,12 +160,12 @@ def _detector(checkpoint: str, nms: str, min_score: float):
 
         keras_model = load_model(checkpoint, "evaluate.checkpoint")
         model = lambda x: [np.asarray(o) for o in keras_model(x, training=False)]  # noqa: E731
-    spec = replace(spec, decode=replace(spec.decode, min_score=min_score))
-    return Detector(model, spec, weighted_nms=nms == "weighted")
+    spec = replace(kind.spec, decode=replace(kind.spec.decode, min_score=min_score))
+    return Runtime(model, spec, kind.input_range, weighted_nms=nms == "weighted")
 
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
-    """Score a palm detector on a split (see the module docstring); returns metrics.json's figures."""
+    """Score a detector on a split (see the module docstring); returns metrics.json's figures."""
     from blazeforge.evaluation.hand_landmarks import _dataset_dir
 
     run_dir = Path(run_dir)
@@ -147,28 +173,31 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     if e.nms not in ("weighted", "plain"):
         raise BlazeforgeError("evaluate.nms", f"expected weighted | plain, got {e.nms!r}")
     dataset_dir = _dataset_dir(cfg)
-    images, gt = ground_truth(dataset_dir, str(e.split))
+    name = detector_name(e.checkpoint, str(cfg.recipe.get("detector", "PALM_DETECTION")))
+    kind = detector(name)
+    images, gt = ground_truth(dataset_dir, str(e.split), kind)
     if not gt["annotations"]:
-        raise BlazeforgeError(f"dataset={dataset_dir}", f"split {e.split!r} has no hand with its 7 palm landmarks")
+        what = "hand with its 7 palm landmarks" if kind.box == "palm" else "face"
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"split {e.split!r} has no {what}")
     gt_path = run_dir / "gt.json"
     gt_path.write_text(json.dumps(gt))
     results = {}
     for nms in (e.nms, "plain" if e.nms == "weighted" else "weighted"):
-        detector = _detector(e.checkpoint, nms, float(e.min_score))
-        predictions = detections_to_coco([detector(image, max_detections=100) for image in images], images)
+        runtime = _detector(e.checkpoint, kind, nms, float(e.min_score))
+        predictions = detections_to_coco([runtime(image, max_detections=100) for image in images], images)
         path = run_dir / ("predictions.json" if nms == e.nms else f"predictions_{nms}.json")
         path.write_text(json.dumps(predictions))
         results[nms] = {**coco_ap(gt_path, path), "keypoint_error": keypoint_error(gt, predictions),
                         "detections": len(predictions)}
     from blazeforge.runtime import TfliteModel
 
-    latency = detector.model.latency_ms() if isinstance(detector.model, TfliteModel) else None  # LiteRT only
+    latency = runtime.model.latency_ms() if isinstance(runtime.model, TfliteModel) else None  # LiteRT only
     main = results[e.nms]
     other = "plain" if e.nms == "weighted" else "weighted"
     log.info("evaluate: AP %.3f AP50 %.3f (%s NMS; %s: AP %.3f)", main["AP"], main["AP50"], e.nms, other,
              results[other]["AP"])
     return {"AP": main["AP"], "AP50": main["AP50"], "keypoint_error": main["keypoint_error"], "nms": results,
             "nms_used": str(e.nms), "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],
-            "latency_ms": latency, "images": len(images),
-            "palms": len(gt["annotations"]), "checkpoint": str(e.checkpoint), "dataset": dataset_dir,
+            "latency_ms": latency, "images": len(images), "detector": name,
+            "instances": len(gt["annotations"]), "checkpoint": str(e.checkpoint), "dataset": dataset_dir,
             "split": str(e.split)}

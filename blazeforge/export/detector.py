@@ -4,7 +4,7 @@ For each quantization in cfg.export.quantize, `<recipe>_<fp32|fp16|dynamic|int8>
 calibrated on letterboxed training images), checked on the dataset's letterboxed eval images:
 max and mean absolute difference of "regressors" and "classificators" against Keras, and LiteRT
 (XNNPack) latency at cfg.export.threads. Beside them, `<recipe>.json`: the anchor, decoding and
-detection-to-ROI options (`geometry.anchors.spec_to_json`) and the input range, so that the
+detection-to-ROI options (`geometry.anchors.spec_to_json`), the input range and the published detector it replaces, so that the
 runtime decodes our exports with the same code as MediaPipe's published files
 (`runtime.detector.Detector.from_export`).
 """
@@ -20,27 +20,30 @@ from omegaconf import DictConfig
 
 from blazeforge.errors import BlazeforgeError
 from blazeforge.export.tflite import PARITY_SAMPLES, QUANTIZATIONS, _quantizations, convert, parity
-from blazeforge.geometry.anchors import PALM_DETECTION, spec_to_json
+from blazeforge.geometry.anchors import spec_to_json
+from blazeforge.recipes.detection import Detector, detector
 
 log = logging.getLogger(__name__)
 
 
-def _letterboxed(dataset_dir: str, split: str, count: int) -> np.ndarray:
-    """Up to `count` images of a split, letterboxed as the runtime does: float32 [N, S, S, 3] in [0, 1]."""
+def _letterboxed(dataset_dir: str, split: str, count: int, kind: Detector) -> np.ndarray:
+    """Up to `count` images of a split, letterboxed as the runtime does: float32 [N, S, S, 3] in the
+    detector's input range."""
     import tensorflow_datasets as tfds
 
     from blazeforge.datasets import load
     from blazeforge.runtime.detector import letterbox
 
-    size = PALM_DETECTION.anchors.input_size
-    out = [letterbox(ex["image"], size)[0] for ex, _ in zip(tfds.as_numpy(load(dataset_dir, split)), range(count))]
+    size = kind.spec.anchors.input_size
+    out = [letterbox(ex["image"], size, kind.input_range)[0]
+           for ex, _ in zip(tfds.as_numpy(load(dataset_dir, split)), range(count))]
     if not out:
         raise BlazeforgeError(f"dataset={dataset_dir}", f"split {split!r} has no images")
     return np.stack(out)
 
 
 def export(cfg: DictConfig, run_dir: Path) -> dict:
-    """Export a palm-detector checkpoint at each of cfg.export.quantize; returns {"exports": {...}}."""
+    """Export a detector checkpoint at each of cfg.export.quantize; returns {"exports": {...}}."""
     from blazeforge.runtime import TfliteModel
     from blazeforge.training.trainer import load_model, train_config
 
@@ -53,15 +56,16 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         raise BlazeforgeError("export.dataset", "expected dataset=RUN_DIR for calibration and parity")
     from blazeforge.export.tflite import _has_split
 
-    images = _letterboxed(dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", PARITY_SAMPLES)
-    calibration = _letterboxed(dataset_dir, "train", int(cfg.export.calibration)) if "int8" in quantizations \
-        else None
+    recipe = cfg.recipe if trained is None else trained.recipe
+    name, kind = str(recipe.name), detector(str(recipe.detector))
+    images = _letterboxed(dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", PARITY_SAMPLES, kind)
+    calibration = _letterboxed(dataset_dir, "train", int(cfg.export.calibration), kind) \
+        if "int8" in quantizations else None
     import keras
 
     # Named outputs, in MediaPipe's order (regressors, then classificators; `convert` keeps it).
     model = keras.Model(model.inputs, {"regressors": model.outputs[0], "classificators": model.outputs[1]})
     reference = model.predict(images, verbose=0)
-    name = cfg.recipe.name if trained is None else trained.recipe.name
     exports = {}
     for q in quantizations:
         path = run_dir / f"{name}_{QUANTIZATIONS[q]}.tflite"
@@ -74,7 +78,8 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         exports[QUANTIZATIONS[q]] = {"path": str(path), "bytes": path.stat().st_size,
                                      "parity": parity(reference, candidate), "latency_ms": latency}
         log.info("export: %s %s", path, latency)
-    sidecar = {**spec_to_json(PALM_DETECTION), "input_range": [0.0, 1.0], "recipe": str(name),
+    sidecar = {**spec_to_json(kind.spec), "input_range": list(kind.input_range), "recipe": name,
+               "detector": str(recipe.detector),
                "outputs": {"regressors": "regressors", "classificators": "classificators"}}
     (run_dir / f"{name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
     return {"exports": exports, "checkpoint": str(cfg.export.checkpoint), "parity_samples": len(images),

@@ -98,11 +98,11 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     """Export cfg.export.checkpoint at each of cfg.export.quantize; returns {"exports": {...}}.
 
     Detector checkpoints (`recipes.of_checkpoint`) go to `export.detector`."""
-    from blazeforge.recipes import of_checkpoint
+    from blazeforge.recipes import is_detector, of_checkpoint
 
     if not cfg.export.checkpoint:
         raise BlazeforgeError("export.checkpoint", "expected a train run directory or a .keras file")
-    if of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name)) == "palm_detection":
+    if is_detector(of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name))):
         from blazeforge.export.detector import export as export_detector
         return export_detector(cfg, run_dir)
     from blazeforge.evaluation.hand_landmarks import collect, score, to_image

@@ -7,6 +7,7 @@ the model input; with `fixed_anchor_size` width = height = 1.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -126,8 +127,31 @@ def spec_to_json(spec: DetectorSpec) -> dict:
     return {"anchors": asdict(spec.anchors), "decode": asdict(spec.decode), "roi": dict(spec.roi)}
 
 
-def spec_from_json(data: dict) -> DetectorSpec:
-    """The inverse of `spec_to_json`; tuples restored."""
-    tuples = lambda d: {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}  # noqa: E731
-    return DetectorSpec(AnchorOptions(**tuples(data["anchors"])), DecodeOptions(**tuples(data["decode"])),
+def spec_from_json(data: dict, where: str = "detector options") -> DetectorSpec:
+    """The inverse of `spec_to_json`; tuples restored. Missing, unknown or ill-typed options raise
+    a one-line BlazeforgeError naming `where` and the option."""
+    from dataclasses import fields
+
+    from blazeforge.errors import BlazeforgeError
+
+    def options(cls, key):
+        given = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(given, dict):
+            raise BlazeforgeError(where, f"expected an object {key!r} of {cls.__name__} fields")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise BlazeforgeError(where, f"unknown {key} option(s) {unknown}; expected some of {sorted(known)}")
+        missing = sorted(n for n, f in known.items() if n not in given and f.default is dataclasses.MISSING)
+        if missing:
+            raise BlazeforgeError(where, f"{key} misses {missing}")
+        out = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+        for name, value in out.items():
+            ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value) if isinstance(value, tuple) \
+                else isinstance(value, (int, float))
+            if not ok:
+                raise BlazeforgeError(where, f"{key}.{name} = {value!r} is not a number or a list of numbers")
+        return cls(**out)
+
+    return DetectorSpec(options(AnchorOptions, "anchors"), options(DecodeOptions, "decode"),
                         roi=dict(data.get("roi", {})))

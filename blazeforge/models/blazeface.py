@@ -59,17 +59,31 @@ def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_o
             layers.Concatenate(axis=1, name="classificators")([scores[i] for i in order]))
 
 
-def blazeface_short_range_model(input_size: int = 128) -> keras.Model:
-    """The published face_detection_short_range architecture: 896 anchors at 128x128."""
+def _conv_relu(x, filters, kernel_size, strides, padding, norm, name):
+    """Convolution + ReLU (+ BatchNorm before the ReLU when training from scratch)."""
+    if not norm:
+        return layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, activation="relu", name=name)(x)
+    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_norm")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def blazeface_short_range_model(input_size: int = 128, norm: bool = False, regressor_scale: float = 1.0
+                                ) -> keras.Model:
+    """The published face_detection_short_range architecture: 896 anchors at 128x128.
+
+    norm=True puts BatchNorm after the convolutions (training from scratch; the published file has
+    it folded); regressor_scale: see `ssd_heads` (1 for the published weights).
+    """
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    x = layers.Conv2D(24, 5, strides=2, padding="same", activation="relu", name="stem")(inputs)
+    x = _conv_relu(inputs, 24, 5, 2, "same", norm, "stem")
     taps = []
     for i, (filters, stride) in enumerate(SHORT_RANGE_BLOCKS):
-        x = BlazeBlock(filters, stride, kernel_size=3, norm=False, name=f"block{i}")(x)
+        x = BlazeBlock(filters, stride, kernel_size=3, norm=norm, name=f"block{i}")(x)
         if i == 10:
             taps.append(x)
     taps.append(x)
-    regressors, classificators = ssd_heads(taps, [2, 6], 16)
+    regressors, classificators = ssd_heads(taps, [2, 6], 16, regressor_scale=regressor_scale)
     return keras.Model(inputs, [regressors, classificators], name="face_detection_short_range")
 
 
@@ -80,41 +94,47 @@ FULL_RANGE_STAGES = ((32, 8, 2), (64, 16, 2), (128, 32, 2), (192, 48, 2), (384, 
 FULL_RANGE_DECODER = ((96, 2, 3), (64, 2, 2), (48, 1, 1))
 
 
-def _double(x, filters, bottleneck, strides=1, residual=True, name=""):
-    return DoubleBlazeBlock(filters, bottleneck, strides, kernel_size=3, norm=False, residual=residual,
+def _double(x, filters, bottleneck, strides=1, residual=True, norm=False, name=""):
+    return DoubleBlazeBlock(filters, bottleneck, strides, kernel_size=3, norm=norm, residual=residual,
                             symmetric_pad=True, name=name)(x)
 
 
-def _full_range_head(x, anchors_values: int, name: str):
-    """1x1 to 4x the outputs, pad 1, depthwise 3x3 stride 2, depth-to-space x2: back at x's grid."""
+def _full_range_head(x, anchors_values: int, name: str, scale: float = 1.0):
+    """1x1 to 4x the outputs, pad 1, depthwise 3x3 stride 2, depth-to-space x2: back at x's grid
+    (times `scale` when it is not 1)."""
     x = layers.Conv2D(4 * anchors_values, 1, name=name)(x)
     x = layers.ZeroPadding2D(1, name=f"{name}_pad")(x)
     x = layers.DepthwiseConv2D(3, strides=2, padding="valid", name=f"{name}_depthwise")(x)
-    return DepthToSpace(2, name=f"{name}_d2s")(x)
+    x = DepthToSpace(2, name=f"{name}_d2s")(x)
+    return x if scale == 1.0 else layers.Rescaling(scale, name=f"{name}_scale")(x)
 
 
-def blazeface_full_range_model(input_size: int = 192) -> keras.Model:
-    """The published face_detection_full_range architecture: 2304 anchors at 192x192."""
+def blazeface_full_range_model(input_size: int = 192, norm: bool = False, regressor_scale: float = 1.0
+                               ) -> keras.Model:
+    """The published face_detection_full_range architecture: 2304 anchors at 192x192.
+
+    norm and regressor_scale: as for `blazeface_short_range_model`.
+    """
     inputs = keras.Input((input_size, input_size, 3), name="image")
     x = layers.ZeroPadding2D(1, name="stem_pad")(inputs)
-    x = layers.Conv2D(32, 3, strides=2, padding="valid", activation="relu", name="stem")(x)
+    x = _conv_relu(x, 32, 3, 2, "valid", norm, "stem")
     stages = []
     for s, (filters, bottleneck, blocks) in enumerate(FULL_RANGE_STAGES):
         if s:
-            x = _double(x, filters, bottleneck, 2, residual=False, name=f"stage{s}_down")
+            x = _double(x, filters, bottleneck, 2, residual=False, norm=norm, name=f"stage{s}_down")
         for i in range(blocks):
-            x = _double(x, filters, bottleneck, name=f"stage{s}_block{i}")
+            x = _double(x, filters, bottleneck, norm=norm, name=f"stage{s}_block{i}")
         stages.append(x)
     # The lateral 1x1s are computed as the encoder passes their level, as in the published graph.
-    laterals = {stage: layers.Conv2D(filters, 1, activation="relu", name=f"lateral{stages[stage].shape[1]}")(
-        stages[stage]) for filters, _, stage in FULL_RANGE_DECODER}
+    laterals = {stage: _conv_relu(stages[stage], filters, 1, 1, "valid", norm, f"lateral{stages[stage].shape[1]}")
+                for filters, _, stage in FULL_RANGE_DECODER}
     for filters, blocks, stage in FULL_RANGE_DECODER:
         size = stages[stage].shape[1]
-        x = layers.Conv2D(filters, 1, activation="relu", name=f"fpn{size}_project")(x)
+        x = _conv_relu(x, filters, 1, 1, "valid", norm, f"fpn{size}_project")
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"fpn{size}_up")(x)
         x = layers.Add(name=f"fpn{size}_add")([laterals[stage], x])
         for i in range(blocks):
-            x = _double(x, filters, filters // 2, name=f"fpn{size}_block{i}")
+            x = _double(x, filters, filters // 2, norm=norm, name=f"fpn{size}_block{i}")
     classificators = FlattenGrid(row=1, name="classificators")(_full_range_head(x, 1, "classifier"))
-    regressors = FlattenGrid(row=16, name="regressors")(_full_range_head(x, 16, "regressor"))
+    regressors = FlattenGrid(row=16, name="regressors")(_full_range_head(x, 16, "regressor", regressor_scale))
     return keras.Model(inputs, [regressors, classificators], name="face_detection_full_range")

@@ -13,7 +13,9 @@ import importlib
 from blazeforge.errors import BlazeforgeError
 
 RECIPES = {"hand_landmarks": "blazeforge.recipes.hand_landmarks",
-           "palm_detection": "blazeforge.recipes.palm_detection"}
+           "palm_detection": "blazeforge.recipes.detection",  # one family: configs/recipe/*_detection.yaml
+           "face_detection": "blazeforge.recipes.detection",
+           "face_detection_full": "blazeforge.recipes.detection"}
 
 
 def names() -> list[str]:
@@ -27,17 +29,31 @@ def get(name: str):
     return importlib.import_module(RECIPES[name])
 
 
+def is_detector(name: str) -> bool:
+    """Whether recipe `name` is one of the SSD detector family (`recipes.detection`)."""
+    return RECIPES.get(name) == RECIPES["palm_detection"]
+
+
 def of_checkpoint(checkpoint, default: str) -> str:
     """The recipe a checkpoint belongs to: the zoo entry's task for mediapipe:NAME (palm detectors
-    -> palm_detection, hand landmark models -> hand_landmarks), the recipe a train run directory was
-    trained with (its config.yaml), else `default` (a bare .keras or .tflite file)."""
+    -> palm_detection, face detectors -> face_detection[_full], hand landmark models -> hand_landmarks),
+    the recipe a train run directory was trained with (its config.yaml) or a .tflite export was
+    exported from (the decoding options beside it), else `default` (a bare .keras or .tflite file)."""
     checkpoint = str(checkpoint or "")
     if checkpoint.startswith("mediapipe:"):
         from blazeforge import zoo
 
-        return "palm_detection" if zoo.get(checkpoint.split(":", 1)[1]).detector == "PALM_DETECTION" \
-            else "hand_landmarks"
-    if checkpoint and not checkpoint.endswith((".keras", ".tflite")):
+        found = zoo.get(checkpoint.split(":", 1)[1]).detector or ""
+        return {"PALM_DETECTION": "palm_detection", "FACE_DETECTION_SHORT_RANGE": "face_detection",
+                "FACE_DETECTION_FULL_RANGE": "face_detection_full"}.get(found, "hand_landmarks")
+    if checkpoint.endswith(".tflite"):
+        import json
+
+        from blazeforge.runtime.detector import sidecar_path
+
+        sidecar = sidecar_path(checkpoint)
+        return str(json.loads(sidecar.read_text()).get("recipe", default)) if sidecar.is_file() else default
+    if checkpoint and not checkpoint.endswith(".keras"):
         from blazeforge.training.trainer import train_config
 
         trained = train_config(checkpoint)

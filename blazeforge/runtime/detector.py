@@ -46,6 +46,15 @@ def remove_letterbox(detections: np.ndarray, padding: tuple[float, float, float,
     return out
 
 
+def sidecar_path(path) -> "Path":
+    """Where `blazeforge export` writes an export's decoding options: `<recipe>.json` beside
+    `<recipe>_<quantization>.tflite`."""
+    from pathlib import Path
+
+    path = Path(path)
+    return path.with_name(path.stem.rsplit("_", 1)[0] + ".json")
+
+
 class Detector:
     """A detector model plus its anchors and decoding options.
 
@@ -65,13 +74,16 @@ class Detector:
         from blazeforge.runtime.interpreter import TfliteModel
 
         path = Path(path)
-        sidecar = path.with_name(path.stem.rsplit("_", 1)[0] + ".json")
+        sidecar = sidecar_path(path)
         if not sidecar.is_file():
             raise BlazeforgeError(path, f"expected the decoding options beside it ({sidecar.name}, written by "
                                         f"blazeforge export)")
-        data = json.loads(sidecar.read_text())
-        return cls(TfliteModel(path, threads), spec_from_json(data), tuple(data.get("input_range", (0.0, 1.0))),
-                   weighted_nms)
+        try:
+            data = json.loads(sidecar.read_text())
+        except json.JSONDecodeError as e:
+            raise BlazeforgeError(sidecar, f"not valid JSON ({e.msg} at line {e.lineno})") from None
+        return cls(TfliteModel(path, threads), spec_from_json(data, str(sidecar)),
+                   tuple(data.get("input_range", (0.0, 1.0))), weighted_nms)
 
     def __init__(self, model: Callable, spec: DetectorSpec, value_range=(0.0, 1.0), weighted_nms: bool = True):
         self.model = model

@@ -142,7 +142,7 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     if not weights:
         from blazeforge.errors import BlazeforgeError
         raise BlazeforgeError("data.weights", f"every source of split {split!r} has weight 0: {sorted(counts)}")
-    raw = load(dataset_dir, split, decode_images=False)
+    raw = load(dataset_dir, split, decode_images=False).filter(lambda ex: tf.shape(ex["keypoints"])[0] > 0)
     fields = lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["handedness"])  # noqa: E731
     parts = [raw.filter(lambda ex, s=source: tf.equal(ex["source"], s)).map(fields).repeat() for source in weights]
     total = sum(weights.values())

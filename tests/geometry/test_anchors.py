@@ -88,3 +88,20 @@ def test_heatmap_refinement_moves_a_point_to_the_confident_blob_only():
     refined = refine_from_heatmap(points, heatmap)
     assert refined[0] == pytest.approx([30 / 64, 20 / 64], abs=1e-3)
     assert refined[1] == pytest.approx([0.5, 0.5])
+
+
+def test_unknown_or_bad_anchor_options_are_one_line_errors():
+    from blazeforge.errors import BlazeforgeError
+    from blazeforge.geometry.anchors import PALM_DETECTION, spec_from_json, spec_to_json
+
+    data = spec_to_json(PALM_DETECTION)
+    assert spec_from_json(data) == PALM_DETECTION
+    bad = {**data, "anchors": {**data["anchors"], "stride": [8, 16]}}
+    with pytest.raises(BlazeforgeError, match=r"palm.json: unknown anchors option\(s\) \['stride'\]"):
+        spec_from_json(bad, "palm.json")
+    bad = {**data, "decode": {k: v for k, v in data["decode"].items() if k != "num_keypoints"}}
+    with pytest.raises(BlazeforgeError, match=r"decode misses \['num_keypoints'\]"):
+        spec_from_json(bad, "palm.json")
+    bad = {**data, "anchors": {**data["anchors"], "strides": ["eight"]}}
+    with pytest.raises(BlazeforgeError, match="anchors.strides"):
+        spec_from_json(bad, "palm.json")

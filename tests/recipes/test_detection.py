@@ -1,4 +1,5 @@
-"""The palm-detector recipe: targets that decode back to the labels, losses that behave, a smoke run."""
+"""The detector recipes (palm, face): targets that decode back to the labels, losses that behave,
+smoke runs, and our exports decoding through the runtime like MediaPipe's files."""
 
 import numpy as np
 import pytest
@@ -8,12 +9,13 @@ from blazeforge.datasets import build
 from blazeforge.geometry.anchors import PALM_DETECTION, generate_anchors
 from blazeforge.geometry.detections import decode
 from blazeforge.geometry.roi import image_to_crop, letterbox_roi
-from blazeforge.recipes import palm_detection
+from blazeforge.recipes import detection
 from blazeforge.topology.hand import palm_label
 from blazeforge.training.detection_pipeline import Examples
-from tests.fixtures import fake_renders, hand_points
+from tests.fixtures import fake_renders, hand_points, pasted_faces
 
 CFG = ["recipe=palm_detection", "experiment=smoke", "trainer.batch_size=4", "recipe.width=lite"]
+BOX = np.zeros((1, 4), np.float32)  # palms take their box from the landmarks
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +30,10 @@ def test_eval_targets_decode_to_the_palm_label():
     rng = np.random.default_rng(3)
     kp = hand_points(rng, 160)[None]
     image = np.zeros((120, 160, 3), np.uint8)  # letterboxed: bands above and below
-    crop, raw, positive, labels = Examples(cfg, training=False)(image, kp, np.ones((1, 21, 3), bool), 0)
+    crop, raw, weights, labels = Examples(cfg, training=False)(image, kp, np.ones((1, 21, 3), bool), BOX, 0)
+    positive = weights[:, :1]
     assert crop.shape == (192, 192, 3) and positive.sum() >= 1 and set(np.unique(labels)) <= {-1, 0, 1}
+    assert (weights[positive[:, 0] > 0] == 1).all() and (weights[positive[:, 0] == 0] == 0).all()
     decoded = decode(raw, np.where(positive > 0, 10.0, -10.0), generate_anchors(PALM_DETECTION.anchors),
                      PALM_DETECTION.decode)[positive[:, 0] > 0]
     box, points = palm_label(image_to_crop(kp[0, :, :2], letterbox_roi(160, 120), 192) / 192)
@@ -46,7 +50,8 @@ def test_training_views_move_the_labels_with_the_pixels():
     make = Examples(cfg, training=True)
     hits = 0
     for index in range(8):
-        crop, raw, positive, _ = make(image, kp, np.ones((1, 21, 3), bool), index)
+        crop, raw, weights, _ = make(image, kp, np.ones((1, 21, 3), bool), BOX, index)
+        positive = weights[:, :1]
         if positive.sum() == 0 or crop.max() == 0:
             continue
         decoded = decode(raw, np.where(positive > 0, 10.0, -10.0), generate_anchors(PALM_DETECTION.anchors),
@@ -66,8 +71,8 @@ def test_focal_loss_discounts_easy_negatives_and_ce_mines_the_hard_ones():
     easy[0, 0] = 6.0
     hard = easy.copy()
     hard[0, 50] = 4.0  # one confident false positive
-    focal = lambda x: float(palm_detection.focal_loss(labels, x))  # noqa: E731
-    ce = lambda x: float(palm_detection.mined_ce_loss(labels, x, 3.0))  # noqa: E731
+    focal = lambda x: float(detection.focal_loss(labels, x))  # noqa: E731
+    ce = lambda x: float(detection.mined_ce_loss(labels, x, 3.0))  # noqa: E731
     assert focal(easy) < 1e-4 < focal(hard)
     assert ce(hard) > 4.0 > ce(easy)  # the false positive is among the 3 mined negatives
     ignored = easy.copy()
@@ -101,7 +106,7 @@ def test_evaluation_ap_is_pycocotools_on_the_written_files(trained, tmp_path):
     run_dir, _ = trained
     metrics = evaluate(compose("evaluate", [f"checkpoint={run_dir}", "split=train", "min_score=0.001"]), tmp_path)
     gt = COCO(str(tmp_path / "gt.json"))
-    assert len(gt.getAnnIds()) == metrics["palms"] > 0
+    assert len(gt.getAnnIds()) == metrics["instances"] > 0
     check = COCOeval(gt, gt.loadRes(str(tmp_path / "predictions.json")), "bbox")
     check.evaluate()
     check.accumulate()
@@ -120,7 +125,7 @@ def test_the_published_palm_detector_is_evaluated_by_the_same_code(dataset, tmp_
     cfg = compose("evaluate", ["checkpoint=mediapipe:palm_detection_lite", f"dataset={dataset}", "split=train"])
     assert of_checkpoint(cfg.evaluate.checkpoint, "hand_landmarks") == "palm_detection"
     metrics = evaluate(cfg, tmp_path)
-    assert 0.0 <= metrics["AP50"] <= 1.0 and metrics["palms"] > 0
+    assert 0.0 <= metrics["AP50"] <= 1.0 and metrics["instances"] > 0
 
 
 def test_an_exported_palm_detector_decodes_through_the_runtime_like_mediapipes(trained, tmp_path):
@@ -143,3 +148,89 @@ def test_an_exported_palm_detector_decodes_through_the_runtime_like_mediapipes(t
         assert detections.ndim == 2 and detections.shape[1] == 5 + 2 * 7
     outputs = TfliteModel(fp32["path"])(np.zeros((1, 192, 192, 3), np.float32))
     assert outputs["regressors"].shape == (1, 2016, 18) and outputs["classificators"].shape == (1, 2016, 1)
+
+
+def test_regression_counts_only_labelled_keypoints():
+    target = np.zeros((1, 3, 8), np.float32)
+    pred = np.zeros((1, 3, 8), np.float32)
+    pred[0, 0, 6:] = 50.0  # a wild guess at an unlabelled keypoint of the positive anchor
+    weights = np.zeros((1, 3, 8), np.float32)
+    weights[0, 0, :6] = 1.0
+    assert float(detection.regression_loss(target, pred, weights, 128.0, 0.01)) == 0.0
+    weights[0, 0, 6:] = 1.0
+    assert float(detection.regression_loss(target, pred, weights, 128.0, 0.01)) > 0.5
+
+
+# ---- faces: a fixture of package-photo faces pasted on other photos, labelled by construction --
+
+FACE = ["recipe=face_detection", "experiment=smoke", "trainer.batch_size=4"]
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    root = tmp_path_factory.mktemp("faces")
+    coco = pasted_faces(root / "src", count=24)
+    build(compose("datasets", ["data=faces", f"coco={coco}"]), root / "d")
+    return root / "d"
+
+
+def test_face_targets_flip_with_the_image():
+    from blazeforge.recipes.detection import DETECTORS, instances
+
+    kind = DETECTORS["FACE_DETECTION_SHORT_RANGE"]
+    kp = np.array([[[40, 50], [80, 50], [60, 70], [60, 90], [20, 60], [100, 60]]], np.float64)
+    mask = np.ones((1, 6, 3), bool)
+    mask[0, 5] = False  # the left ear unlabelled
+    box = np.array([[20, 30, 100, 110]], np.float64)
+    same = lambda xy: xy / 128  # noqa: E731
+    boxes, points, labelled = instances(kind, kp, mask, box, same, 1 / 128, flip=True)
+    np.testing.assert_allclose(boxes[0], [1 - 100 / 128, 30 / 128, 1 - 20 / 128, 110 / 128])
+    np.testing.assert_allclose(points[0, 0], [1 - 80 / 128, 50 / 128])  # right eye: the old left eye, mirrored
+    assert labelled[0].tolist() == [True, True, True, True, False, True]  # the unlabelled ear moved too
+
+
+def test_face_dataset_reads_coco_faces_and_keeps_empty_images(faces):
+    from blazeforge.datasets import summary
+
+    info = summary(faces)
+    assert info["topology"] == "face_keypoints" and sum(info["splits"].values()) == 24
+    assert info["images_without_instances"] == 4 and info["skipped"] == {"degenerate box": 0,
+                                                                           "box outside the image": 0}
+
+
+def test_published_face_detector_finds_the_pasted_faces(faces, tmp_path):
+    """The fixture's labels are where MediaPipe's own detector puts faces: they are faces, labelled right."""
+    from blazeforge.evaluation import evaluate
+
+    metrics = evaluate(compose("evaluate", ["checkpoint=mediapipe:face_detection_short_range", f"dataset={faces}",
+                                            "split=train"]), tmp_path)
+    assert metrics["detector"] == "FACE_DETECTION_SHORT_RANGE"
+    assert metrics["AP50"] > 0.7 and metrics["keypoint_error"] < 0.1
+
+
+@pytest.mark.parametrize("recipe, anchors", [("face_detection", 896), ("face_detection_full", 2304)])
+def test_face_detectors_train_export_and_decode_like_mediapipes(faces, recipe, anchors, tmp_path):
+    from blazeforge.cli import run_stage
+    from blazeforge.export.tflite import export
+    from blazeforge.runtime.detector import Detector
+
+    cfg = compose("train", [f"recipe={recipe}", "experiment=smoke", "trainer.batch_size=4", f"dataset={faces}",
+                            "trainer.epochs=1", "trainer.steps_per_epoch=2"])
+    run_dir, metrics = run_stage("train", cfg, tmp_path / "train")
+    assert np.isfinite(metrics["train_loss"])
+    (tmp_path / "export").mkdir()
+    exported = export(compose("export", [f"checkpoint={run_dir}", "quantize=none", "experiment=smoke"]),
+                      tmp_path / "export")["exports"]["fp32"]
+    ours = Detector.from_export(exported["path"])
+    assert ours.value_range == (-1.0, 1.0) and len(ours.anchors) == anchors
+    assert ours.spec.decode.num_keypoints == 6
+    detections = ours(np.zeros((90, 160, 3), np.uint8))
+    assert detections.ndim == 2 and detections.shape[1] == 5 + 2 * 6
+
+
+def test_a_palm_dataset_cannot_train_a_face_detector(dataset, tmp_path):
+    from blazeforge.errors import BlazeforgeError
+    from blazeforge.training.trainer import train
+
+    with pytest.raises(BlazeforgeError, match="holds hand labels; recipe face_detection trains on face_keypoints"):
+        train(compose("train", FACE + [f"dataset={dataset}"]), tmp_path)
