@@ -33,7 +33,7 @@ verbs:
              zoo parity [name ...] [renders=DIR] (our Keras models with imported weights vs the .tflite)
 
 Every verb takes key=value overrides of the config tree (`blazeforge VERB --help` lists its keys),
-experiment=smoke|demo|full, and run_dir=PATH (default outputs/VERB/DATE/TIME). Re-running a verb
+experiment=smoke|demo|full|ablation, and run_dir=PATH (default outputs/VERB/DATE/TIME). Re-running a verb
 on the same run_dir resumes it: finished renders, dataset builds and epochs are kept.
 """
 

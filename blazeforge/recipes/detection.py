@@ -147,15 +147,22 @@ def build_model(recipe: DictConfig) -> keras.Model:
         build = blazeface.blazeface_short_range_model if recipe.detector == "FACE_DETECTION_SHORT_RANGE" \
             else blazeface.blazeface_full_range_model
         model = build(size, norm=True, regressor_scale=scale)
-    # Focal loss' prior (RetinaNet): every anchor starts at P(object) = recipe.loss.prior, so that
-    # the background anchors do not swamp the first steps.
-    # (Full range: on the depthwise convolution that ends its classifier head.)
+    # RetinaNet's head initialization: kernels N(0, 0.01), so that every anchor starts at
+    # P(object) = recipe.loss.prior (the classifier biases) and at zero offsets, instead of the
+    # background anchors' noise swamping the first steps. (Full range: the prior goes on the
+    # depthwise convolution that ends its classifier head.)
     prior = float(recipe.loss.prior)
     names = {layer.name for layer in model.layers}
+    rng = keras.random.SeedGenerator(0)
     for layer in model.layers:
-        if layer.name.startswith("classifier") and getattr(layer, "bias", None) is not None:
-            value = 0.0 if f"{layer.name}_depthwise" in names else math.log(prior / (1 - prior))
-            layer.bias.assign(ops.full(layer.bias.shape, value))
+        last = f"{layer.name}_depthwise" not in names  # the convolution that ends its head
+        if not layer.name.startswith(("classifier", "regressor")) or getattr(layer, "bias", None) is None \
+                or not last:
+            continue
+        kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+        kernel.assign(keras.random.normal(kernel.shape, stddev=0.01, seed=rng))
+        logit = math.log(prior / (1 - prior)) if layer.name.startswith("classifier") else 0.0
+        layer.bias.assign(ops.full(layer.bias.shape, logit))
     return model
 
 

@@ -17,7 +17,7 @@ def test_bare_keys_set_the_verbs_section_and_experiments_override():
 
 @pytest.mark.parametrize("args, message", [
     (["render", "nope=1"], "config: Could not override 'nope'"),
-    (["render", "experiment=huge"], "choices for experiment: demo, full, smoke"),
+    (["render", "experiment=huge"], "choices for experiment: ablation, demo, full, smoke"),
     (["frobnicate"], "frobnicate: unknown verb"),
     (["datasets"], "datasets: expected an action"),
     (["render", "n"], "n: expected key=value"),
@@ -34,7 +34,7 @@ def test_help_lists_verbs_and_verb_keys(capsys):
     assert "render" in capsys.readouterr().out
     assert main(["render", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "n: 200" in out and "experiment=demo|full|smoke" in out
+    assert "n: 200" in out and "experiment=ablation|demo|full|smoke" in out
 
 
 def test_console_script_entry_point_runs():

@@ -63,6 +63,18 @@ def test_training_views_move_the_labels_with_the_pixels():
     assert hits >= 3
 
 
+@pytest.mark.parametrize("recipe", ["palm_detection", "face_detection_full"])
+def test_fresh_detectors_start_at_the_prior_with_zero_offsets(recipe):
+    cfg = compose("train", [f"recipe={recipe}", "recipe.width=lite"])
+    model = detection.build_model(cfg.recipe)
+    size = int(cfg.recipe.input_size)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
+    regressors, classificators = (np.asarray(o) for o in model(x, training=False))
+    p = 1 / (1 + np.exp(-classificators))
+    assert np.abs(p - cfg.recipe.loss.prior).max() < 0.005  # RetinaNet's head initialization
+    assert np.abs(regressors).max() < 0.2 * size  # offsets near zero, not the noise of a random head
+
+
 def test_focal_loss_discounts_easy_negatives_and_ce_mines_the_hard_ones():
     labels = np.zeros((1, 100, 1), np.float32)
     labels[0, 0] = 1
