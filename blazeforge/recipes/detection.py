@@ -52,7 +52,8 @@ class Detector:
     topology: the dataset's landmark set; keypoints: the indices of it the detector regresses, in
     its output order; box: "palm" (a square from the keypoints, `topology.hand.palm_label`) or
     "labelled" (the sample's box); flip: whether a horizontal flip swaps the topology's left/right
-    keypoints (faces) or keeps them (a mirrored left palm is a right palm, same order).
+    keypoints (faces) or keeps them (a mirrored left palm is a right palm, same order; palm boxes
+    are recomputed from the mirrored landmarks).
     """
 
     spec: DetectorSpec
@@ -111,6 +112,7 @@ def instances(kind: Detector, keypoints, keypoint_mask, boxes, to_units: Callabl
             points = to_units(np.asarray(kp, np.float64)[index, :2])
             if flip:
                 centre[0], points[:, 0] = 1.0 - centre[0], 1.0 - points[:, 0]
+            if flip and kind.flip:
                 swap = [index.index(i) for i in np.asarray(topology.get(kind.topology).flip_permutation())[index]]
                 points, labelled = points[swap], labelled[swap]
             b = np.concatenate([centre - half, centre + half])
