@@ -2,10 +2,11 @@
 
 `build(cfg, run_dir)` reads the configured sources (render shards, COCO-style files, WIDER FACE
 annotations) for the topology cfg.data.topology, clips boxes and skips or rejects unusable
-instances (`sources.check_instances`, cfg.datasets.invalid), splits them without leaks (`splits.assign_splits` on the `data.split.by` meta field), and writes a TFDS
-dataset with `SampleDataset` (a GeneratorBasedBuilder) under `run_dir/tfds/`, plus
-`run_dir/dataset.json` (topology, counts per split and source, instances skipped by problem,
-boxes clipped, images without an instance). `load(dataset_dir, split)` reads it back as a
+instances (`sources.check_instances`, cfg.datasets.invalid), splits them without leaks
+(`splits.assign_splits` on the `data.split.by` meta field), and writes a TFDS dataset with
+`SampleDataset` (a GeneratorBasedBuilder) under `run_dir/tfds/`, plus `run_dir/dataset.json`
+(topology, counts per split and source, instances skipped by problem, boxes clipped, images
+without an instance). `load(dataset_dir, split)` reads it back as a
 `tf.data.Dataset` of sample dicts. Nothing is downloaded: the builder's examples come from local
 files handed to it.
 """

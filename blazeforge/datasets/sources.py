@@ -176,7 +176,6 @@ def check_instances(sample: Sample, where: str, policy: str) -> tuple[Sample, di
         raise BlazeforgeError("datasets.invalid", f"expected skip | error, got {policy!r}")
     boxes = sample.boxes.astype(np.float64)
     counts = {problem: 0 for problem in PROBLEMS}
-    counts["clipped"] = 0
     keep = np.ones(len(boxes), bool)
     for i, (x0, y0, x1, y1) in enumerate(boxes):
         if not (np.isfinite([x0, y0, x1, y1]).all() and x1 > x0 and y1 > y0):

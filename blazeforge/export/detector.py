@@ -4,9 +4,9 @@ For each quantization in cfg.export.quantize, `<recipe>_<fp32|fp16|dynamic|int8>
 calibrated on letterboxed training images), checked on the dataset's letterboxed eval images:
 max and mean absolute difference of "regressors" and "classificators" against Keras, and LiteRT
 (XNNPack) latency at cfg.export.threads. Beside them, `<recipe>.json`: the anchor, decoding and
-detection-to-ROI options (`geometry.anchors.spec_to_json`), the input range and the published detector it replaces, so that the
-runtime decodes our exports with the same code as MediaPipe's published files
-(`runtime.detector.Detector.from_export`).
+detection-to-ROI options (`geometry.anchors.spec_to_json`), the input range and the published
+detector it replaces, so that the runtime decodes our exports with the same code as MediaPipe's
+published files (`runtime.detector.Detector.from_export`).
 """
 
 from __future__ import annotations

@@ -146,10 +146,9 @@ def spec_from_json(data: dict, where: str = "detector options") -> DetectorSpec:
         if missing:
             raise BlazeforgeError(where, f"{key} misses {missing}")
         out = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+        number = lambda x: isinstance(x, (int, float))  # noqa: E731  (bool counts: the flags are bools)
         for name, value in out.items():
-            ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value) if isinstance(value, tuple) \
-                else isinstance(value, (int, float))
-            if not ok:
+            if not (all(map(number, value)) if isinstance(value, tuple) else number(value)):
                 raise BlazeforgeError(where, f"{key}.{name} = {value!r} is not a number or a list of numbers")
         return cls(**out)
 
