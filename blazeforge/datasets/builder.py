@@ -174,6 +174,16 @@ def load(dataset_dir: str | Path, split: str, decode_images: bool = True):
     return builder.as_dataset(split=split, shuffle_files=False, decoders=decoders)
 
 
+def require_topology(dataset_dir: str | Path, needs: str, who: str) -> dict:
+    """The dataset's summary, or a one-line error when its labels are not of topology `needs`
+    (datasets built before the topology was recorded hold hands)."""
+    info = summary(dataset_dir)
+    found = info.get("topology", "hand")
+    if found != needs:
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"holds {found} labels; {who} needs {needs} labels")
+    return info
+
+
 def summary(dataset_dir: str | Path) -> dict:
     """The dataset.json of a datasets run directory: split counts, counts by source, sources."""
     path = Path(dataset_dir) / "dataset.json"

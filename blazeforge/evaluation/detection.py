@@ -38,11 +38,10 @@ def ground_truth(dataset_dir: str, split: str, kind: Detector) -> tuple[list[np.
     import tensorflow_datasets as tfds
 
     from blazeforge import topology
-    from blazeforge.datasets import load, summary
+    from blazeforge.datasets import load
+    from blazeforge.datasets.builder import require_topology
 
-    found = summary(dataset_dir).get("topology", "hand")
-    if found != kind.topology:
-        raise BlazeforgeError(f"dataset={dataset_dir}", f"holds {found} labels; this detector needs {kind.topology}")
+    require_topology(dataset_dir, kind.topology, "the detector")
     names = [topology.get(kind.topology).names[i] for i in kind.keypoints]
     images, coco_images, annotations = [], [], []
     for i, ex in enumerate(tfds.as_numpy(load(dataset_dir, split))):
@@ -132,10 +131,9 @@ def detector_name(checkpoint: str, default: str) -> str:
                                                                        f"{sorted(DETECTORS)}, got {name}")
         return name
     if checkpoint.endswith(".tflite"):
-        from blazeforge.runtime.detector import sidecar_path
+        from blazeforge.runtime.detector import read_sidecar
 
-        sidecar = sidecar_path(checkpoint)
-        return json.loads(sidecar.read_text()).get("detector", default) if sidecar.is_file() else default
+        return str((read_sidecar(checkpoint) or {}).get("detector", default))
     from blazeforge.training.trainer import train_config
 
     trained = None if checkpoint.endswith(".keras") else train_config(checkpoint)

@@ -47,12 +47,9 @@ def of_checkpoint(checkpoint, default: str) -> str:
         return {"PALM_DETECTION": "palm_detection", "FACE_DETECTION_SHORT_RANGE": "face_detection",
                 "FACE_DETECTION_FULL_RANGE": "face_detection_full"}.get(found, "hand_landmarks")
     if checkpoint.endswith(".tflite"):
-        import json
+        from blazeforge.runtime.detector import read_sidecar
 
-        from blazeforge.runtime.detector import sidecar_path
-
-        sidecar = sidecar_path(checkpoint)
-        return str(json.loads(sidecar.read_text()).get("recipe", default)) if sidecar.is_file() else default
+        return str((read_sidecar(checkpoint) or {}).get("recipe", default))
     if checkpoint and not checkpoint.endswith(".keras"):
         from blazeforge.training.trainer import train_config
 

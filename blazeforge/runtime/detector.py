@@ -55,6 +55,22 @@ def sidecar_path(path) -> "Path":
     return path.with_name(path.stem.rsplit("_", 1)[0] + ".json")
 
 
+def read_sidecar(path) -> dict | None:
+    """The decoding options written beside an export (see `sidecar_path`), None when there are none;
+    a one-line BlazeforgeError when the file is not JSON."""
+    import json
+
+    from blazeforge.errors import BlazeforgeError
+
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        return None
+    try:
+        return json.loads(sidecar.read_text())
+    except json.JSONDecodeError as e:
+        raise BlazeforgeError(sidecar, f"not valid JSON ({e.msg} at line {e.lineno})") from None
+
+
 class Detector:
     """A detector model plus its anchors and decoding options.
 
@@ -66,23 +82,15 @@ class Detector:
     def from_export(cls, path, threads: int = 1, weighted_nms: bool = True) -> "Detector":
         """A detector exported by `blazeforge export` (`<recipe>_<quantization>.tflite`), with the
         decoding options written beside it (`<recipe>.json`)."""
-        import json
-        from pathlib import Path
-
         from blazeforge.errors import BlazeforgeError
         from blazeforge.geometry.anchors import spec_from_json
         from blazeforge.runtime.interpreter import TfliteModel
 
-        path = Path(path)
-        sidecar = sidecar_path(path)
-        if not sidecar.is_file():
-            raise BlazeforgeError(path, f"expected the decoding options beside it ({sidecar.name}, written by "
-                                        f"blazeforge export)")
-        try:
-            data = json.loads(sidecar.read_text())
-        except json.JSONDecodeError as e:
-            raise BlazeforgeError(sidecar, f"not valid JSON ({e.msg} at line {e.lineno})") from None
-        return cls(TfliteModel(path, threads), spec_from_json(data, str(sidecar)),
+        data = read_sidecar(path)
+        if data is None:
+            raise BlazeforgeError(path, f"expected the decoding options beside it ({sidecar_path(path).name}, "
+                                        f"written by blazeforge export)")
+        return cls(TfliteModel(path, threads), spec_from_json(data, str(sidecar_path(path))),
                    tuple(data.get("input_range", (0.0, 1.0))), weighted_nms)
 
     def __init__(self, model: Callable, spec: DetectorSpec, value_range=(0.0, 1.0), weighted_nms: bool = True):

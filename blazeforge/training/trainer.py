@@ -194,14 +194,10 @@ def _datasets(cfg: DictConfig, datasets, recipe):
         return train_ds, val_ds, n
     if not cfg.train.dataset:
         raise BlazeforgeError("train.dataset", "expected a datasets run directory: blazeforge train dataset=RUN_DIR")
-    from blazeforge.datasets import summary
+    from blazeforge.datasets.builder import require_topology
 
-    info = summary(cfg.train.dataset)
+    info = require_topology(cfg.train.dataset, str(cfg.recipe.topology), f"recipe {cfg.recipe.name}")
     n_train = int(info["splits"].get("train", 0))
-    needs = str(cfg.recipe.topology)
-    if info.get("topology", "hand") != needs:
-        raise BlazeforgeError(f"dataset={cfg.train.dataset}", f"holds {info.get('topology', 'hand')} labels; recipe "
-                                                              f"{cfg.recipe.name} trains on {needs} labels")
     if not n_train:
         raise BlazeforgeError(f"dataset={cfg.train.dataset}", "expected a non-empty train split")
     steps = int(t.steps_per_epoch or max(1, math.ceil(n_train / int(t.batch_size))))

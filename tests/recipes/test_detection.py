@@ -244,5 +244,5 @@ def test_a_palm_dataset_cannot_train_a_face_detector(dataset, tmp_path):
     from blazeforge.errors import BlazeforgeError
     from blazeforge.training.trainer import train
 
-    with pytest.raises(BlazeforgeError, match="holds hand labels; recipe face_detection trains on face_keypoints"):
+    with pytest.raises(BlazeforgeError, match="holds hand labels; recipe face_detection needs face_keypoints labels"):
         train(compose("train", FACE + [f"dataset={dataset}"]), tmp_path)
