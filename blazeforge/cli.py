@@ -26,6 +26,9 @@ verbs:
   evaluate   landmarks: NME / PCK / presence AUC against a mean-pose baseline; detectors: COCO AP
              (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME)
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
+  run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
+             (run pipeline=hands|face_mesh source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
+             annotated.mp4, frames.jsonl, metrics.json (fps, ms per calculator, detector_fraction)
   demo       all of the above on embedded defaults: about 200 renders, minutes of training
   bench      ablation=blazepalm: the palm detector with and without its decoder and focal loss
              (bench ablation=blazepalm [dataset=RUN_DIR] [experiment=ablation]), AP table in metrics.json
@@ -55,14 +58,17 @@ def _stage(verb: str):
     if verb == "export":
         from blazeforge.export.tflite import export
         return export
+    if verb == "run":
+        from blazeforge.runtime.pipeline import run
+        return run
     if verb == "demo":
         from blazeforge.demo import demo
         return demo
     if verb == "bench":
         from blazeforge.evaluation.ablation import bench
         return bench
-    raise BlazeforgeError(verb, f"unknown verb; expected one of render, datasets, train, evaluate, export, demo, "
-                                f"bench")
+    raise BlazeforgeError(verb, f"unknown verb; expected one of render, datasets, train, evaluate, export, run, "
+                                f"demo, bench")
 
 
 def run_stage(verb: str, cfg, run_dir: Path | None = None) -> tuple[Path, dict]:

@@ -143,3 +143,55 @@ def pasted_faces(root: Path, count: int = 24, size: int = 160, seed: int = 2, em
     path.write_text(json.dumps({"images": images, "annotations": annotations,
                                 "categories": [{"id": 1, "name": "face", "keypoints": list(FACE_KEYPOINTS.names)}]}))
     return path
+
+
+def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tuple[int, int] = (30, 40),
+                size: tuple[int, int] = (384, 288), seed: int = 0) -> tuple[Path, np.ndarray]:
+    """A video of a subject moving smoothly over a package photo, gone for the frames in `absent`.
+
+    subject "hand": our render tests/zoo/renders/hand_0.png; "face": skimage's astronaut photo,
+    cropped around the face. The subject patch is scaled, turned (within 12 degrees) and moved
+    along a smooth path. Returns (path, truth) with truth [frames, K, 2]: the landmarks MediaPipe
+    found on the still subject (tests/zoo/mediapipe_outputs.json) moved with it, in pixels, NaN
+    where the subject is absent.
+    """
+    from blazeforge.zoo.parity import photos
+
+    recorded = json.loads((Path(__file__).parent / "zoo" / "mediapipe_outputs.json").read_text())
+    if subject == "hand":
+        patch = cv2.cvtColor(cv2.imread(str(Path(__file__).parent / "zoo/renders/hand_0.png")), cv2.COLOR_BGR2RGB)
+        points = np.array(recorded["renders"]["render.hand_0"]["hands"]["landmarks"])[:, :2] * 256
+        side = 280
+    else:
+        photo = photos()["skimage.astronaut"]
+        points = np.array(recorded["photos"]["skimage.astronaut"]["face_mesh"])[:, :2] * photo.shape[1::-1]
+        x0, y0 = points.min(0)
+        x1, y1 = points.max(0)
+        c, half = ((x0 + x1) / 2, (y0 + y1) / 2), 0.9 * max(x1 - x0, y1 - y0)
+        box = np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half]).round().astype(int)
+        patch = photo[box[1]:box[3], box[0]:box[2]]
+        points = points - box[:2]
+        side = 180
+    w, h = size
+    background = cv2.resize(photos()["skimage.coffee"], (w, h), interpolation=cv2.INTER_AREA)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+    truth = np.full((frames, len(points), 2), np.nan)
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(0, 2 * np.pi, 3)
+    ph, pw = patch.shape[:2]
+    for i in range(frames):
+        t = i / 30.0
+        centre = np.array([w / 2 + 0.18 * w * np.sin(1.3 * t + phase[0]), h / 2 + 0.12 * h * np.sin(0.9 * t + phase[1])])
+        angle = 12 * np.sin(0.7 * t + phase[2])
+        scale = side / max(ph, pw)
+        m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, scale)
+        m[:, 2] += centre - np.array([pw / 2, ph / 2])
+        frame = background.copy()
+        if not absent[0] <= i < absent[1]:
+            warped = cv2.warpAffine(patch, m, (w, h), flags=cv2.INTER_LINEAR)
+            mask = cv2.warpAffine(np.full((ph, pw), 255, np.uint8), m, (w, h)) > 127
+            frame[mask] = warped[mask]
+            truth[i] = np.c_[points, np.ones(len(points))] @ m.T
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path, truth

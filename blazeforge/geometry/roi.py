@@ -102,6 +102,37 @@ def hand_roi(xy: np.ndarray, scale: float = HAND_ROI_SCALE, shift_y: float = HAN
     return bounds.transformed(scale, scale, 0.0, shift_y, square_long=True)
 
 
+# MediaPipe's face_landmark "landmarks to ROI" options (face_landmark_landmarks_to_roi.pbtxt): the
+# axis-aligned bounds of the 468 landmarks, turned so that 33 -> 133 (the corners of one eye) is
+# horizontal, squared on the long side and scaled 1.5x.
+FACE_ROI_SCALE = 1.5
+FACE_ROI_ROTATION = (33, 133)
+# MediaPipe's iris graph: each eye's crop from its two corners (left 33, 133; right 362, 263), turned
+# so the corners are level, squared and scaled 2.3x.
+EYE_CORNERS = {"left": (33, 133), "right": (362, 263)}
+EYE_ROI_SCALE = 2.3
+
+
+def bounds_roi(xy: np.ndarray, start: int, end: int, scale: float, target_angle: float = 0.0) -> Roi:
+    """MediaPipe's landmarks -> detection -> rect rule: the axis-aligned bounds of points xy [K, >=2]
+    (pixels), rotated so that xy[start] -> xy[end] points at `target_angle`, squared on the long
+    side and scaled. Face: `face_roi`; eyes: `eye_roi`."""
+    xy = np.asarray(xy, np.float64)[:, :2]
+    rotation = rotation_from_points(xy[start], xy[end], target_angle)
+    (x0, y0), (x1, y1) = xy.min(0), xy.max(0)
+    return Roi((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0, rotation).transformed(scale, scale)
+
+
+def face_roi(xy: np.ndarray) -> Roi:
+    """The crop the face-landmark model sees next frame, from 468 face landmarks xy [468, >=2] (pixels)."""
+    return bounds_roi(xy, *FACE_ROI_ROTATION, FACE_ROI_SCALE)
+
+
+def eye_roi(xy: np.ndarray, eye: str) -> Roi:
+    """The iris model's crop of one eye ("left" or "right") from 468 face landmarks xy (pixels)."""
+    return bounds_roi(np.asarray(xy)[list(EYE_CORNERS[eye])], 0, 1, EYE_ROI_SCALE)
+
+
 def letterbox_roi(width: int, height: int) -> Roi:
     """The square a detector's letterbox shows of a width x height image: centred, on the long side
     (MediaPipe's ImageToTensorCalculator with keep_aspect_ratio)."""

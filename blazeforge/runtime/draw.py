@@ -16,3 +16,28 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, edges, color=(0, 255, 
     for p in pts:
         cv2.circle(out, p, radius, color, -1, cv2.LINE_AA)
     return out
+
+
+def draw_roi(image: np.ndarray, roi, color=(255, 0, 0), thickness: int = 1) -> None:
+    """Draw a rotated ROI (`geometry.roi.Roi`) on `image` in place."""
+    corners = np.round(roi.corners()).astype(np.int32)
+    cv2.polylines(image, [corners], True, color, thickness, cv2.LINE_AA)
+
+
+def connections(name: str) -> tuple[tuple[int, int], ...]:
+    """Edges to draw for a topology: hand (21 points), face_mesh (468, MediaPipe's tesselation),
+    face_contours (its contours), pose (33), or none."""
+    if name == "none":
+        return ()
+    if name == "hand":
+        from blazeforge.topology import get
+
+        return tuple(get("hand").edges)
+    from blazeforge.zoo.connections import connections as published
+
+    sets = {"face_mesh": ("face_mesh", "FACEMESH_TESSELATION"), "face_contours": ("face_mesh", "FACEMESH_CONTOURS"),
+            "pose": ("pose", "POSE_CONNECTIONS")}
+    if name not in sets:
+        raise TypeError(f"connections must be one of hand, face_mesh, face_contours, pose, none; got {name!r}")
+    topology, key = sets[name]
+    return tuple(sorted(published(topology)[key]))

@@ -45,11 +45,27 @@ class LandmarkModel:
         self.values, self.value_range, self.heatmap = int(values), value_range, heatmap
 
     def __call__(self, image: np.ndarray, roi: Roi) -> np.ndarray:
+        return self.predict(image, roi)[0]
+
+    def predict(self, image: np.ndarray, roi: Roi, flip: bool = False) -> tuple[np.ndarray, dict]:
+        """(landmarks [K, values] in image pixels, all model outputs by name).
+
+        flip: mirror the crop before the model and the x of its output back (MediaPipe's iris graph
+        runs the right eye this way through a model trained on left eyes)."""
         tensor = crop_tensor(image, roi, self.input_size, self.value_range)
+        if flip:
+            tensor = np.ascontiguousarray(tensor[:, ::-1])
         outputs = self.model(tensor[None])
         raw = np.asarray(outputs[self.output], np.float64).reshape(-1, self.values)
         if self.heatmap is not None:
             raw[:, :2] = refine_from_heatmap(raw[:, :2] / self.input_size, outputs[self.heatmap][0]) * self.input_size
-        out = raw.copy()
-        out[:, :3] = crop_to_image(raw[:, :3], roi, self.input_size)
+        return self.to_image(raw, roi, flip), outputs
+
+    def to_image(self, raw: np.ndarray, roi: Roi, flip: bool = False) -> np.ndarray:
+        """Crop-pixel points [K, >=3] of this model (x mirrored back when the crop was flipped)
+        projected to image pixels; further values are kept as they are."""
+        out = np.asarray(raw, np.float64).copy()
+        if flip:
+            out[:, 0] = self.input_size - out[:, 0]
+        out[:, :3] = crop_to_image(out[:, :3], roi, self.input_size)
         return out

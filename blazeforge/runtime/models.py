@@ -1,0 +1,121 @@
+"""The models a pipeline runs, by role: MediaPipe's published files or exports of ours.
+
+A pipeline names roles ("palm_detector", "hand_landmarks", ...). `resolve` finds a .tflite for
+each: with models="mediapipe", the published file of the role (from the zoo cache); with a run
+directory (or several, comma-separated), the export of the role's recipe found there
+(`<recipe>_<precision>.tflite`, written by `blazeforge export`), and the published file for roles
+no export covers. Our exports name their outputs as the zoo does ("landmarks", "presence",
+"handedness"), so one binding serves both.
+
+    paths = resolve(["palm_detector", "hand_landmarks"], "outputs/export/...")
+    detector = load_detector(paths["palm_detector"], threads=2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from blazeforge.errors import BlazeforgeError
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a pipeline stage needs: the published model, the recipe whose exports can stand in,
+    and for landmark models the landmark output (and its values per point), the score output
+    (probability or logit) and the label output (a probability of the second label)."""
+
+    zoo: str
+    recipe: str | None = None
+    values: int = 3
+    landmarks: str = "landmarks"
+    score: str | None = None
+    score_is_logit: bool = False
+    label: str | None = None
+
+
+ROLES = {
+    "palm_detector": Role("palm_detection_full", "palm_detection"),
+    "hand_landmarks": Role("hand_landmark_full", "hand_landmarks", score="presence", label="handedness"),
+    "face_detector": Role("face_detection_short_range", "face_detection"),
+    "face_landmarks": Role("face_landmark", None, score="face_flag", score_is_logit=True),
+    "iris": Role("iris_landmark", None, landmarks="iris"),
+}
+PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
+
+
+def resolve(roles: list[str], models: str = "mediapipe", precision: str = "fp32") -> dict[str, Path]:
+    """{role: .tflite path} for a pipeline's roles; one-line errors for missing folders or files."""
+    from blazeforge import zoo
+
+    if precision not in PRECISIONS:
+        raise BlazeforgeError("precision", f"expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+    folders = [] if str(models) == "mediapipe" else [Path(p) for p in str(models).split(",") if p]
+    for folder in folders:
+        if not folder.exists():
+            raise BlazeforgeError(folder, "models: expected `mediapipe` or export run directories (or .tflite files)")
+    out = {}
+    for role in roles:
+        spec = ROLES[role]
+        found = _export(folders, spec.recipe, precision) if spec.recipe else None
+        out[role] = found or zoo.tflite_path(spec.zoo)
+    return out
+
+
+def _export(folders: list[Path], recipe: str, precision: str) -> Path | None:
+    """The export of `recipe` at `precision` among folders (searched recursively) or given files."""
+    for folder in folders:
+        if folder.is_file():
+            if folder.suffix == ".tflite" and folder.stem.rsplit("_", 1)[0] == recipe:
+                return folder
+            continue
+        hits = sorted(folder.rglob(f"{recipe}_{precision}.tflite"))
+        if hits:
+            return hits[-1]
+    return None
+
+
+def is_published(path: Path) -> bool:
+    from blazeforge import zoo
+
+    return Path(path).parent == zoo.cache_dir()
+
+
+def load_detector(path: Path, threads: int = 1):
+    """A `runtime.detector.Detector` for a published detector or an export of ours."""
+    from blazeforge import zoo
+    from blazeforge.geometry import anchors
+    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.interpreter import TfliteModel
+
+    if is_published(path):
+        spec = zoo.get(Path(path).stem)
+        return Detector(TfliteModel(path, threads), getattr(anchors, spec.detector), value_range=spec.input_range)
+    return Detector.from_export(path, threads)
+
+
+class NamedOutputs:
+    """A TfliteModel whose outputs are renamed from tensor names to the zoo's names."""
+
+    def __init__(self, model, names: dict[str, str]):
+        self.model, self.names = model, names
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        return {self.names.get(k, k): v for k, v in self.model(batch).items()}
+
+
+def load_landmarks(path: Path, role: str, threads: int = 1):
+    """The `runtime.landmarks.LandmarkModel` of a landmark role (input size from the file), its
+    outputs under the zoo's names."""
+    from blazeforge import zoo
+    from blazeforge.runtime.interpreter import TfliteModel
+    from blazeforge.runtime.landmarks import LandmarkModel
+
+    spec = ROLES[role]
+    tflite = TfliteModel(path, threads)
+    model = tflite
+    if is_published(path):
+        model = NamedOutputs(tflite, {o.tensor: o.name for o in zoo.get(Path(path).stem).outputs})
+    return LandmarkModel(model, tflite.input_shape[1], spec.landmarks, spec.values)

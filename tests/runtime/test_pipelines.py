@@ -1,0 +1,118 @@
+"""The shipped pipelines on clips of a subject moving smoothly, leaving and coming back.
+
+The clips (tests.fixtures.moving_clip) move a hand render or a package photo's face over another
+photo; the truth is MediaPipe's own landmarks on the still subject, moved with it.
+"""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from blazeforge.cli import main
+from blazeforge.errors import BlazeforgeError
+from blazeforge.runtime.pipeline import load, run_pipeline
+from tests.fixtures import moving_clip
+
+FRAMES, ABSENT = 120, (60, 66)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clips")
+    return {subject: moving_clip(root / f"{subject}.mp4", subject, FRAMES, ABSENT) for subject in ("hand", "face")}
+
+
+def _frames(run_dir):
+    return [json.loads(line) for line in (run_dir / "frames.jsonl").read_text().splitlines()]
+
+
+def _check_tracking(frames, truth, normalizer):
+    """Found on every frame the subject is in (but at most the first frame after it returns),
+    never while it is gone; mean landmark error in units of the normalizer's length."""
+    counts = [len(f["instances"]) for f in frames]
+    assert len(frames) == FRAMES and [f["frame"] for f in frames] == list(range(FRAMES))
+    assert all(c == 0 for c in counts[ABSENT[0]:ABSENT[1]])
+    assert all(c == 1 for i, c in enumerate(counts) if not ABSENT[0] <= i <= ABSENT[1]), counts
+    errors = []
+    for f, t in zip(frames, truth):
+        if f["instances"]:
+            points = np.array(f["instances"][0]["landmarks"])[:, :2]
+            errors.append(np.linalg.norm(points - t, axis=1).mean() / np.linalg.norm(t[normalizer[0]] - t[normalizer[1]]))
+    return float(np.mean(errors))
+
+
+def test_hands_track_with_the_detector_on_few_frames(clips, tmp_path):
+    clip, truth = clips["hand"]
+    metrics = run_pipeline(load("hands"), clip, tmp_path)
+    # The detector runs on the first frame and while the hand is gone (6 frames), not while tracking.
+    assert metrics["detector_fraction"] <= 0.1
+    error = _check_tracking(_frames(tmp_path), truth, (0, 9))  # palm size: wrist to middle MCP
+    assert error < 0.1, error
+    assert {"palm_detector", "hand_landmarks"} <= set(metrics["models"])
+    assert metrics["calculators"]["palm_detector"]["calls"] == round(metrics["detector_fraction"] * FRAMES)
+    assert (tmp_path / "annotated.mp4").stat().st_size > 10_000
+
+
+def test_face_mesh_tracks_with_iris_depth_and_without_the_iris_stage(clips, tmp_path):
+    clip, truth = clips["face"]
+    metrics = run_pipeline(load("face_mesh"), clip, tmp_path / "iris")
+    assert metrics["detector_fraction"] <= 0.1
+    frames = _frames(tmp_path / "iris")
+    error = _check_tracking(frames, truth, (33, 263))  # interocular distance (outer eye corners)
+    assert error < 0.05, error
+    face = frames[10]["instances"][0]
+    assert np.array(face["iris"]).shape == (2, 5, 3) and 100 < face["depth_mm"] < 3000
+
+    metrics = run_pipeline(load("face_mesh", iris=False), clip, tmp_path / "plain")
+    assert "iris" not in metrics["calculators"] and "iris" not in metrics["models"]
+    assert "iris" not in _frames(tmp_path / "plain")[10]["instances"][0]
+
+
+def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
+    clip, _ = clips["hand"]
+    assert main(["run", "pipeline=hands", f"source={clip}", f"run_dir={tmp_path}", "limit=12"]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["frames"] == 12 and metrics["fps"] > 0 and 0 < metrics["detector_fraction"] <= 1
+    for name in ("palm_detector", "hand_landmarks", "annotate"):
+        assert metrics["calculators"][name]["p95_ms"] >= metrics["calculators"][name]["median_ms"] > 0
+    assert len(_frames(tmp_path)) == 12 and (tmp_path / "annotated.mp4").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["source=/nonexistent.mp4"], "/nonexistent.mp4: source not found"),
+    (["source=camera:97"], "camera:97: cannot open this camera"),
+    (["source=NOTAVIDEO"], "cannot read this video"),
+    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of face_mesh, hands"),
+    (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
+    (["source=CLIP", "models=/nonexistent"], "/nonexistent: models: expected `mediapipe` or export run directories"),
+])
+def test_bad_input_is_one_line(clips, tmp_path, capsys, args, message):
+    bad_video = tmp_path / "bad.mp4"
+    bad_video.write_text("not a video")
+    graph = tmp_path / "graph.yaml"
+    graph.write_text("nodes:\n  - {calculator: VideoSource, outputs: {IMAGE: image}}\n  - {name: x, calculator: Nope}\n")
+    args = [a.replace("NOTAVIDEO", str(bad_video)).replace("CLIP", str(clips["hand"][0])).replace("BADGRAPH", str(graph))
+            for a in args]
+    assert main(["run", *args, f"run_dir={tmp_path / 'run'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_the_runtime_imports_no_tensorflow(clips, tmp_path):
+    code = (f"import sys\nfrom blazeforge.runtime.pipeline import load, run_pipeline\n"
+            f"m = run_pipeline(load('hands'), {str(clips['hand'][0])!r}, {str(tmp_path)!r}, limit=3)\n"
+            f"assert m['frames'] == 3\n"
+            f"heavy = [n for n in ('tensorflow', 'keras', 'tensorflow_datasets', 'albumentations', 'bpy') if n in sys.modules]\n"
+            f"assert not heavy, heavy\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_graph_can_drop_a_stage_only_where_types_allow():
+    config = load("face_mesh")
+    with pytest.raises(BlazeforgeError, match="node face_landmarks: cannot be bypassed"):
+        config.without("face_landmarks")  # no input of its output's type
+    assert "annotate" not in [n.name for n in config.without("annotate").nodes]  # image in, image out
