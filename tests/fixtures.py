@@ -14,10 +14,12 @@ from blazeforge.synthetic.kinematics import forward_kinematics
 from blazeforge.topology.hand import EDGES
 
 
-def hand_points(rng: np.random.Generator, size: int = 128) -> np.ndarray:
-    """[21, 3] pixel keypoints of a random library gesture, rotated and placed inside a size x size image."""
+def hand_points(rng: np.random.Generator, size: int = 128, gesture: str | None = None) -> np.ndarray:
+    """[21, 3] pixel keypoints of a library gesture (random unless named), rotated and placed inside
+    a size x size image."""
     names = sorted(GESTURES)
-    joints = forward_kinematics(GESTURES[names[rng.integers(len(names))]]) * np.array([1, -1, 1])
+    gesture = gesture or names[rng.integers(len(names))]
+    joints = forward_kinematics(GESTURES[gesture]) * np.array([1, -1, 1])
     angle = rng.uniform(-np.pi, np.pi)
     c, s = np.cos(angle), np.sin(angle)
     xy = joints[:, :2] @ np.array([[c, s], [-s, c]])
@@ -44,7 +46,8 @@ def fake_renders(root: Path, shards: int = 2, per_shard: int = 6, size: int = 12
         folder = root / f"shard-{shard:05d}"
         (folder / "frames").mkdir(parents=True)
         for frame in range(per_shard):
-            kp = hand_points(rng, size)
+            gesture = sorted(GESTURES)[rng.integers(len(GESTURES))]
+            kp = hand_points(rng, size, gesture)
             name = f"frames/{frame:06d}.png"
             cv2.imwrite(str(folder / name), draw_hand(kp, size, rng))
             append_jsonl(folder / "labels.jsonl", Sample(
@@ -52,7 +55,8 @@ def fake_renders(root: Path, shards: int = 2, per_shard: int = 6, size: int = 12
                 keypoint_mask=np.ones((1, 21, 3), bool), visibility=np.ones((1, 21), np.float32),
                 boxes=np.array([[*kp[:, :2].min(0), *kp[:, :2].max(0)]], np.float32),
                 presence=np.ones(1, np.float32), handedness=np.array([frame % 2], np.float32),
-                meta={"source": "synthetic", "subject_id": f"s{shard}-{frame}", "skin_tone": str(1 + frame % 10)}))
+                meta={"source": "synthetic", "subject_id": f"s{shard}-{frame}", "skin_tone": str(1 + frame % 10),
+                      "gesture": gesture}))
     return root
 
 

@@ -1,4 +1,5 @@
-"""Evaluation: landmark metrics and reports (`hand_landmarks`), detector AP (`detection`: palms, faces).
+"""Evaluation: landmark metrics and reports (`hand_landmarks`), detector AP (`detection`: palms, faces),
+gesture accuracy (`gesture`).
 
 `evaluate(cfg, run_dir)` is the `blazeforge evaluate` verb: it scores the checkpoint with the
 evaluation of its recipe (`recipes.of_checkpoint`).
@@ -14,8 +15,11 @@ from omegaconf import DictConfig
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.recipes import is_detector, of_checkpoint
 
-    if is_detector(of_checkpoint(cfg.evaluate.checkpoint, str(cfg.recipe.name))):
+    recipe = of_checkpoint(cfg.evaluate.checkpoint, str(cfg.recipe.name))
+    if is_detector(recipe):
         from blazeforge.evaluation.detection import evaluate as run
+    elif recipe == "gesture":
+        from blazeforge.evaluation.gesture import evaluate as run
     else:
         from blazeforge.evaluation.hand_landmarks import evaluate as run
     return run(cfg, run_dir)

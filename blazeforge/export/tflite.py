@@ -97,14 +97,19 @@ def parity(reference: dict, candidate: dict) -> dict:
 def export(cfg: DictConfig, run_dir: Path) -> dict:
     """Export cfg.export.checkpoint at each of cfg.export.quantize; returns {"exports": {...}}.
 
-    Detector checkpoints (`recipes.of_checkpoint`) go to `export.detector`."""
+    Detector checkpoints (`recipes.of_checkpoint`) go to `export.detector`, gesture classifiers to
+    `export.gesture`."""
     from blazeforge.recipes import is_detector, of_checkpoint
 
     if not cfg.export.checkpoint:
         raise BlazeforgeError("export.checkpoint", "expected a train run directory or a .keras file")
-    if is_detector(of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name))):
+    recipe = of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name))
+    if is_detector(recipe):
         from blazeforge.export.detector import export as export_detector
         return export_detector(cfg, run_dir)
+    if recipe == "gesture":
+        from blazeforge.export.gesture import export as export_gesture
+        return export_gesture(cfg, run_dir)
     from blazeforge.evaluation.hand_landmarks import collect, score, to_image
     from blazeforge.evaluation.predictors import keras_predictor, tflite_predictor
     from blazeforge.runtime import TfliteModel

@@ -15,7 +15,8 @@ from blazeforge.errors import BlazeforgeError
 RECIPES = {"hand_landmarks": "blazeforge.recipes.hand_landmarks",
            "palm_detection": "blazeforge.recipes.detection",  # one family: configs/recipe/*_detection.yaml
            "face_detection": "blazeforge.recipes.detection",
-           "face_detection_full": "blazeforge.recipes.detection"}
+           "face_detection_full": "blazeforge.recipes.detection",
+           "gesture": "blazeforge.recipes.gesture"}
 
 
 def names() -> list[str]:

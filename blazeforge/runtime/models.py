@@ -52,16 +52,26 @@ def resolve(roles: list[str], models: str = "mediapipe", precision: str = "fp32"
 
     if precision not in PRECISIONS:
         raise BlazeforgeError("precision", f"expected one of {', '.join(PRECISIONS)}, got {precision!r}")
-    folders = [] if str(models) == "mediapipe" else [Path(p) for p in str(models).split(",") if p]
-    for folder in folders:
-        if not folder.exists():
-            raise BlazeforgeError(folder, "models: expected `mediapipe` or export run directories (or .tflite files)")
+    folders = _folders(models)
     out = {}
     for role in roles:
         spec = ROLES[role]
         found = _export(folders, spec.recipe, precision) if spec.recipe else None
         out[role] = found or zoo.tflite_path(spec.zoo)
     return out
+
+
+def _folders(models: str) -> list[Path]:
+    folders = [] if str(models) == "mediapipe" else [Path(p) for p in str(models).split(",") if p]
+    for folder in folders:
+        if not folder.exists():
+            raise BlazeforgeError(folder, "models: expected `mediapipe` or export run directories (or .tflite files)")
+    return folders
+
+
+def find_export(models: str, recipe: str, precision: str = "fp32") -> Path | None:
+    """An export of `recipe` among the run's `models` folders (None with models=mediapipe)."""
+    return _export(_folders(models), recipe, precision)
 
 
 def _export(folders: list[Path], recipe: str, precision: str) -> Path | None:

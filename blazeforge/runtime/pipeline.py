@@ -16,7 +16,7 @@ from pathlib import Path
 from blazeforge.errors import BlazeforgeError
 from blazeforge.runtime import calculators  # noqa: F401  (registers the calculators)
 from blazeforge.runtime.graph import GraphConfig, GraphRun
-from blazeforge.runtime.models import ROLES, load_detector, load_landmarks, resolve
+from blazeforge.runtime.models import ROLES, find_export, load_detector, load_landmarks, resolve
 
 log = logging.getLogger(__name__)
 PIPELINES = Path(__file__).parent / "pipelines"
@@ -84,6 +84,10 @@ def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: 
     for role, path in paths.items():
         log.info("run: %s <- %s", role, path)
     context = {"models": load_models(paths, threads), "source": str(source), "out_dir": str(out_dir)}
+    classifier = find_export(models, "gesture", precision)
+    if classifier is not None and any(n.calculator == "Gestures" for n in config.nodes):
+        context["gesture_classifier"] = str(classifier)
+        paths = {**paths, "gesture_classifier": classifier}
     if limit is not None:
         for node in config.nodes:
             if node.calculator == "VideoSource":

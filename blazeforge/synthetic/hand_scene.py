@@ -21,7 +21,7 @@ from mathutils import Matrix, Vector
 
 from blazeforge.synthetic.assets import HDRI_SUFFIXES, IMAGE_SUFFIXES, list_files
 from blazeforge.synthetic.gestures import random_pose
-from blazeforge.synthetic.kinematics import HandShape, forward_kinematics
+from blazeforge.synthetic.kinematics import HandShape, forward_kinematics, random_rotation
 from blazeforge.topology.hand import FINGERS, finger_chain
 
 # The Monk Skin Tone scale's ten published swatches (sRGB), tone 1 (lightest) to 10.
@@ -86,7 +86,7 @@ class HandScene:
         fov = math.radians(rng.uniform(*cfg.camera.fov_deg))
         self.camera.data.angle = fov
         distance = float(rng.uniform(*cfg.camera.distance_m))
-        rotation = _random_rotation(rng)
+        rotation = random_rotation(rng)
         half = distance * math.tan(fov / 2)
         target = np.array([rng.uniform(-0.35, 0.35) * half, rng.uniform(-0.35, 0.35) * half, -distance])
         center = local.mean(0)
@@ -335,7 +335,7 @@ class HandScene:
             bm.free()
         obj = self._link(bpy.data.objects.new("occluder", mesh))
         stretch = (size, size * rng.uniform(1, 4), size * rng.uniform(0.5, 1.5), 1)
-        obj.matrix_world = Matrix.Translation(Vector(center)) @ Matrix(_random_rotation(rng)).to_4x4() @ Matrix.Diagonal(stretch)
+        obj.matrix_world = Matrix.Translation(Vector(center)) @ Matrix(random_rotation(rng)).to_4x4() @ Matrix.Diagonal(stretch)
         mat = bpy.data.materials.new("occluder")
         mat.use_nodes = True
         bsdf = mat.node_tree.nodes["Principled BSDF"]
@@ -436,14 +436,3 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
     import colorsys
     return colorsys.hsv_to_rgb(float(h), float(s), float(v))
-
-
-def _random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """A hand orientation: any roll in the image plane, palm or back towards the camera, tilted."""
-    yaw = rng.uniform(-math.pi, math.pi)          # about the hand's finger axis: palm, side or back
-    pitch = rng.uniform(-0.9, 0.9)                # fingers towards or away from the camera
-    roll = rng.uniform(-math.pi, math.pi)         # in the image plane
-    ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
-    rx = np.array([[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]])
-    rz = np.array([[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]])
-    return rz @ rx @ ry

@@ -344,7 +344,9 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         "epochs": int(last["epoch"]) + 1, "epochs_this_run": timer.epochs,
         "steps_per_epoch": steps,
         "train_loss": metric("loss"), "val_loss": metric("val_loss"),
-        "val_nme_crop": metric("val_landmarks_crop_nme"),
+        **({"val_nme_crop": metric("val_landmarks_crop_nme")} if "val_landmarks_crop_nme" in last else {}),
+        **({"val_accuracy": metric("val_sparse_categorical_accuracy")}
+           if "val_sparse_categorical_accuracy" in last else {}),
         "steps_per_second": round(timer.steps_per_second, 3),
         "images_per_second": round(timer.steps_per_second * int(t.batch_size), 1),
         "seconds": round(seconds, 2), "params": int(model.count_params()),
