@@ -154,7 +154,7 @@ def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tup
     """A video of a subject moving smoothly over a package photo, gone for the frames in `absent`.
 
     subject "hand": our render tests/zoo/renders/hand_0.png; "face": skimage's astronaut photo,
-    cropped around the face. The subject patch is scaled, turned (within 12 degrees) and moved
+    cropped around the face; "body": the whole astronaut photo (head and torso, for pose). The subject patch is scaled, turned (within 12 degrees) and moved
     along a smooth path. Returns (path, truth) with truth [frames, K, 2]: the landmarks MediaPipe
     found on the still subject (tests/zoo/mediapipe_outputs.json) moved with it, in pixels, NaN
     where the subject is absent.
@@ -166,6 +166,10 @@ def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tup
         patch = cv2.cvtColor(cv2.imread(str(Path(__file__).parent / "zoo/renders/hand_0.png")), cv2.COLOR_BGR2RGB)
         points = np.array(recorded["renders"]["render.hand_0"]["hands"]["landmarks"])[:, :2] * 256
         side = 280
+    elif subject == "body":
+        patch = photos()["skimage.astronaut"]
+        points = np.array(recorded["photos"]["skimage.astronaut"]["pose"])[:, :2] * patch.shape[1::-1]
+        side = 260
     else:
         photo = photos()["skimage.astronaut"]
         points = np.array(recorded["photos"]["skimage.astronaut"]["face_mesh"])[:, :2] * photo.shape[1::-1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from blazeforge.geometry.anchors import DecodeOptions
-from blazeforge.geometry.roi import TARGET_ANGLE, Roi, rotation_from_points
+from blazeforge.geometry.roi import TARGET_ANGLE, Roi, alignment_roi, rotation_from_points
 
 
 def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, options: DecodeOptions) -> np.ndarray:
@@ -84,10 +84,8 @@ def detection_roi(detection: np.ndarray, image_size: tuple[int, int], start: int
     w_img, h_img = image_size
     x0, y0, x1, y1 = detection[1:5]
     kp = detection[5:].reshape(-1, 2) * np.array([w_img, h_img])
-    rotation = rotation_from_points(kp[start], kp[end], target_angle)
     if alignment:
-        side = 2.0 * float(np.linalg.norm(kp[end] - kp[start]))
-        box = Roi(float(kp[start][0]), float(kp[start][1]), side, side, rotation)
-    else:
-        box = Roi((x0 + x1) / 2 * w_img, (y0 + y1) / 2 * h_img, (x1 - x0) * w_img, (y1 - y0) * h_img, rotation)
+        return alignment_roi(kp[start], kp[end], scale, target_angle)
+    rotation = rotation_from_points(kp[start], kp[end], target_angle)
+    box = Roi((x0 + x1) / 2 * w_img, (y0 + y1) / 2 * h_img, (x1 - x0) * w_img, (y1 - y0) * h_img, rotation)
     return box.transformed(scale, scale, shift_x, shift_y, square_long=True)

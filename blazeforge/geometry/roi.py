@@ -102,6 +102,29 @@ def hand_roi(xy: np.ndarray, scale: float = HAND_ROI_SCALE, shift_y: float = HAN
     return bounds.transformed(scale, scale, 0.0, shift_y, square_long=True)
 
 
+def alignment_roi(center: np.ndarray, end: np.ndarray, scale: float, target_angle: float = TARGET_ANGLE) -> Roi:
+    """MediaPipe's AlignmentPointsRectsCalculator + RectTransformation: a square centred on `center`
+    with side twice the distance to `end`, rotated so that center -> end points at target_angle,
+    then scaled. BlazePose's virtual keypoints (from the detector, and from the landmark model's
+    two auxiliary landmarks for the next frame) give its ROI this way."""
+    rotation = rotation_from_points(center, end, target_angle)
+    side = 2.0 * float(np.linalg.norm(np.asarray(end, np.float64)[:2] - np.asarray(center, np.float64)[:2]))
+    return Roi(float(center[0]), float(center[1]), side, side, rotation).transformed(scale, scale)
+
+
+# MediaPipe's pose_landmark "landmarks to ROI" options (pose_landmarks_to_roi.pbtxt): the auxiliary
+# landmarks 33 (hip centre) and 34 (scale and rotation), aligned up, scaled 1.25x.
+POSE_ROI_POINTS = (33, 34)
+POSE_ROI_SCALE = 1.25
+
+
+def pose_roi(xy: np.ndarray) -> Roi:
+    """The crop the pose-landmark model sees next frame, from its 35+ landmarks xy [K, >=2] (pixels)."""
+    xy = np.asarray(xy, np.float64)
+    start, end = POSE_ROI_POINTS
+    return alignment_roi(xy[start, :2], xy[end, :2], POSE_ROI_SCALE)
+
+
 # MediaPipe's face_landmark "landmarks to ROI" options (face_landmark_landmarks_to_roi.pbtxt): the
 # axis-aligned bounds of the 468 landmarks, turned so that 33 -> 133 (the corners of one eye) is
 # horizontal, squared on the long side and scaled 1.5x.

@@ -31,6 +31,7 @@ class Role:
     recipe: str | None = None
     values: int = 3
     landmarks: str = "landmarks"
+    heatmap: str | None = None
     score: str | None = None
     score_is_logit: bool = False
     label: str | None = None
@@ -42,6 +43,8 @@ ROLES = {
     "face_detector": Role("face_detection_short_range", "face_detection"),
     "face_landmarks": Role("face_landmark", None, score="face_flag", score_is_logit=True),
     "iris": Role("iris_landmark", None, landmarks="iris"),
+    "pose_detector": Role("pose_detection", None),
+    "pose_landmarks": Role("pose_landmark_full", None, values=5, heatmap="heatmap", score="pose_flag"),
 }
 PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
 
@@ -128,4 +131,4 @@ def load_landmarks(path: Path, role: str, threads: int = 1):
     model = tflite
     if is_published(path):
         model = NamedOutputs(tflite, {o.tensor: o.name for o in zoo.get(Path(path).stem).outputs})
-    return LandmarkModel(model, tflite.input_shape[1], spec.landmarks, spec.values)
+    return LandmarkModel(model, tflite.input_shape[1], spec.landmarks, spec.values, heatmap=spec.heatmap)

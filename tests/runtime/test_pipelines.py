@@ -7,6 +7,7 @@ photo; the truth is MediaPipe's own landmarks on the still subject, moved with i
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +23,11 @@ FRAMES, ABSENT = 120, (60, 66)
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     root = tmp_path_factory.mktemp("clips")
-    return {subject: moving_clip(root / f"{subject}.mp4", subject, FRAMES, ABSENT) for subject in ("hand", "face")}
+    clips = {subject: moving_clip(root / f"{subject}.mp4", subject, FRAMES, ABSENT) for subject in ("hand", "face")}
+    # The published pose model keeps a presence score above 0.9 on this clip's empty background, so
+    # the body never leaves its clip.
+    clips["body"] = moving_clip(root / "body.mp4", "body", 60, (60, 60))
+    return clips
 
 
 def _frames(run_dir):
@@ -71,6 +76,23 @@ def test_face_mesh_tracks_with_iris_depth_and_without_the_iris_stage(clips, tmp_
     assert "iris" not in _frames(tmp_path / "plain")[10]["instances"][0]
 
 
+def test_pose_tracks_33_landmarks_with_visibility_from_its_auxiliary_points(clips, tmp_path):
+    clip, truth = clips["body"]
+    metrics = run_pipeline(load("pose"), clip, tmp_path)
+    assert metrics["detector_fraction"] <= 0.1  # once, then the auxiliary landmarks place the ROI
+    frames = _frames(tmp_path)
+    assert all(len(f["instances"]) == 1 for f in frames)
+    recorded = json.loads((Path(__file__).parents[1] / "zoo" / "mediapipe_outputs.json").read_text())
+    visible = np.array(recorded["photos"]["skimage.astronaut"]["pose"])[:, 3] > 0.5  # head and shoulders
+    errors = []
+    for f, t in zip(frames, truth):
+        pose = f["instances"][0]
+        assert np.array(pose["landmarks"]).shape == (33, 3) and len(pose["visibility"]) == 33
+        points = np.array(pose["landmarks"])[:, :2]
+        errors.append(np.linalg.norm(points[visible] - t[visible], axis=1).mean() / np.linalg.norm(t[11] - t[12]))
+    assert np.mean(errors) < 0.1, np.mean(errors)  # shoulder widths
+
+
 def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
     clip, _ = clips["hand"]
     assert main(["run", "pipeline=hands", f"source={clip}", f"run_dir={tmp_path}", "limit=12"]) == 0
@@ -85,7 +107,7 @@ def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
     (["source=/nonexistent.mp4"], "/nonexistent.mp4: source not found"),
     (["source=camera:97"], "camera:97: cannot open this camera"),
     (["source=NOTAVIDEO"], "cannot read this video"),
-    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of face_mesh, hands"),
+    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of face_mesh, hands, pose"),
     (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
     (["source=CLIP", "models=/nonexistent"], "/nonexistent: models: expected `mediapipe` or export run directories"),
 ])

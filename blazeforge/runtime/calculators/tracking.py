@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from blazeforge.geometry.detections import detection_roi, iou
-from blazeforge.geometry.roi import face_roi, hand_roi
+from blazeforge.geometry.roi import face_roi, hand_roi, pose_roi
 from blazeforge.runtime.graph import Calculator, calculator
 from blazeforge.runtime.instance import Instance, roi_box
 
@@ -95,16 +95,19 @@ class Landmarks(Calculator):
     """INSTANCES: for each ROI, the landmark model's points in image pixels, its presence score
     (kept when >= `min_presence`) and its label (handedness: "Right" when the model's probability
     exceeds 0.5, as MediaPipe's binary classification reads it). Instances whose landmark boxes
-    overlap a better one by `dedup_iou` are dropped (MediaPipe's landmarks deduplication)."""
+    overlap a better one by `dedup_iou` are dropped (MediaPipe's landmarks deduplication).
+    keep: landmarks kept as the instance's, the rest go to extra "auxiliary" (BlazePose: 33 + 2);
+    models with more than x, y, z per point add extra "visibility" (sigmoid of the 4th value)."""
 
     INPUTS = {"IMAGE": "image", "ROIS": "rois"}
     OUTPUTS = {"INSTANCES": "instances"}
 
     def __init__(self, context=None, model: str = "hand_landmarks", min_presence: float = 0.5,
-                 labels: tuple = ("Left", "Right"), dedup_iou: float = 0.5):
+                 labels: tuple = ("Left", "Right"), dedup_iou: float = 0.5, keep: int | None = None):
         super().__init__(context)
         self.model, self.role = _model(self.context, model)
         self.min_presence, self.labels, self.dedup_iou = float(min_presence), tuple(labels), float(dedup_iou)
+        self.keep = keep
 
     def process(self, timestamp, inputs):
         image = inputs["IMAGE"]
@@ -118,7 +121,11 @@ class Landmarks(Calculator):
                     score = float(1 / (1 + np.exp(-score)))
             if score < self.min_presence:
                 continue
-            instance = Instance(points, score, roi)
+            instance = Instance(points[:self.keep], score, roi)
+            if self.keep is not None:  # BlazePose: 33 landmarks, then 2 auxiliary ones for the next ROI
+                instance.extra["auxiliary"] = points[self.keep:, :3]
+            if points.shape[1] > 3:  # BlazePose: visibility and presence logits per landmark
+                instance.extra["visibility"] = np.round(1 / (1 + np.exp(-points[:self.keep, 3])), 3)
             if self.role.label:
                 p = float(np.asarray(outputs[self.role.label]).reshape(-1)[0])
                 instance.label = self.labels[int(p > 0.5)]
@@ -132,13 +139,14 @@ class Landmarks(Calculator):
         return {"INSTANCES": kept}
 
 
-ROI_RULES = {"hand": hand_roi, "face": face_roi}
+ROI_RULES = {"hand": lambda i: hand_roi(i.landmarks), "face": lambda i: face_roi(i.landmarks),
+             "pose": lambda i: pose_roi(np.concatenate([i.landmarks[:, :3], i.extra["auxiliary"]]))}
 
 
 @calculator
 class RoisFromLandmarks(Calculator):
     """ROIS for the next frame from INSTANCES, by `rule` (hand: `geometry.roi.hand_roi`; face:
-    `geometry.roi.face_roi`)."""
+    `geometry.roi.face_roi`; pose: `geometry.roi.pose_roi`, from the two auxiliary landmarks)."""
 
     INPUTS = {"INSTANCES": "instances"}
     OUTPUTS = {"ROIS": "rois"}
@@ -150,4 +158,4 @@ class RoisFromLandmarks(Calculator):
         self.rule = ROI_RULES[rule]
 
     def process(self, timestamp, inputs):
-        return {"ROIS": [self.rule(i.landmarks[:, :2]) for i in inputs["INSTANCES"]]}
+        return {"ROIS": [self.rule(i) for i in inputs["INSTANCES"]]}
