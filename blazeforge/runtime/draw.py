@@ -26,9 +26,11 @@ def draw_roi(image: np.ndarray, roi, color=(255, 0, 0), thickness: int = 1) -> N
 
 def connections(name: str) -> tuple[tuple[int, int], ...]:
     """Edges to draw for a topology: hand (21 points), face_mesh (468, MediaPipe's tesselation),
-    face_contours (its contours), pose (33), or none."""
+    face_contours (its contours), pose (33), box (4 corners), or none."""
     if name == "none":
         return ()
+    if name == "box":  # BoxTracker's 4 corners
+        return ((0, 1), (1, 2), (2, 3), (3, 0))
     if name == "hand":
         from blazeforge.topology import get
 
@@ -38,6 +40,6 @@ def connections(name: str) -> tuple[tuple[int, int], ...]:
     sets = {"face_mesh": ("face_mesh", "FACEMESH_TESSELATION"), "face_contours": ("face_mesh", "FACEMESH_CONTOURS"),
             "pose": ("pose", "POSE_CONNECTIONS")}
     if name not in sets:
-        raise TypeError(f"connections must be one of hand, face_mesh, face_contours, pose, none; got {name!r}")
+        raise TypeError(f"connections must be one of hand, face_mesh, face_contours, pose, box, none; got {name!r}")
     topology, key = sets[name]
     return tuple(sorted(published(topology)[key]))

@@ -171,6 +171,17 @@ class GraphConfig:
         config.validate()
         return config
 
+    def dropping(self, names: set[str]) -> "GraphConfig":
+        """The graph without nodes `names`; optional inputs that read their outputs are unbound
+        (a required one is a validation error naming the node)."""
+        gone = {s for n in self.nodes if n.name in names for s in n.outputs.values()}
+        keep = lambda ports: {t: s for t, s in ports.items() if s not in gone}  # noqa: E731
+        nodes = [Node(n.name, n.calculator, keep(n.inputs), keep(n.previous), n.outputs, n.options)
+                 for n in self.nodes if n.name not in names]
+        config = GraphConfig(self.name, nodes, self.max_in_flight, self.overflow, self.workers, self.source)
+        config.validate()
+        return config
+
     def validate(self) -> None:
         """Unknown calculators and ports, unconnected streams, type mismatches, plain-input cycles."""
         names = [n.name for n in self.nodes]

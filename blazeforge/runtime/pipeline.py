@@ -29,8 +29,11 @@ def pipelines() -> list[str]:
 
 
 def load(pipeline: str, max_instances: int | None = None, iris: bool = True, overflow: str | None = None,
-         workers: int | None = None, video: bool = True) -> GraphConfig:
-    """A shipped pipeline by name (or a graph file's path), with the run's switches applied."""
+         workers: int | None = None, video: bool = True, boxes: list | None = None) -> GraphConfig:
+    """A shipped pipeline by name (or a graph file's path), with the run's switches applied.
+
+    boxes: box_tracking from user boxes [[x0, y0, x1, y1], ...] (pixels, first frame): the
+    detector and its gate are dropped and the tracker starts from them."""
     path = PIPELINES / f"{pipeline}.yaml" if pipeline in pipelines() else Path(pipeline)
     if not path.is_file():
         raise BlazeforgeError(f"pipeline={pipeline}", f"expected one of {', '.join(pipelines())} or a graph file")
@@ -42,8 +45,14 @@ def load(pipeline: str, max_instances: int | None = None, iris: bool = True, ove
     if not iris and any(n.name == "iris" for n in config.nodes):
         config = config.without("iris")
     if not video and any(n.name == "video" for n in config.nodes):
-        config.nodes = [n for n in config.nodes if n.name != "video"]
-        config.validate()
+        config = config.dropping({"video"})
+    if boxes:
+        trackers = [n for n in config.nodes if n.calculator == "BoxTracker"]
+        if not trackers:
+            raise BlazeforgeError("boxes", f"pipeline {config.name} has no BoxTracker to start from boxes")
+        for node in trackers:
+            node.options = {**node.options, "boxes": [[float(v) for v in box] for box in boxes]}
+        config = config.dropping({n.name for n in config.nodes if n.calculator in ("Detector", "DetectionGate")})
     if overflow is not None:
         if overflow not in ("queue", "drop"):
             raise BlazeforgeError("overflow", f"expected queue or drop, got {overflow!r}")
@@ -110,5 +119,6 @@ def run(cfg, run_dir: Path) -> dict:
     r = cfg.run
     if not r.source:
         raise BlazeforgeError("run.source", "expected source=VIDEO | IMAGE_FOLDER | camera:N")
-    config = load(str(r.pipeline), r.max_instances, bool(r.iris), r.overflow, r.workers, bool(r.video))
+    boxes = [list(b) for b in r.boxes] if r.boxes else None
+    config = load(str(r.pipeline), r.max_instances, bool(r.iris), r.overflow, r.workers, bool(r.video), boxes)
     return run_pipeline(config, str(r.source), run_dir, str(r.models), str(r.precision), int(r.threads), r.limit)

@@ -34,13 +34,15 @@ def _frames(run_dir):
     return [json.loads(line) for line in (run_dir / "frames.jsonl").read_text().splitlines()]
 
 
-def _check_tracking(frames, truth, normalizer):
+def _check_tracking(frames, truth=None, normalizer=None):
     """Found on every frame the subject is in (but at most the first frame after it returns),
-    never while it is gone; mean landmark error in units of the normalizer's length."""
+    never while it is gone; mean landmark error in units of the normalizer's length (with truth)."""
     counts = [len(f["instances"]) for f in frames]
     assert len(frames) == FRAMES and [f["frame"] for f in frames] == list(range(FRAMES))
     assert all(c == 0 for c in counts[ABSENT[0]:ABSENT[1]])
     assert all(c == 1 for i, c in enumerate(counts) if not ABSENT[0] <= i <= ABSENT[1]), counts
+    if truth is None:
+        return None
     errors = []
     for f, t in zip(frames, truth):
         if f["instances"]:
@@ -93,6 +95,39 @@ def test_pose_tracks_33_landmarks_with_visibility_from_its_auxiliary_points(clip
     assert np.mean(errors) < 0.1, np.mean(errors)  # shoulder widths
 
 
+def _box_errors(frames, truth):
+    """Distance of each tracked box's centre from the truth landmarks' box centre, in face sizes."""
+    out = []
+    for f, t in zip(frames, truth):
+        if f["instances"] and not np.isnan(t).any():
+            box = np.array(f["instances"][0]["box"])
+            size = (t.max(0) - t.min(0)).mean()
+            out.append(np.linalg.norm((box[:2] + box[2:]) / 2 - (t.min(0) + t.max(0)) / 2) / size)
+    return np.array(out)
+
+
+def test_box_tracking_follows_a_user_box_and_drops_it_when_the_subject_goes(clips, tmp_path):
+    clip, truth = clips["face"]
+    box = [*truth[0].min(0), *truth[0].max(0)]
+    metrics = run_pipeline(load("box_tracking", boxes=[box]), clip, tmp_path)
+    assert "detector" not in metrics["calculators"] and metrics["detector_fraction"] == 0
+    frames = _frames(tmp_path)
+    counts = [len(f["instances"]) for f in frames]
+    assert counts[:ABSENT[0]] == [1] * ABSENT[0] and counts[ABSENT[0]] == 0  # lost when the face goes
+    assert _box_errors(frames, truth).max() < 0.05
+    moving = np.array([f["instances"][0]["motion"] for f in frames[1:ABSENT[0]]])
+    assert np.abs(moving).max() > 0.5  # px/frame against the still background
+
+
+def test_box_tracking_restarts_from_the_detector(clips, tmp_path):
+    clip, truth = clips["face"]
+    metrics = run_pipeline(load("box_tracking"), clip, tmp_path)
+    assert metrics["detector_fraction"] <= 0.1
+    frames = _frames(tmp_path)
+    _check_tracking(frames)
+    assert np.median(_box_errors(frames, truth)) < 0.1
+
+
 def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
     clip, _ = clips["hand"]
     assert main(["run", "pipeline=hands", f"source={clip}", f"run_dir={tmp_path}", "limit=12"]) == 0
@@ -107,7 +142,7 @@ def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
     (["source=/nonexistent.mp4"], "/nonexistent.mp4: source not found"),
     (["source=camera:97"], "camera:97: cannot open this camera"),
     (["source=NOTAVIDEO"], "cannot read this video"),
-    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of face_mesh, hands, pose"),
+    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of box_tracking, face_mesh, hands, pose"),
     (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
     (["source=CLIP", "models=/nonexistent"], "/nonexistent: models: expected `mediapipe` or export run directories"),
 ])
