@@ -38,7 +38,7 @@ import logging
 import math
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,6 +316,7 @@ class GraphRun:
                 raise BlazeforgeError(f"{config.source}: node {node.name}", f"bad options: {e}") from None
             self.live.append(_Live(node, calc))
         self.sources = [n for n in self.live if isinstance(n.calc, Source)]
+        self.ordered = _topological(self.live)
         if len(self.sources) != 1:
             raise BlazeforgeError(config.source, f"expected one source node, found {len(self.sources)}")
         self.consumers: dict[str, set[int]] = defaultdict(set)
@@ -323,6 +324,7 @@ class GraphRun:
             for stream in {**n.node.inputs, **n.node.previous}.values():
                 self.consumers[stream].add(i)
         self.lock = threading.Condition()
+        self.backlog: deque = deque()  # ready tasks waiting for this thread (workers=0)
         self.emitted: list[int] = []
         self.dropped = 0
         self.error: BaseException | None = None
@@ -338,11 +340,12 @@ class GraphRun:
     # -- the scheduler -------------------------------------------------------------------------
 
     def run(self) -> dict:
+        """Run to the end of the source. workers=0 runs every calculator on this thread, right
+        after the frame that readies it (no scheduler threads: the least overhead on one core)."""
         source = self.sources[0]
-        workers = max(1, self.config.workers)
         start = time.perf_counter()
-        with ThreadPoolExecutor(workers, thread_name_prefix="calculator") as pool:
-            self.pool = pool
+        with ThreadPoolExecutor(max(1, self.config.workers), thread_name_prefix="calculator") as pool:
+            self.pool = pool if self.config.workers > 0 else None
             try:
                 self._feed(source)
             except BaseException as e:  # the source failed or was interrupted: stop cleanly
@@ -351,7 +354,10 @@ class GraphRun:
             with self.lock:
                 for stream in source.node.outputs.values():
                     self.streams[stream].settle(DONE)
-                self._dispatch()
+                task = self._dispatch(inline=self.pool is None)
+            if task is not None:
+                self._process(*task)
+            with self.lock:
                 while not self._finished() and self.error is None:
                     self.lock.wait(0.5)
         seconds = time.perf_counter() - start
@@ -387,7 +393,9 @@ class GraphRun:
                 source.times_ms.append(elapsed)
                 self.emitted.append(timestamp)
                 self._emit(source, timestamp, outputs)
-                self._dispatch()
+                task = self._dispatch(inline=self.pool is None)
+            if task is not None:  # workers=0: run what this frame readied, here
+                self._process(*task)
 
     def _in_flight(self) -> int:
         """Frames emitted by the source that some node has not yet settled."""
@@ -410,13 +418,13 @@ class GraphRun:
 
     def _next(self, live: _Live) -> int | None:
         """The next timestamp with a packet on any plain input, after the node's last."""
-        candidates = []
+        best = None
         for stream in live.node.inputs.values():
-            packets = self.streams[stream].packets
-            later = [t for t in packets if live.last is None or t > live.last]
-            if later:
-                candidates.append(min(later))
-        return min(candidates) if candidates else None
+            for t in self.streams[stream].packets:  # ascending: packets arrive in timestamp order
+                if live.last is None or t > live.last:
+                    best = t if best is None else min(best, t)
+                    break
+        return best
 
     def _ready(self, live: _Live) -> int | None:
         """The timestamp the node can process now, or None."""
@@ -446,19 +454,19 @@ class GraphRun:
         return max(bound, live.last + 1) if live.last is not None else bound
 
     def _propagate(self) -> None:
-        """Settle the outputs of every node up to what it has settled, until nothing changes."""
-        changed = True
-        while changed:
-            changed = False
-            for live in self.live:
-                if live.node.inputs:
-                    bound = self._settled(live)
-                    for stream in live.node.outputs.values():
-                        changed |= self.streams[stream].settle(bound)
+        """Settle the outputs of every node up to what it has settled: one pass in topological
+        order (bounds flow downstream through plain inputs only)."""
+        for live in self.ordered:
+            bound = self._settled(live)
+            for stream in live.node.outputs.values():
+                self.streams[stream].settle(bound)
 
-    def _dispatch(self) -> None:
-        """Start every node that is ready (called with the lock held)."""
+    def _dispatch(self, inline: bool = False) -> tuple | None:
+        """Start every node that is ready (called with the lock held). With `inline`, the first
+        ready task is returned for the calling worker to run itself (a chain of calculators then
+        runs on one thread, without a hand-over per step); the others go to the pool."""
         self._propagate()
+        ready = []
         for live in self.live:
             t = self._ready(live)
             if t is None:
@@ -467,28 +475,40 @@ class GraphRun:
             for tag, stream in live.node.previous.items():
                 inputs[tag] = self.streams[stream].packets.get(live.last) if live.last is not None else None
             live.running = True
-            self.pool.submit(self._process, live, t, inputs)
+            ready.append((live, t, inputs))
+        mine = ready.pop(0) if inline and ready else None
+        for task in ready:
+            if self.pool is None:
+                self.backlog.append(task)
+            else:
+                self.pool.submit(self._process, *task)
         self._forget()
         self.lock.notify_all()
+        return mine
 
     def _process(self, live: _Live, timestamp: int, inputs: dict) -> None:
-        start = time.perf_counter()
-        outputs = None
-        try:
-            outputs = live.calc.process(timestamp, inputs)
-        except BlazeforgeError as e:
+        task = (live, timestamp, inputs)
+        while task is not None:
+            live, timestamp, inputs = task
+            start = time.perf_counter()
+            outputs = None
+            try:
+                outputs = live.calc.process(timestamp, inputs)
+            except BlazeforgeError as e:
+                with self.lock:
+                    self.error = e
+            except Exception as e:  # a frame that fails is logged and skipped on this node
+                live.failures += 1
+                log.warning("%s failed at timestamp %d: %s: %s", live.node.name, timestamp, type(e).__name__, e)
+            elapsed = (time.perf_counter() - start) * 1000
             with self.lock:
-                self.error = e
-        except Exception as e:  # a frame that fails is logged and skipped on this node
-            live.failures += 1
-            log.warning("%s failed at timestamp %d: %s: %s", live.node.name, timestamp, type(e).__name__, e)
-        elapsed = (time.perf_counter() - start) * 1000
-        with self.lock:
-            live.times_ms.append(elapsed)
-            live.last = timestamp
-            self._emit(live, timestamp, outputs)
-            live.running = False
-            self._dispatch()
+                live.times_ms.append(elapsed)
+                live.last = timestamp
+                self._emit(live, timestamp, outputs)
+                live.running = False
+                task = self._dispatch(inline=True) if self.error is None else None
+                if task is None and self.backlog:
+                    task = self.backlog.popleft()
 
     def _forget(self) -> None:
         """Drop packets every consumer has passed (and, for `previous` readers, no longer needs)."""
@@ -499,6 +519,25 @@ class GraphRun:
             floor = min((self.live[i].last if self.live[i].last is not None else -1) for i in consumers)
             for t in [t for t in s.packets if t < floor]:
                 del s.packets[t]
+
+
+def _topological(live: list[_Live]) -> list[_Live]:
+    """The nodes with inputs, each after the producers of its plain inputs (validation excluded cycles)."""
+    producer = {s: n for n in live for s in n.node.outputs.values()}
+    out, seen = [], set()
+
+    def visit(n: _Live):
+        if id(n) in seen:
+            return
+        seen.add(id(n))
+        for stream in n.node.inputs.values():
+            visit(producer[stream])
+        if n.node.inputs:
+            out.append(n)
+
+    for n in live:
+        visit(n)
+    return out
 
 
 def _summary(times_ms: list) -> dict:

@@ -31,13 +31,17 @@ def _interpreter(path: Path, threads: int):
 
 
 class TfliteModel:
-    """A .tflite file run by LiteRT on the CPU (XNNPack), `threads` threads."""
+    """A .tflite file run by LiteRT on the CPU (XNNPack), `threads` threads.
+
+    `seconds` and `calls` add up the time spent in `__call__` (quantize, invoke, dequantize), so a
+    pipeline can tell its models' time from its own."""
 
     def __init__(self, path: str | Path, threads: int = 1):
         self.path = Path(path)
         if not self.path.is_file():
             raise BlazeforgeError(self.path, "TFLite file not found")
         self.threads = threads
+        self.seconds, self.calls = 0.0, 0
         self.interpreter = _interpreter(self.path, threads)
         signatures = self.interpreter.get_signature_list()
         self.input = self.interpreter.get_input_details()[0]
@@ -55,6 +59,7 @@ class TfliteModel:
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run on float32 `batch` [B, ...] (B may differ from the file's; it is resized) -> outputs."""
+        start = time.perf_counter()
         batch = np.asarray(batch, np.float32)
         if batch.shape[1:] != self.input_shape[1:]:
             raise BlazeforgeError(self.path, f"input of shape {list(batch.shape)}, expected [B, "
@@ -67,7 +72,10 @@ class TfliteModel:
             self.outputs = {name: details[d["index"]] for name, d in self.outputs.items()}
         self.interpreter.set_tensor(self.input["index"], _quantize(batch, self.input))
         self.interpreter.invoke()
-        return {name: _dequantize(self.interpreter.get_tensor(d["index"]), d) for name, d in self.outputs.items()}
+        out = {name: _dequantize(self.interpreter.get_tensor(d["index"]), d) for name, d in self.outputs.items()}
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
+        return out
 
     def latency_ms(self, runs: int = 30, warmup: int = 3) -> dict:
         """Median and 95th percentile of single-image inference time, milliseconds."""

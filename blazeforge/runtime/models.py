@@ -120,8 +120,8 @@ class NamedOutputs:
 
 
 def load_landmarks(path: Path, role: str, threads: int = 1):
-    """The `runtime.landmarks.LandmarkModel` of a landmark role (input size from the file), its
-    outputs under the zoo's names."""
+    """(LandmarkModel, TfliteModel) of a landmark role: the crop-and-project model (input size from
+    the file, outputs under the zoo's names) and the file it runs."""
     from blazeforge import zoo
     from blazeforge.runtime.interpreter import TfliteModel
     from blazeforge.runtime.landmarks import LandmarkModel
@@ -131,4 +131,4 @@ def load_landmarks(path: Path, role: str, threads: int = 1):
     model = tflite
     if is_published(path):
         model = NamedOutputs(tflite, {o.tensor: o.name for o in zoo.get(Path(path).stem).outputs})
-    return LandmarkModel(model, tflite.input_shape[1], spec.landmarks, spec.values, heatmap=spec.heatmap)
+    return LandmarkModel(model, tflite.input_shape[1], spec.landmarks, spec.values, heatmap=spec.heatmap), tflite

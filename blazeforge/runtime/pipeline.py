@@ -44,8 +44,8 @@ def load(pipeline: str, max_instances: int | None = None, iris: bool = True, ove
                 node.options = {**node.options, "max_instances": int(max_instances)}
     if not iris and any(n.name == "iris" for n in config.nodes):
         config = config.without("iris")
-    if not video and any(n.name == "video" for n in config.nodes):
-        config = config.dropping({"video"})
+    if not video:  # no annotated video: its drawing goes too
+        config = config.dropping({n.name for n in config.nodes if n.calculator in ("VideoSink", "Annotate")})
     if boxes:
         trackers = [n for n in config.nodes if n.calculator == "BoxTracker"]
         if not trackers:
@@ -75,15 +75,19 @@ def roles(config: GraphConfig) -> list[str]:
     return out
 
 
-def load_models(paths: dict, threads: int = 1) -> dict:
-    """{role: loaded model}: Detector for detectors, (LandmarkModel, Role) for landmark models."""
-    out = {}
+def load_models(paths: dict, threads: int = 1) -> tuple[dict, list]:
+    """({role: loaded model}, [their TfliteModels]): a Detector for detectors, (LandmarkModel, Role)
+    for landmark models."""
+    out, files = {}, []
     for role, path in paths.items():
         if role.endswith("_detector"):
             out[role] = load_detector(path, threads)
+            files.append(out[role].model)
         else:
-            out[role] = (load_landmarks(path, role, threads), ROLES[role])
-    return out
+            model, tflite = load_landmarks(path, role, threads)
+            out[role] = (model, ROLES[role])
+            files.append(tflite)
+    return out, files
 
 
 def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: str = "mediapipe",
@@ -92,7 +96,8 @@ def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: 
     paths = resolve(roles(config), models, precision)
     for role, path in paths.items():
         log.info("run: %s <- %s", role, path)
-    context = {"models": load_models(paths, threads), "source": str(source), "out_dir": str(out_dir)}
+    models_by_role, files = load_models(paths, threads)
+    context = {"models": models_by_role, "source": str(source), "out_dir": str(out_dir)}
     classifier = find_export(models, "gesture", precision)
     if classifier is not None and any(n.calculator == "Gestures" for n in config.nodes):
         context["gesture_classifier"] = str(classifier)
@@ -109,8 +114,11 @@ def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: 
     if stats["failures"]:
         log.warning("run: %d calculator calls failed (logged above); their frames were skipped there",
                     stats["failures"])
+    inference = sum(f.seconds for f in files)
     return {"pipeline": config.name, "source": str(source), **stats,
             "detector_fraction": round(detector_calls / frames, 4),
+            "inference_ms": round(inference * 1000 / frames, 3),  # per frame, all models
+            "pipeline_ms": round(stats["seconds"] * 1000 / frames, 3),  # per frame, wall clock
             "models": {role: str(path) for role, path in paths.items()}}
 
 

@@ -142,7 +142,7 @@ def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
     (["source=/nonexistent.mp4"], "/nonexistent.mp4: source not found"),
     (["source=camera:97"], "camera:97: cannot open this camera"),
     (["source=NOTAVIDEO"], "cannot read this video"),
-    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of box_tracking, face_mesh, hands, pose"),
+    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of box_tracking, face_effects, face_mesh, hands, pose"),
     (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
     (["source=CLIP", "models=/nonexistent"], "/nonexistent: models: expected `mediapipe` or export run directories"),
 ])

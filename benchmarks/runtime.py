@@ -1,0 +1,74 @@
+"""The runtime against model inference alone and against MediaPipe's own Python package.
+
+On clips of a hand and a face moving smoothly (tests.fixtures.moving_clip: 300 frames, the subject
+gone for 10), with MediaPipe's published model files on both sides:
+- `overhead`: (pipeline wall time - time inside the models) / time inside the models, per frame,
+  for the hands and face_mesh graphs without the annotated video (decode, crops, NMS, ROI rules,
+  smoothing, scheduling, JSONL), at 1 and 2 scheduler workers;
+- `fps_ratio`: our fps / the mediapipe package's fps on the same clip (its solutions API: Hands
+  with model_complexity=1, FaceMesh without refinement, i.e. the same .tflite files), both
+  decoding the file, one LiteRT/XNNPack thread per model on our side;
+- `agreement`: mean distance between our landmarks and the package's, per frame both found the
+  subject, in palm sizes (wrist to middle MCP) or interocular distances.
+The mediapipe package runs in a venv of its own: $MEDIAPIPE_PYTHON, else one made on first use
+at ~/.cache/blazeforge/mediapipe-venv (pip install mediapipe==<the zoo's pinned version>).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+CLIP_FRAMES, ABSENT = int(os.environ.get("BENCH_FRAMES", 300)), (150, 160)
+NORMALIZERS = {"hands": (0, 9), "face_mesh": (33, 263)}
+
+
+def mediapipe_python() -> str:
+    """A python with the pinned mediapipe package, made once (downloads from the package registry)."""
+    if os.environ.get("MEDIAPIPE_PYTHON"):
+        return os.environ["MEDIAPIPE_PYTHON"]
+    from blazeforge import zoo
+
+    venv = Path.home() / ".cache" / "blazeforge" / "mediapipe-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"mediapipe=={zoo.MEDIAPIPE_VERSION}"], check=True)
+    return str(python)
+
+
+def main() -> dict:
+    from blazeforge.runtime.pipeline import load, run_pipeline
+    from tests.fixtures import moving_clip
+
+    script = Path(__file__).with_name("_mediapipe_solutions.py")
+    result = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for pipeline, subject in (("hands", "hand"), ("face_mesh", "face")):
+            clip, _ = moving_clip(Path(tmp) / f"{subject}.mp4", subject, CLIP_FRAMES, ABSENT)
+            figures = {}
+            for workers in (1, 2):
+                m = run_pipeline(load(pipeline, iris=False, video=False, workers=workers), clip, Path(tmp) / f"{pipeline}{workers}")
+                figures[f"workers_{workers}"] = {
+                    "fps": m["fps"], "pipeline_ms": m["pipeline_ms"], "inference_ms": m["inference_ms"],
+                    "overhead": round((m["pipeline_ms"] - m["inference_ms"]) / m["inference_ms"], 4),
+                    "detector_fraction": m["detector_fraction"]}
+            ours = [json.loads(line) for line in (Path(tmp) / f"{pipeline}2" / "frames.jsonl").read_text().splitlines()]
+            theirs = json.loads(subprocess.run([mediapipe_python(), str(script), pipeline, str(clip)], check=True,
+                                               capture_output=True, text=True).stdout.splitlines()[-1])
+            a, b = NORMALIZERS[pipeline]
+            distances = []
+            for frame, other in zip(ours, theirs["landmarks"]):
+                if frame["instances"] and other:
+                    p, q = np.array(frame["instances"][0]["landmarks"])[:, :2], np.array(other)
+                    distances.append(np.linalg.norm(p - q, axis=1).mean() / np.linalg.norm(q[a] - q[b]))
+            best = max(figures.values(), key=lambda f: f["fps"])
+            result[pipeline] = {**figures, "mediapipe_fps": round(theirs["fps"], 2),
+                                "fps_ratio": round(best["fps"] / theirs["fps"], 3),
+                                "agreement": round(float(np.mean(distances)), 4), "frames_compared": len(distances),
+                                "frames": CLIP_FRAMES, "mediapipe": theirs["mediapipe"]}
+    return result
