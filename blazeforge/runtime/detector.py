@@ -79,7 +79,7 @@ class Detector:
     """
 
     @classmethod
-    def from_export(cls, path, threads: int = 1, weighted_nms: bool = True) -> "Detector":
+    def from_export(cls, path, threads: int = 1, weighted_nms: bool = True, delegate=None) -> "Detector":
         """A detector exported by `blazeforge export` (`<recipe>_<quantization>.tflite`), with the
         decoding options written beside it (`<recipe>.json`)."""
         from blazeforge.errors import BlazeforgeError
@@ -90,7 +90,7 @@ class Detector:
         if data is None:
             raise BlazeforgeError(path, f"expected the decoding options beside it ({sidecar_path(path).name}, "
                                         f"written by blazeforge export)")
-        return cls(TfliteModel(path, threads), spec_from_json(data, str(sidecar_path(path))),
+        return cls(TfliteModel(path, threads, delegate), spec_from_json(data, str(sidecar_path(path))),
                    tuple(data.get("input_range", (0.0, 1.0))), weighted_nms)
 
     def __init__(self, model: Callable, spec: DetectorSpec, value_range=(0.0, 1.0), weighted_nms: bool = True):

@@ -18,11 +18,30 @@ import numpy as np
 from blazeforge.errors import BlazeforgeError
 
 
-def _interpreter(path: Path, threads: int):
+GPU_DELEGATES = ("libtensorflowlite_gpu_delegate.so", "libLiteRtGpuAccelerator.so")
+
+
+def gpu_delegate():
+    """A loaded TFLite GPU delegate ($BLAZEFORGE_GPU_DELEGATE, else the usual library names), or
+    None where none loads (then models run on the CPU with XNNPack)."""
+    import os
+
+    from ai_edge_litert.interpreter import load_delegate
+
+    for library in filter(None, (os.environ.get("BLAZEFORGE_GPU_DELEGATE"), *GPU_DELEGATES)):
+        try:
+            return load_delegate(library)
+        except (ValueError, OSError, RuntimeError):
+            continue
+    return None
+
+
+def _interpreter(path: Path, threads: int, delegate=None):
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter = Interpreter(model_path=str(path), num_threads=threads,
+                                  experimental_delegates=[delegate] if delegate is not None else None)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -31,18 +50,19 @@ def _interpreter(path: Path, threads: int):
 
 
 class TfliteModel:
-    """A .tflite file run by LiteRT on the CPU (XNNPack), `threads` threads.
+    """A .tflite file run by LiteRT on the CPU (XNNPack), `threads` threads, or on a GPU delegate
+    (`delegate`, from `gpu_delegate()`).
 
     `seconds` and `calls` add up the time spent in `__call__` (quantize, invoke, dequantize), so a
     pipeline can tell its models' time from its own."""
 
-    def __init__(self, path: str | Path, threads: int = 1):
+    def __init__(self, path: str | Path, threads: int = 1, delegate=None):
         self.path = Path(path)
         if not self.path.is_file():
             raise BlazeforgeError(self.path, "TFLite file not found")
         self.threads = threads
         self.seconds, self.calls = 0.0, 0
-        self.interpreter = _interpreter(self.path, threads)
+        self.interpreter = _interpreter(self.path, threads, delegate)
         signatures = self.interpreter.get_signature_list()
         self.input = self.interpreter.get_input_details()[0]
         details = {d["index"]: d for d in self.interpreter.get_output_details()}

@@ -96,8 +96,9 @@ def is_published(path: Path) -> bool:
     return Path(path).parent == zoo.cache_dir()
 
 
-def load_detector(path: Path, threads: int = 1):
-    """A `runtime.detector.Detector` for a published detector or an export of ours."""
+def load_detector(path: Path, threads: int = 1, delegate=None):
+    """A `runtime.detector.Detector` for a published detector or an export of ours (on `delegate`
+    when given: see `interpreter.gpu_delegate`)."""
     from blazeforge import zoo
     from blazeforge.geometry import anchors
     from blazeforge.runtime.detector import Detector
@@ -105,8 +106,9 @@ def load_detector(path: Path, threads: int = 1):
 
     if is_published(path):
         spec = zoo.get(Path(path).stem)
-        return Detector(TfliteModel(path, threads), getattr(anchors, spec.detector), value_range=spec.input_range)
-    return Detector.from_export(path, threads)
+        return Detector(TfliteModel(path, threads, delegate), getattr(anchors, spec.detector),
+                        value_range=spec.input_range)
+    return Detector.from_export(path, threads, delegate=delegate)
 
 
 class NamedOutputs:
@@ -119,7 +121,7 @@ class NamedOutputs:
         return {self.names.get(k, k): v for k, v in self.model(batch).items()}
 
 
-def load_landmarks(path: Path, role: str, threads: int = 1):
+def load_landmarks(path: Path, role: str, threads: int = 1, delegate=None):
     """(LandmarkModel, TfliteModel) of a landmark role: the crop-and-project model (input size from
     the file, outputs under the zoo's names) and the file it runs."""
     from blazeforge import zoo
@@ -127,7 +129,7 @@ def load_landmarks(path: Path, role: str, threads: int = 1):
     from blazeforge.runtime.landmarks import LandmarkModel
 
     spec = ROLES[role]
-    tflite = TfliteModel(path, threads)
+    tflite = TfliteModel(path, threads, delegate)
     model = tflite
     if is_published(path):
         model = NamedOutputs(tflite, {o.tensor: o.name for o in zoo.get(Path(path).stem).outputs})

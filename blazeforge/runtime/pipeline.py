@@ -16,6 +16,7 @@ from pathlib import Path
 from blazeforge.errors import BlazeforgeError
 from blazeforge.runtime import calculators  # noqa: F401  (registers the calculators)
 from blazeforge.runtime.graph import GraphConfig, GraphRun
+from blazeforge.runtime.interpreter import gpu_delegate
 from blazeforge.runtime.models import ROLES, find_export, load_detector, load_landmarks, resolve
 
 log = logging.getLogger(__name__)
@@ -75,28 +76,36 @@ def roles(config: GraphConfig) -> list[str]:
     return out
 
 
-def load_models(paths: dict, threads: int = 1) -> tuple[dict, list]:
-    """({role: loaded model}, [their TfliteModels]): a Detector for detectors, (LandmarkModel, Role)
-    for landmark models."""
+def load_models(paths: dict, threads: int = 1, delegate: str = "cpu") -> tuple[dict, list, str]:
+    """({role: loaded model}, [their TfliteModels], the delegate they run on): a Detector for
+    detectors, (LandmarkModel, Role) for landmark models. delegate="gpu" uses a GPU delegate
+    where one loads (`interpreter.gpu_delegate`), else XNNPack on the CPU, with a warning."""
+    if delegate not in ("cpu", "gpu"):
+        raise BlazeforgeError("delegate", f"expected cpu or gpu, got {delegate!r}")
+    if delegate == "gpu" and gpu_delegate() is None:
+        log.warning("run: no GPU delegate loads here (set BLAZEFORGE_GPU_DELEGATE to its library); "
+                    "running on the CPU with XNNPack")
+        delegate = "cpu"
     out, files = {}, []
     for role, path in paths.items():
+        device = gpu_delegate() if delegate == "gpu" else None
         if role.endswith("_detector"):
-            out[role] = load_detector(path, threads)
+            out[role] = load_detector(path, threads, device)
             files.append(out[role].model)
         else:
-            model, tflite = load_landmarks(path, role, threads)
+            model, tflite = load_landmarks(path, role, threads, device)
             out[role] = (model, ROLES[role])
             files.append(tflite)
-    return out, files
+    return out, files, delegate
 
 
 def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: str = "mediapipe",
-                 precision: str = "fp32", threads: int = 1, limit: int | None = None) -> dict:
+                 precision: str = "fp32", threads: int = 1, limit: int | None = None, delegate: str = "cpu") -> dict:
     """Run `config` on `source`; returns the metrics (also what `blazeforge run` writes)."""
     paths = resolve(roles(config), models, precision)
     for role, path in paths.items():
         log.info("run: %s <- %s", role, path)
-    models_by_role, files = load_models(paths, threads)
+    models_by_role, files, delegate = load_models(paths, threads, delegate)
     context = {"models": models_by_role, "source": str(source), "out_dir": str(out_dir)}
     classifier = find_export(models, "gesture", precision)
     if classifier is not None and any(n.calculator == "Gestures" for n in config.nodes):
@@ -119,7 +128,7 @@ def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: 
             "detector_fraction": round(detector_calls / frames, 4),
             "inference_ms": round(inference * 1000 / frames, 3),  # per frame, all models
             "pipeline_ms": round(stats["seconds"] * 1000 / frames, 3),  # per frame, wall clock
-            "models": {role: str(path) for role, path in paths.items()}}
+            "models": {role: str(path) for role, path in paths.items()}, "delegate": delegate, "threads": threads}
 
 
 def run(cfg, run_dir: Path) -> dict:
@@ -129,4 +138,5 @@ def run(cfg, run_dir: Path) -> dict:
         raise BlazeforgeError("run.source", "expected source=VIDEO | IMAGE_FOLDER | camera:N")
     boxes = [list(b) for b in r.boxes] if r.boxes else None
     config = load(str(r.pipeline), r.max_instances, bool(r.iris), r.overflow, r.workers, bool(r.video), boxes)
-    return run_pipeline(config, str(r.source), run_dir, str(r.models), str(r.precision), int(r.threads), r.limit)
+    return run_pipeline(config, str(r.source), run_dir, str(r.models), str(r.precision), int(r.threads), r.limit,
+                        str(r.delegate))
