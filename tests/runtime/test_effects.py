@@ -67,3 +67,21 @@ def test_the_face_effects_pipeline_writes_semantics_and_draws_the_puppet(tmp_pat
     source, made = read_frames(clip)[5], read_frames(tmp_path / "run" / "annotated.mp4")[5]
     corner = np.abs(made[:100, -100:].astype(int) - source[:100, -100:]).mean()
     assert corner > 20  # the puppet's panel
+
+
+def test_iris_depth_uses_the_exif_focal_length_of_a_photo_folder(tmp_path):
+    from PIL import Image
+
+    from blazeforge.geometry.iris import focal_from_35mm, iris_depth_mm
+
+    image, _ = _astronaut()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0xA405] = 50  # 50 mm equivalent
+    Image.fromarray(image).save(folder / "a.jpg", exif=exif)
+    metrics = run_pipeline(load("face_mesh"), folder, tmp_path / "run")
+    face = json.loads((tmp_path / "run" / "frames.jsonl").read_text())["instances"][0]
+    focal = focal_from_35mm(512, 512, 50)
+    left = np.array(face["iris"][0])
+    assert metrics["frames"] == 1 and abs(face["depth_mm"] - iris_depth_mm(left, focal, (512, 512))) < 0.1 * face["depth_mm"]

@@ -42,7 +42,8 @@ class VideoSource(Source):
 
     Outputs IMAGE (RGB uint8 [H, W, 3]) and INDEX (the frame's number in the source, counting
     frames that back-pressure dropped). Options: path (default: the run's `source`), fps (folders;
-    cameras use their clock), limit (stop after this many frames).
+    cameras use their clock), limit (stop after this many frames). A folder's first photo may set
+    the run's focal length (`focal_px`, for iris depth) from its EXIF.
     """
 
     OUTPUTS = {"IMAGE": "image", "INDEX": "int"}
@@ -63,6 +64,10 @@ class VideoSource(Source):
                 self.fps = capture.get(cv2.CAP_PROP_FPS) or self.fps
             self.capture = capture
         self.context["fps"] = self.fps
+        if self.kind == "folder":
+            focal = exif_focal_px(self.target[0])
+            if focal:
+                self.context.setdefault("focal_px", focal)
 
     def frames(self):
         index = 0
@@ -140,6 +145,25 @@ class JsonlSink(Calculator):
 
     def close(self):
         self.file.close()
+
+
+def exif_focal_px(path: Path) -> float | None:
+    """Focal length in pixels from a photo's EXIF 35 mm-equivalent focal length (Pillow reads it
+    where installed; None without Pillow, EXIF or the tag)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    from blazeforge.geometry.iris import focal_from_35mm
+
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif().get_ifd(0x8769)  # the Exif sub-IFD
+            focal_35mm = exif.get(0xA405)  # FocalLengthIn35mmFilm
+            width, height = image.size
+    except (OSError, ValueError):
+        return None
+    return focal_from_35mm(width, height, float(focal_35mm)) if focal_35mm else None
 
 
 def read_frames(path: str | Path) -> list[np.ndarray]:
