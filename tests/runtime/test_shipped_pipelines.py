@@ -63,6 +63,22 @@ def test_hands_track_with_the_detector_on_few_frames(clips, tmp_path):
     assert (tmp_path / "annotated.mp4").stat().st_size > 10_000
 
 
+def test_hands_tracks_two_hands_and_stops_detecting_once_both_are_found(tmp_path):
+    import cv2
+
+    renders = Path(__file__).parents[1] / "zoo" / "renders"
+    pair = np.concatenate([cv2.imread(str(renders / "hand_0.png")), cv2.imread(str(renders / "hand_1.png"))], 1)
+    pair = cv2.resize(pair, None, fx=2, fy=2)
+    pair = np.concatenate([pair, pair[:200]], 0)  # 1024 x 712: the published palm detector finds both here
+    (tmp_path / "frames").mkdir()
+    for i in range(6):  # a folder source: the pair drifting right
+        cv2.imwrite(str(tmp_path / "frames" / f"{i:03d}.png"), np.roll(pair, 3 * i, axis=1))
+    metrics = run_pipeline(load("hands", max_instances=2), tmp_path / "frames", tmp_path / "run")
+    last = _frames(tmp_path / "run")[-1]["instances"]
+    assert len(last) == 2 and len({h["track"] for h in last}) == 2
+    assert metrics["detector_fraction"] < 1  # not run once two hands are tracked
+
+
 def test_face_mesh_tracks_with_iris_depth_and_without_the_iris_stage(clips, tmp_path):
     clip, truth = clips["face"]
     metrics = run_pipeline(load("face_mesh"), clip, tmp_path / "iris")
