@@ -44,19 +44,12 @@ def _letterboxed(dataset_dir: str, split: str, count: int, kind: Detector) -> np
 
 def export(cfg: DictConfig, run_dir: Path) -> dict:
     """Export a detector checkpoint at each of cfg.export.quantize; returns {"exports": {...}}."""
+    from blazeforge.export.tflite import _has_split, checkpoint_inputs
     from blazeforge.runtime import TfliteModel
-    from blazeforge.training.trainer import load_model, train_config
 
     run_dir = Path(run_dir)
     quantizations = _quantizations(cfg.export.quantize)
-    model = load_model(cfg.export.checkpoint)
-    trained = train_config(cfg.export.checkpoint)
-    dataset_dir = cfg.export.dataset or (trained.train.dataset if trained is not None else None)
-    if not dataset_dir:
-        raise BlazeforgeError("export.dataset", "expected dataset=RUN_DIR for calibration and parity")
-    from blazeforge.export.tflite import _has_split
-
-    recipe = cfg.recipe if trained is None else trained.recipe
+    model, recipe, dataset_dir = checkpoint_inputs(cfg)
     name, kind = str(recipe.name), detector(str(recipe.detector))
     images = _letterboxed(dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", PARITY_SAMPLES, kind)
     calibration = _letterboxed(dataset_dir, "train", int(cfg.export.calibration), kind) \

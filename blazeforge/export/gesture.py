@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
-from blazeforge.errors import BlazeforgeError
-from blazeforge.export.tflite import QUANTIZATIONS, _has_split, _quantizations, convert, parity
+from blazeforge.export.tflite import QUANTIZATIONS, _has_split, _quantizations, checkpoint_inputs, convert, parity
 from blazeforge.recipes.gesture import class_names, examples
 
 log = logging.getLogger(__name__)
@@ -23,15 +22,9 @@ log = logging.getLogger(__name__)
 
 def export(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.runtime import TfliteModel
-    from blazeforge.training.trainer import load_model, train_config
 
     run_dir = Path(run_dir)
-    model = load_model(cfg.export.checkpoint)
-    trained = train_config(cfg.export.checkpoint)
-    dataset_dir = cfg.export.dataset or (trained.train.dataset if trained is not None else None)
-    if not dataset_dir:
-        raise BlazeforgeError("export.dataset", "expected dataset=RUN_DIR for calibration and parity")
-    recipe = cfg.recipe if trained is None else trained.recipe
+    model, recipe, dataset_dir = checkpoint_inputs(cfg)
     x, y, _ = examples(dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", recipe)
     calibration = examples(dataset_dir, "train", recipe)[0][:int(cfg.export.calibration)]
     reference = {"gesture": model.predict(x, verbose=0)["gesture"]}

@@ -113,17 +113,12 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.evaluation.hand_landmarks import collect, score, to_image
     from blazeforge.evaluation.predictors import keras_predictor, tflite_predictor
     from blazeforge.runtime import TfliteModel
-    from blazeforge.training.trainer import load_model, train_config
 
     run_dir = Path(run_dir)
     quantizations = _quantizations(cfg.export.quantize)
-    model = load_model(cfg.export.checkpoint)
+    model, _, dataset_dir = checkpoint_inputs(cfg)
     reference = keras_predictor(model)
     size = reference.input_size
-    trained = train_config(cfg.export.checkpoint)
-    dataset_dir = cfg.export.dataset or (trained.train.dataset if trained is not None else None)
-    if not dataset_dir:
-        raise BlazeforgeError("export.dataset", "expected dataset=RUN_DIR for calibration and parity")
     split = "test" if _has_split(dataset_dir, "test") else "train"
     data = collect(cfg, dataset_dir, split, size, limit=PARITY_SAMPLES)
     calibration = _calibration(cfg, dataset_dir, size, int(cfg.export.calibration)) if "int8" in quantizations else None
@@ -148,6 +143,19 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     (run_dir / "export.yaml").write_text(OmegaConf.to_yaml({"recipe": name, "input_size": size,
                                                             "outputs": sorted(keras_out), "topology": "hand"}))
     return {"exports": exports, "checkpoint": str(cfg.export.checkpoint), "parity_samples": len(data["crop"])}
+
+
+def checkpoint_inputs(cfg: DictConfig) -> tuple:
+    """(Keras model, the recipe config it was trained with, the dataset for calibration and parity)
+    of cfg.export.checkpoint; the dataset is export.dataset or the one it was trained on."""
+    from blazeforge.training.trainer import load_model, train_config
+
+    model = load_model(cfg.export.checkpoint)
+    trained = train_config(cfg.export.checkpoint)
+    dataset_dir = cfg.export.dataset or (trained.train.dataset if trained is not None else None)
+    if not dataset_dir:
+        raise BlazeforgeError("export.dataset", "expected dataset=RUN_DIR for calibration and parity")
+    return model, (cfg.recipe if trained is None else trained.recipe), str(dataset_dir)
 
 
 def _has_split(dataset_dir: str, split: str) -> bool:
