@@ -1,7 +1,9 @@
-"""The quickstart: render -> datasets -> train -> evaluate -> export, each in a folder of one run.
+"""The quickstart: render -> datasets -> train -> evaluate -> export -> run, each in a folder of one run.
 
-`blazeforge demo` (what `make demo` runs) composes `experiment=demo` and runs the five stages under
-`outputs/demo/DATE/TIME/{render,datasets,train,evaluate,export}`. A stage whose folder already has
+`blazeforge demo` (what `make demo` runs) composes `experiment=demo` and runs the six stages under
+`outputs/demo/DATE/TIME/{render,datasets,train,evaluate,export,run}`; the last runs the hands
+pipeline on the first shard's renders with the exported landmark model (and MediaPipe's palm
+detector, as no palm export of ours is made here). A stage whose folder already has
 metrics.json is skipped, so `blazeforge demo run_dir=<that folder>` resumes an interrupted demo.
 """
 
@@ -15,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger(__name__)
 
-STAGES = ("render", "datasets", "train", "evaluate", "export")
+STAGES = ("render", "datasets", "train", "evaluate", "export", "run")
 
 
 def demo(cfg: DictConfig, run_dir: Path) -> dict:
@@ -28,6 +30,8 @@ def demo(cfg: DictConfig, run_dir: Path) -> dict:
     cfg.train.dataset = str(dirs["datasets"])
     cfg.evaluate.checkpoint = str(dirs["train"])
     cfg.export.checkpoint = str(dirs["train"])
+    cfg.run.source = str(dirs["render"] / "shard-00000" / "frames")
+    cfg.run.models = str(dirs["export"])
     if isinstance(cfg.export.quantize, str) and cfg.export.quantize == "none":
         cfg.export.quantize = ["none", "int8"]
 
@@ -49,6 +53,8 @@ def demo(cfg: DictConfig, run_dir: Path) -> dict:
         "eval_report": str(dirs["evaluate"] / "report.html"),
         **{f"tflite_{q}": str(p) for q, p in _tflite_files(dirs["export"]).items()},
         "export_metrics": str(dirs["export"] / "metrics.json"),
+        "annotated_video": str(dirs["run"] / "annotated.mp4"),
+        "frames_jsonl": str(dirs["run"] / "frames.jsonl"),
     }
     ev = results["evaluate"]
     summary = {
