@@ -63,6 +63,19 @@ def test_hands_track_with_the_detector_on_few_frames(clips, tmp_path):
     assert (tmp_path / "annotated.mp4").stat().st_size > 10_000
 
 
+def test_an_unreadable_image_in_a_folder_is_skipped_not_fatal(tmp_path, caplog):
+    import shutil
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, name in enumerate(("hand_0.png", "hand_1.png")):
+        shutil.copy(Path(__file__).parents[1] / "zoo" / "renders" / name, folder / f"{2 * i:03d}.png")
+    (folder / "001.png").write_text("not an image")
+    metrics = run_pipeline(load("hands"), folder, tmp_path / "run")
+    assert metrics["frames"] == 2 and [f["frame"] for f in _frames(tmp_path / "run")] == [0, 2]
+    assert "001.png: cannot read this image; skipped" in caplog.text
+
+
 def test_hands_tracks_two_hands_and_stops_detecting_once_both_are_found(tmp_path):
     import cv2
 

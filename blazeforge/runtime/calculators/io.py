@@ -7,6 +7,7 @@ video's frame rate, or `fps` for folders and cameras' own clock).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 from blazeforge.errors import BlazeforgeError
 from blazeforge.runtime.graph import Calculator, Source, calculator
 
+log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
@@ -55,6 +57,7 @@ class VideoSource(Source):
             raise TypeError("no `path` option and no source given to the run")
         self.kind, self.target = open_source(self.path)
         self.fps, self.limit = float(fps), limit
+        self.skipped = 0
         if self.kind != "folder":
             capture = cv2.VideoCapture(self.target if self.kind == "camera" else str(self.target))
             if not capture.isOpened():
@@ -77,8 +80,11 @@ class VideoSource(Source):
                 if index >= len(self.target):
                     break
                 bgr = cv2.imread(str(self.target[index]), cv2.IMREAD_COLOR)
-                if bgr is None:
-                    raise BlazeforgeError(self.target[index], "cannot read this image")
+                if bgr is None:  # one bad file in a folder: skip it, keep going
+                    log.warning("%s: cannot read this image; skipped", self.target[index])
+                    self.skipped += 1
+                    index += 1
+                    continue
             else:
                 ok, bgr = self.capture.read()
                 if not ok:
