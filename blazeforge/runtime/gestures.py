@@ -41,21 +41,23 @@ def palm_size(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[MIDDLE_MCP, :3] - points[WRIST, :3]))
 
 
+FINGER_CHAINS = np.array([finger_chain(f) for f in FINGERS[1:]])  # [4, 4]: index .. pinky, base to tip
+
+
 def extended(points: np.ndarray, max_bend_deg: float = 52.0) -> tuple[int, ...]:
     """1 per finger (thumb first) that is extended, points [21, >=3]. Fingers: their joints bend
     less than max_bend_deg in all and the tip is farther from the wrist than the second joint.
     Thumb: its tip is more than 1.1 palm sizes from the pinky's MCP (out to the side or up, not
     across or along the palm)."""
     p = np.asarray(points, np.float64)[:, :3]
-    out = [int(np.linalg.norm(p[THUMB_TIP] - p[PINKY_MCP]) > 1.1 * palm_size(p))]
-    for finger in FINGERS[1:]:
-        chain = finger_chain(finger)
-        bones = np.diff(p[list(chain)], axis=0)
-        bones /= np.linalg.norm(bones, axis=1, keepdims=True) + 1e-9
-        bend = np.degrees(np.arccos(np.clip((bones[:-1] * bones[1:]).sum(1), -1, 1))).sum()
-        reach = np.linalg.norm(p[chain[3]] - p[WRIST]) > np.linalg.norm(p[chain[1]] - p[WRIST])
-        out.append(int(bend < max_bend_deg and reach))
-    return tuple(out)
+    thumb = np.linalg.norm(p[THUMB_TIP] - p[PINKY_MCP]) > 1.1 * palm_size(p)
+    chains = p[FINGER_CHAINS]                                    # [4, 4, 3]
+    bones = np.diff(chains, axis=1)                              # [4, 3, 3]
+    bones /= np.linalg.norm(bones, axis=2, keepdims=True) + 1e-9
+    cosines = np.clip((bones[:, :-1] * bones[:, 1:]).sum(2), -1, 1)
+    bend = np.degrees(np.arccos(cosines)).sum(1)                 # [4]
+    reach = np.linalg.norm(chains[:, 3] - p[WRIST], axis=1) > np.linalg.norm(chains[:, 1] - p[WRIST], axis=1)
+    return (int(thumb), *(int(b) for b in (bend < max_bend_deg) & reach))
 
 
 def rule_gesture(points: np.ndarray) -> str | None:

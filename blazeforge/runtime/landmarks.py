@@ -25,8 +25,11 @@ def crop_tensor(image: np.ndarray, roi: Roi, size: int, value_range=(0.0, 1.0), 
     which the landmark graphs keep), or with border="constant" zeros, i.e. the low end of the range
     (BORDER_ZERO, which the detection graphs set)."""
     lo, hi = value_range
-    crop = crop_image(image, roi, size, border=border)
-    return crop.astype(np.float32) * ((hi - lo) / 255.0) + lo
+    tensor = crop_image(image, roi, size, border=border).astype(np.float32)
+    tensor *= np.float32((hi - lo) / 255.0)
+    if lo:
+        tensor += np.float32(lo)
+    return tensor
 
 
 class LandmarkModel:

@@ -133,8 +133,7 @@ class Landmarks(Calculator):
             found.append(instance)
         kept: list[Instance] = []
         for instance in sorted(found, key=lambda i: -i.score):
-            boxes = np.array([k.box() for k in kept]).reshape(-1, 4)
-            if not len(boxes) or iou(np.array(instance.box()), boxes).max() < self.dedup_iou:
+            if not kept or iou(np.array(instance.box()), np.array([k.box() for k in kept])).max() < self.dedup_iou:
                 kept.append(instance)
         return {"INSTANCES": kept}
 
