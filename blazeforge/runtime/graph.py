@@ -393,7 +393,7 @@ class GraphRun:
                 source.times_ms.append(elapsed)
                 self.emitted.append(timestamp)
                 self._emit(source, timestamp, outputs)
-                task = self._dispatch(inline=self.pool is None)
+                task = self._dispatch(set(source.node.outputs.values()), inline=self.pool is None)
             if task is not None:  # workers=0: run what this frame readied, here
                 self._process(*task)
 
@@ -453,21 +453,29 @@ class GraphRun:
             bound = min(bound, pending)
         return max(bound, live.last + 1) if live.last is not None else bound
 
-    def _propagate(self) -> None:
-        """Settle the outputs of every node up to what it has settled: one pass in topological
-        order (bounds flow downstream through plain inputs only)."""
+    def _propagate(self, changed: set[str] | None) -> set[str]:
+        """Settle the outputs of the nodes downstream of the `changed` streams (all nodes when
+        None) up to what each has settled, in one topological pass (bounds flow downstream through
+        plain inputs only). Returns the streams that changed, `changed` included."""
+        dirty = set(self.streams) if changed is None else set(changed)
         for live in self.ordered:
+            if changed is not None and dirty.isdisjoint(live.node.inputs.values()):
+                continue
             bound = self._settled(live)
             for stream in live.node.outputs.values():
-                self.streams[stream].settle(bound)
+                if self.streams[stream].settle(bound):
+                    dirty.add(stream)
+        return dirty
 
-    def _dispatch(self, inline: bool = False) -> tuple | None:
-        """Start every node that is ready (called with the lock held). With `inline`, the first
-        ready task is returned for the calling worker to run itself (a chain of calculators then
-        runs on one thread, without a hand-over per step); the others go to the pool."""
-        self._propagate()
+    def _dispatch(self, changed: set[str] | None = None, inline: bool = False) -> tuple | None:
+        """Start the nodes that became ready after `changed` streams moved (every node when None);
+        called with the lock held. With `inline`, the first ready task is returned for the calling
+        worker to run itself (a chain of calculators then runs on one thread, without a hand-over
+        per step); the others go to the pool."""
+        dirty = self._propagate(changed)
+        candidates = sorted({i for stream in dirty for i in self.consumers.get(stream, ())})
         ready = []
-        for live in self.live:
+        for live in (self.live[i] for i in candidates):
             t = self._ready(live)
             if t is None:
                 continue
@@ -506,7 +514,8 @@ class GraphRun:
                 live.last = timestamp
                 self._emit(live, timestamp, outputs)
                 live.running = False
-                task = self._dispatch(inline=True) if self.error is None else None
+                changed = {*live.node.inputs.values(), *live.node.outputs.values()}  # itself, and downstream
+                task = self._dispatch(changed, inline=True) if self.error is None else None
                 if task is None and self.backlog:
                     task = self.backlog.popleft()
 
