@@ -203,3 +203,36 @@ def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tup
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return path, truth
+
+
+def face_mesh_coco(root: Path, count: int = 18, size: int = 256, seed: int = 3,
+                   regions: tuple[str, ...] = ("Northern Europe", "Eastern Asia", "Western Africa")) -> Path:
+    """A COCO-style set of 468-point face meshes: the package photos' faces, each labelled with the
+    mesh MediaPipe's own package found on it (tests/zoo/mediapipe_outputs.json), warped by random
+    similarity transforms (labels moved with them) into size x size images. Image i's face gets
+    region regions[i % len(regions)]. Returns the JSON path (images beside it)."""
+    from blazeforge.zoo.parity import photos
+
+    recorded = json.loads((Path(__file__).parent / "zoo" / "mediapipe_outputs.json").read_text())["photos"]
+    faces = [(photos()[name], np.array(r["face_mesh"])[:, :2] * photos()[name].shape[1::-1])
+             for name, r in sorted(recorded.items()) if r.get("face_mesh")]
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for i in range(count):
+        photo, mesh = faces[i % len(faces)]
+        centre = (mesh.min(0) + mesh.max(0)) / 2
+        scale = rng.uniform(0.45, 0.6) * size / np.ptp(mesh[:, 0])
+        m = cv2.getRotationMatrix2D(tuple(centre), rng.uniform(-15, 15), scale)
+        m[:, 2] += rng.uniform(0.4, 0.6, 2) * size - centre
+        image = cv2.warpAffine(photo, m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
+        points = np.c_[mesh, np.ones(len(mesh))] @ m.T
+        name = f"{i:03d}.png"
+        cv2.imwrite(str(root / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        images.append({"id": i, "file_name": name, "width": size, "height": size})
+        annotations.append({"id": i, "image_id": i, "keypoints": np.c_[points, np.full(len(points), 2)].ravel().tolist(),
+                            "region": regions[i % len(regions)], "skin_tone": str(1 + i % 10), "subject_id": f"face-{i}"})
+    path = root / "faces.json"
+    path.write_text(json.dumps({"images": images, "annotations": annotations,
+                                "categories": [{"id": 1, "name": "face"}]}))
+    return path

@@ -1,5 +1,5 @@
 """Evaluation: landmark metrics and reports (`hand_landmarks`), detector AP (`detection`: palms, faces),
-gesture accuracy (`gesture`).
+gesture accuracy (`gesture`), face-landmark fairness by group (`fairness`).
 
 `evaluate(cfg, run_dir)` is the `blazeforge evaluate` verb: it scores the checkpoint with the
 evaluation of its recipe (`recipes.of_checkpoint`).
@@ -15,6 +15,9 @@ from omegaconf import DictConfig
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.recipes import is_detector, of_checkpoint
 
+    if cfg.evaluate.report == "fairness":
+        from blazeforge.evaluation.fairness import evaluate_fairness
+        return evaluate_fairness(cfg, run_dir)
     recipe = of_checkpoint(cfg.evaluate.checkpoint, str(cfg.recipe.name))
     if is_detector(recipe):
         from blazeforge.evaluation.detection import evaluate as run

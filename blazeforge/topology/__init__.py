@@ -55,7 +55,7 @@ def register(topology: Topology) -> Topology:
 
 def get(name: str) -> Topology:
     """The topology called `name`; a BlazeforgeError naming the known ones otherwise."""
-    from blazeforge.topology import face, hand  # noqa: F401  (they register themselves)
+    from blazeforge.topology import face, face_mesh, hand  # noqa: F401  (they register themselves)
 
     if name not in _REGISTRY:
         raise BlazeforgeError("topology", f"unknown topology {name!r}; expected one of {sorted(_REGISTRY)}")
