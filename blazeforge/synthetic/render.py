@@ -29,8 +29,10 @@ from blazeforge.datasets.schema import Sample, append_jsonl
 from blazeforge.errors import BlazeforgeError
 
 log = logging.getLogger(__name__)
-SCENES = ("hands",)
-LABEL_VERSION = "hands-v1"
+# Scene name -> (module, class) rendering it; label versions per scene.
+SCENES = {"hands": ("blazeforge.synthetic.hand_scene", "HandScene"),
+          "faces": ("blazeforge.synthetic.face_scene", "FaceScene")}
+LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v1"}
 
 
 def shard_sizes(n: int, shards: int) -> list[int]:
@@ -119,27 +121,29 @@ def _render_shard_worker(plain: dict, run_dir: str, shard: int, done: int, count
 
 def _render_shard(plain: dict, run_dir: Path, shard: int, done: int, count: int, threads: int, advance) -> None:
     """Render frames done..count-1 of one shard, appending their labels; then write the manifest."""
-    from blazeforge.synthetic.hand_scene import HandScene
+    import importlib
 
     cfg = OmegaConf.create(plain)
+    module, name = SCENES[cfg.scene.name]
+    scene_class = getattr(importlib.import_module(module), name)
     shard_dir = run_dir / f"shard-{shard:05d}"
     (shard_dir / "frames").mkdir(parents=True, exist_ok=True)
     (shard_dir / "masks").mkdir(exist_ok=True)
     start = time.time()
-    scene = HandScene(cfg.scene, cfg.render.resolution, cfg.render.samples, threads=threads)
+    scene = scene_class(cfg.scene, cfg.render.resolution, cfg.render.samples, threads=threads)
     for frame in range(done, count):
         rng = np.random.default_rng([cfg.seed, shard, frame])
         name = f"{frame:06d}.png"
         labels = scene.render(rng, shard_dir / "frames" / name, shard_dir / "masks" / name)
-        append_jsonl(shard_dir / "labels.jsonl", _sample(labels, name, cfg.seed, shard, frame))
+        append_jsonl(shard_dir / "labels.jsonl", _sample(labels, name, cfg.seed, shard, frame, cfg.scene.name))
         advance(1)
     manifest = {"scene": plain["scene"], "render": plain["render"], "seed": cfg.seed, "shard": shard,
-                "count": count, "done": count, "complete": True, "label_version": LABEL_VERSION,
+                "count": count, "done": count, "complete": True, "label_version": LABEL_VERSIONS[cfg.scene.name],
                 "seconds": round(time.time() - start, 2)}
     (shard_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def _sample(labels: dict, name: str, seed: int, shard: int, frame: int) -> Sample:
+def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: str) -> Sample:
     kp = labels["keypoints"][None].astype(np.float32)
     return Sample(
         image=f"frames/{name}", mask=f"masks/{name}", width=labels["size"], height=labels["size"],
@@ -148,8 +152,8 @@ def _sample(labels: dict, name: str, seed: int, shard: int, frame: int) -> Sampl
         handedness=np.array([labels["handedness"]], np.float32),
         keypoints_camera=labels["keypoints_camera"][None].astype(np.float32), camera=labels["camera"],
         meta={"source": "synthetic", "subject_id": f"synthetic-{seed}-{shard}-{frame}",
-              "skin_tone": labels["meta"]["skin_tone"], "gesture": labels["meta"]["gesture"],
-              "scene_seed": f"{seed}-{shard}-{frame}", "label_version": LABEL_VERSION})
+              **{k: v for k, v in labels["meta"].items() if k in ("skin_tone", "gesture", "expression")},
+              "scene_seed": f"{seed}-{shard}-{frame}", "label_version": LABEL_VERSIONS[scene]})
 
 
 class _progress:

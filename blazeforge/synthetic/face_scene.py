@@ -1,0 +1,185 @@
+"""One labelled frame of a synthetic face, built and rendered with Blender on MediaPipe's face mesh.
+
+The face is the 468-vertex mesh (`face_geometry`: MediaPipe's tesselation over a canonical shape),
+varied per frame by identity (independent width / height / depth scales and smooth Gaussian bumps of
+a few millimetres) and expression (jaw open: the lower face turned about a jaw axis; brow raise:
+the brows lifted), shaded smooth with the skin material in a Monk-scale tone. Eyeballs with irises
+sit behind the eye openings, a dark mouth cavity behind the lips. Around it, from
+`scene.BlenderScene`: backdrop, world, lights and occluders.
+
+Labels: the 468 vertices projected (pixels; z relative to the nose tip at x's scale), their
+ray-cast visibility, the face box (mask), skin tone and the expression parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Vector
+
+from blazeforge.synthetic.face_geometry import canonical_mesh, region, triangles
+from blazeforge.synthetic.scene import MONK, BlenderScene, render_quietly, srgb_to_linear
+from blazeforge.topology.face_mesh import NOSE_TIP
+
+EYEBALL_RADIUS = 0.012    # metres
+IRIS_RADIUS = 0.00585     # 11.7 mm iris diameter (MediaPipe Iris)
+
+
+class FaceScene(BlenderScene):
+    """A Blender scene that renders labelled face frames; reuse one per process."""
+
+    def render(self, rng: np.random.Generator, frame_path: Path, mask_path: Path) -> dict:
+        """Render one randomized face to `frame_path` (RGB PNG) and `mask_path` (uint8 PNG, 1 = face).
+
+        Returns the labels: keypoints [468, 3] (pixels; z relative to the nose tip), keypoints_camera
+        [468, 3] (metres), visibility [468], box [4], camera intrinsics and meta (skin tone,
+        expression parameters)."""
+        self._clear()
+        cfg = self.cfg
+        tone = int(rng.integers(cfg.skin_tones[0], cfg.skin_tones[1] + 1))
+        expression = {"jaw_open": float(rng.uniform(0, 1) ** 2 * cfg.expressions.jaw_open),
+                      "brow_raise": float(rng.uniform(0, 1) ** 2 * cfg.expressions.brow_raise)}
+        local = _express(_identity(canonical_mesh(), rng, cfg.identity), expression)
+
+        fov = math.radians(rng.uniform(*cfg.camera.fov_deg))
+        self.camera.data.angle = fov
+        distance = float(rng.uniform(*cfg.camera.distance_m))
+        half = distance * math.tan(fov / 2)
+        target = np.array([rng.uniform(-0.3, 0.3) * half, rng.uniform(-0.3, 0.3) * half, -distance])
+        yaw, pitch, roll = (math.radians(rng.uniform(-a, a)) for a in cfg.head_pose_deg)
+        rotation = _rz(roll) @ _rx(pitch) @ _ry(yaw)
+        world = local @ rotation.T + target
+        face = self._face(world, rotation, tone, rng)
+        self._backdrop(rng, distance, fov)
+        self._lighting(rng, target)
+        if rng.random() < cfg.occluders.probability:
+            for _ in range(int(rng.integers(1, cfg.occluders.max_count + 1))):
+                self._occluder(rng, world, fov)
+
+        self.scene.cycles.seed = int(rng.integers(2**31 - 1))
+        self.scene.render.filepath = str(frame_path)
+        render_quietly()
+        mask = self._mask(face, mask_path)
+
+        f = self.size / 2 / math.tan(fov / 2)
+        cam = world * np.array([1, -1, -1])
+        uv = cam[:, :2] / cam[:, 2:3] * f + self.size / 2
+        z = (cam[:, 2] - cam[NOSE_TIP, 2]) * f / cam[NOSE_TIP, 2]
+        visibility = self._visibility(world, face, uv, tolerance=0.004)
+        ys, xs = np.nonzero(mask)
+        box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else [*uv.min(0), *uv.max(0)]
+        return {
+            "keypoints": np.concatenate([uv, z[:, None]], 1), "keypoints_camera": cam, "visibility": visibility,
+            "box": np.asarray(box, np.float32), "handedness": 0.0,
+            "camera": {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2}, "size": self.size,
+            "meta": {"skin_tone": tone, "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items())},
+        }
+
+    def _face(self, world: np.ndarray, rotation: np.ndarray, tone: int, rng) -> list:
+        """The face mesh, eyeballs with irises and the mouth cavity; returns the face's objects."""
+        mesh = bpy.data.meshes.new("face")
+        mesh.from_pydata([tuple(v) for v in world], [], [tuple(int(i) for i in t) for t in triangles()])
+        mesh.validate()
+        for polygon in mesh.polygons:
+            polygon.use_smooth = True
+        skin = self._skin_material(srgb_to_linear(MONK[tone - 1]), rng)
+        mesh.materials.append(skin)
+        face = self._link(bpy.data.objects.new("face", mesh))
+        forward = rotation @ np.array([0.0, 0.0, 1.0])
+        objects = [face]
+        iris_color = _linear_hsv(rng.uniform(0.05, 0.6), rng.uniform(0.3, 0.8), rng.uniform(0.05, 0.35))
+        for side in ("LEFT", "RIGHT"):
+            rim = world[region(f"FACEMESH_{side}_EYE")]
+            centre = rim.mean(0) - forward * EYEBALL_RADIUS * 0.75
+            objects.append(self._sphere(f"eye_{side}", centre, EYEBALL_RADIUS, (0.8, 0.78, 0.75), 0.3))
+            iris = centre + forward * EYEBALL_RADIUS * 0.92
+            objects.append(self._sphere(f"iris_{side}", iris, IRIS_RADIUS, iris_color, 0.2,
+                                        flatten=(rotation, 0.35)))
+        lips = world[region("FACEMESH_LIPS")]
+        objects.append(self._sphere("mouth", lips.mean(0) - forward * 0.012, 0.022, (0.08, 0.02, 0.02), 0.8,
+                                    flatten=(rotation, 0.5)))
+        return objects
+
+    def _sphere(self, name: str, centre, radius: float, color, roughness: float, flatten=None):
+        """A UV sphere (flattened along the face's forward axis by `flatten` = (rotation, factor))."""
+        mesh = bpy.data.meshes.new(name)
+        import bmesh
+
+        bm = bmesh.new()
+        bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=radius)
+        bm.to_mesh(mesh)
+        bm.free()
+        for polygon in mesh.polygons:
+            polygon.use_smooth = True
+        mat = bpy.data.materials.new(name)
+        mat.use_nodes = True
+        bsdf = mat.node_tree.nodes["Principled BSDF"]
+        bsdf.inputs["Base Color"].default_value = (*color, 1)
+        bsdf.inputs["Roughness"].default_value = roughness
+        mesh.materials.append(mat)
+        obj = self._link(bpy.data.objects.new(name, mesh))
+        if flatten is not None:
+            rotation, factor = flatten
+            from mathutils import Matrix
+
+            basis = Matrix([tuple(r) for r in rotation]).to_4x4()
+            obj.matrix_world = Matrix.Translation(Vector(tuple(centre))) @ basis @ Matrix.Diagonal((1, 1, factor, 1))
+        else:
+            obj.location = Vector(tuple(centre))
+        return obj
+
+
+def _identity(mesh: np.ndarray, rng, cfg) -> np.ndarray:
+    """A person's face: width, height and depth scaled apart, plus smooth Gaussian bumps."""
+    out = mesh * rng.uniform(1 - cfg.scale, 1 + cfg.scale, 3)
+    for _ in range(int(cfg.bumps)):
+        centre = mesh[rng.integers(len(mesh))]
+        width = rng.uniform(0.015, 0.04)
+        weight = np.exp(-np.sum((mesh - centre) ** 2, 1) / (2 * width ** 2))[:, None]
+        out = out + weight * rng.normal(0, cfg.bump_mm / 1000, 3)
+    return out
+
+
+def _express(mesh: np.ndarray, expression: dict) -> np.ndarray:
+    """Jaw open (the lower face, lower lip included, turned down about an axis behind the mouth
+    corners by up to 18 degrees, weighted smoothly by height below the mouth) and brow raise (the
+    brows and the skin within about a centimetre lifted by up to 6 mm)."""
+    out = mesh.copy()
+    corners = mesh[[61, 291]]
+    mouth_y = corners[:, 1].mean()
+    pivot = np.array([0.0, mouth_y + 0.01, corners[:, 2].mean() - 0.05])
+    below = np.clip((mouth_y + 0.004 - mesh[:, 1]) / 0.02, 0, 1)  # 0 above the mouth, 1 from 2 cm below
+    lips = region("FACEMESH_LIPS")
+    below[lips[mesh[lips, 1] >= mouth_y]] = 0  # the upper lip stays with the skull
+    angle = math.radians(18) * expression["jaw_open"] * below
+    rel = mesh - pivot
+    c, s = np.cos(angle), np.sin(angle)
+    out[:, 1] = pivot[1] + rel[:, 1] * c + rel[:, 2] * s
+    out[:, 2] = pivot[2] - rel[:, 1] * s + rel[:, 2] * c
+    brows = np.concatenate([region("FACEMESH_LEFT_EYEBROW"), region("FACEMESH_RIGHT_EYEBROW")])
+    lift = np.zeros(len(mesh))
+    for b in brows:
+        lift = np.maximum(lift, np.exp(-np.sum((mesh - mesh[b]) ** 2, 1) / (2 * 0.008 ** 2)))
+    out[:, 1] += lift * 0.006 * expression["brow_raise"]
+    return out
+
+
+def _linear_hsv(h: float, s: float, v: float) -> tuple:
+    import colorsys
+
+    return srgb_to_linear(colorsys.hsv_to_rgb(h, s, v))
+
+
+def _rx(a: float) -> np.ndarray:
+    return np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
+
+
+def _ry(a: float) -> np.ndarray:
+    return np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+
+
+def _rz(a: float) -> np.ndarray:
+    return np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
