@@ -141,12 +141,12 @@ def _figure(report: dict, errors: np.ndarray, groups: list[str]) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(report["groups"])
+    names = sorted(report["groups"], key=lambda g: (not g.isdigit(), int(g) if g.isdigit() else 0, g))
     nme = [report["groups"][g]["nme"] for g in names]
     lo = [n - report["groups"][g]["interval"][0] for g, n in zip(names, nme)]
     hi = [report["groups"][g]["interval"][1] - n for g, n in zip(names, nme)]
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
-    a.bar(names, nme, yerr=[lo, hi], capsize=4, color="#4c78a8")
+    a.bar(range(len(names)), nme, yerr=[lo, hi], capsize=4, color="#4c78a8", tick_label=names)
     a.axhline(min(nme) + report["human_variance"], color="#e45756", ls="--", label="best + human variance")
     a.set_ylabel("NME (% IOD)")
     a.set_title(f"by {report['group_by']}")

@@ -4,8 +4,9 @@ Triangles: the 3-cycles of the pinned wheel's FACEMESH_TESSELATION edges. Canoni
 nothing downloaded): the 3D mesh the published face_landmark model predicts on matplotlib's Grace
 Hopper photo (found by the published face detector, cropped by MediaPipe's rule), turned to face
 the camera (the face oval's best-fit plane normal to +z, the eye corners level), centred on the
-nose tip and scaled to a 63 mm interpupillary-like outer-eye-corner distance of 90 mm. Units:
-metres; x to the subject's left on the image's right, y up, z towards the viewer.
+nose tip and scaled so that the outer eye corners are 90 mm apart (an adult's typical outer
+canthal distance). Units: metres; x towards the image's right (the subject's left), y up, z
+towards the viewer.
 
 Regions (vertex index sets) come from the wheel's connection sets: eyes, brows, lips, oval.
 """
