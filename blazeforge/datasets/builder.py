@@ -96,7 +96,7 @@ def _sources(cfg: DictConfig, num_keypoints: int) -> list:
     d = cfg.datasets
     items = []
     if d.renders:
-        items += list(read_renders(d.renders, num_keypoints))
+        items += list(read_renders(d.renders, num_keypoints, str(cfg.data.topology)))
     if d.coco:
         items += list(read_coco(d.coco, d.coco_images, num_keypoints))
     if d.wider:

@@ -28,17 +28,53 @@ def check_image(path: Path) -> None:
         raise BlazeforgeError(path, "not a readable image (corrupt or not PNG/JPEG)")
 
 
-def read_renders(render_dir: str | Path, num_keypoints: int) -> Iterator[tuple[Path, Sample]]:
-    """Samples of every shard-*/labels.jsonl in a render run directory."""
+def read_renders(render_dir: str | Path, num_keypoints: int, topology: str | None = None
+                 ) -> Iterator[tuple[Path, Sample]]:
+    """Samples of every shard-*/labels.jsonl in a render run directory.
+
+    With `topology` different from the renders' (their scene's), labels are derived where a rule
+    exists: face renders (face_mesh) give the face detectors' 6 keypoints (`topology.face.from_face_mesh`)."""
     render_dir = Path(render_dir)
     shards = sorted(render_dir.glob("shard-*/labels.jsonl"))
     if not shards:
         raise BlazeforgeError(f"renders={render_dir}", "expected a render run directory with shard-*/labels.jsonl")
+    rendered = _render_topology(render_dir)
+    derive = None
+    if topology and rendered and rendered != topology:
+        if (rendered, topology) != ("face_mesh", "face_keypoints"):
+            raise BlazeforgeError(f"renders={render_dir}", f"renders of {rendered} cannot give {topology} labels")
+        from blazeforge.topology.face import from_face_mesh as derive
     for labels in shards:
-        for sample in read_jsonl(labels, num_keypoints=num_keypoints):
+        for sample in read_jsonl(labels, num_keypoints=None if derive else num_keypoints):
+            if derive is not None:
+                sample = _derived(sample, derive)
             path = labels.parent / sample.image
             check_image(path)
             yield path, sample
+
+
+def _render_topology(render_dir: Path) -> str | None:
+    """The topology of a render run's labels (its config's scene), None when not recorded."""
+    config = render_dir / "config.yaml"
+    if not config.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    return str(OmegaConf.load(config).get("scene", {}).get("topology", "") or "") or None
+
+
+def _derived(sample: Sample, derive) -> Sample:
+    """The sample with keypoints, mask and visibility mapped through `derive` ([K, C] -> [k, C])."""
+    from dataclasses import replace
+
+    keypoints = np.stack([derive(k) for k in sample.keypoints]) if len(sample.keypoints) else \
+        np.zeros((0, 6, 3), np.float32)
+    mask = np.stack([derive(m.astype(np.float32)) > 0.999 for m in sample.keypoint_mask]) if len(sample.keypoints) \
+        else np.zeros((0, 6, 3), bool)
+    visibility = np.stack([derive(v[:, None])[:, 0] for v in sample.visibility]) if len(sample.keypoints) \
+        else np.zeros((0, 6), np.float32)
+    return replace(sample, keypoints=keypoints.astype(np.float32), keypoint_mask=mask,
+                   visibility=(visibility > 0.5).astype(np.float32), keypoints_camera=None)
 
 
 def _handedness(value) -> float:

@@ -47,3 +47,23 @@ def test_rendered_faces_are_labelled_where_the_published_model_finds_them(tmp_pa
     # MediaPipe's own face_landmark model, cropped from our labels, lands near them: the renders
     # read as faces and the labels follow its vertex order (100 renders: see the README).
     assert metrics["count"] >= 3 and metrics["nme"] < 8, metrics["nme"]
+
+
+@pytest.mark.slow
+def test_face_renders_give_the_face_detectors_six_keypoints(tmp_path):
+    from blazeforge.datasets import load, summary
+
+    renders = tmp_path / "renders"
+    assert main(["render", "scene=faces", "n=10", "shards=1", "resolution=96", "samples=2", f"run_dir={renders}"]) == 0
+    meshes = [np.array(json.loads(line)["keypoints"])[0]
+              for line in (renders / "shard-00000" / "labels.jsonl").read_text().splitlines()]
+    assert main(["datasets", "build", "data=faces", f"renders={renders}", f"run_dir={tmp_path / 'data'}"]) == 0
+    assert main(["datasets", "build", "data=hands", f"renders={renders}", f"run_dir={tmp_path / 'bad'}"]) == 2
+    split = next(name for name, count in summary(tmp_path / "data")["splits"].items() if count)
+    example = next(load(tmp_path / "data", split).as_numpy_iterator())
+    points = example["keypoints"][0]
+    assert points.shape == (6, 3) and example["keypoint_mask"][0][:, :2].all()
+    mesh = next(m for m in meshes if np.allclose(m[4, :2], points[2, :2], atol=0.01))  # nose: vertex 4
+    right_eye = points[0, :2]  # between the right eye's corners 33 and 133
+    assert np.linalg.norm(right_eye - (mesh[33, :2] + mesh[133, :2]) / 2) < 0.3 * np.linalg.norm(mesh[33, :2] - mesh[133, :2])
+    assert np.allclose(points[3, :2], (mesh[13, :2] + mesh[14, :2]) / 2, atol=0.01)  # mouth
