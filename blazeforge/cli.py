@@ -25,7 +25,8 @@ verbs:
              [init=RUN_DIR|mediapipe:NAME] [experiment=smoke])
   evaluate   landmarks: NME / PCK / presence AUC against a mean-pose baseline; detectors: COCO AP
              (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME); face landmarks by group:
-             evaluate fairness dataset=RUN_DIR [checkpoint=mediapipe:face_landmark] group_by=region
+             evaluate fairness dataset=RUN_DIR [checkpoint=mediapipe:face_landmark] group_by=region;
+             iris depth on face renders: evaluate iris_depth renders=RUN_DIR
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
              (run pipeline=hands|face_mesh source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
@@ -134,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         if any(a in ("-h", "--help") for a in args):
             print(verb_help(verb))
             return 0
-        if verb == "evaluate" and args and args[0] == "fairness":
-            args = ["evaluate.report=fairness", *args[1:]]
+        if verb == "evaluate" and args and args[0] in ("fairness", "iris_depth"):
+            args = [f"evaluate.report={args[0]}", *args[1:]]
         if verb == "datasets":
             if not args or args[0] != "build":
                 raise BlazeforgeError("datasets", "expected an action: blazeforge datasets build renders=RUN_DIR ...")

@@ -33,7 +33,8 @@ def read_renders(render_dir: str | Path, num_keypoints: int, topology: str | Non
     """Samples of every shard-*/labels.jsonl in a render run directory.
 
     With `topology` different from the renders' (their scene's), labels are derived where a rule
-    exists: face renders (face_mesh) give the face detectors' 6 keypoints (`topology.face.from_face_mesh`)."""
+    exists (`topology.derivation`): face renders give the 468-point mesh and the face detectors'
+    6 keypoints."""
     render_dir = Path(render_dir)
     shards = sorted(render_dir.glob("shard-*/labels.jsonl"))
     if not shards:
@@ -41,9 +42,11 @@ def read_renders(render_dir: str | Path, num_keypoints: int, topology: str | Non
     rendered = _render_topology(render_dir)
     derive = None
     if topology and rendered and rendered != topology:
-        if (rendered, topology) != ("face_mesh", "face_keypoints"):
+        from blazeforge.topology import derivation
+
+        derive = derivation(rendered, topology)
+        if derive is None:
             raise BlazeforgeError(f"renders={render_dir}", f"renders of {rendered} cannot give {topology} labels")
-        from blazeforge.topology.face import from_face_mesh as derive
     for labels in shards:
         for sample in read_jsonl(labels, num_keypoints=None if derive else num_keypoints):
             if derive is not None:
@@ -67,12 +70,13 @@ def _derived(sample: Sample, derive) -> Sample:
     """The sample with keypoints, mask and visibility mapped through `derive` ([K, C] -> [k, C])."""
     from dataclasses import replace
 
-    keypoints = np.stack([derive(k) for k in sample.keypoints]) if len(sample.keypoints) else \
-        np.zeros((0, 6, 3), np.float32)
+    k = len(derive(np.zeros((sample.keypoints.shape[1], 1))))
+    keypoints = np.stack([derive(p) for p in sample.keypoints]) if len(sample.keypoints) else \
+        np.zeros((0, k, 3), np.float32)
     mask = np.stack([derive(m.astype(np.float32)) > 0.999 for m in sample.keypoint_mask]) if len(sample.keypoints) \
-        else np.zeros((0, 6, 3), bool)
+        else np.zeros((0, k, 3), bool)
     visibility = np.stack([derive(v[:, None])[:, 0] for v in sample.visibility]) if len(sample.keypoints) \
-        else np.zeros((0, 6), np.float32)
+        else np.zeros((0, k), np.float32)
     return replace(sample, keypoints=keypoints.astype(np.float32), keypoint_mask=mask,
                    visibility=(visibility > 0.5).astype(np.float32), keypoints_camera=None)
 

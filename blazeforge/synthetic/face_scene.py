@@ -7,7 +7,8 @@ the brows lifted), shaded smooth with the skin material in a Monk-scale tone. Ey
 sit behind the eye openings, a dark mouth cavity behind the lips. Around it, from
 `scene.BlenderScene`: backdrop, world, lights and occluders.
 
-Labels: the 468 vertices projected (pixels; z relative to the nose tip at x's scale), their
+Labels: the refined mesh's 478 points (the 468 vertices, then 5 per iris: the `face_mesh_iris`
+topology) projected (pixels; z relative to the nose tip at x's scale) and in camera metres, their
 ray-cast visibility, the face box (mask), skin tone and the expression parameters.
 """
 
@@ -34,8 +35,8 @@ class FaceScene(BlenderScene):
     def render(self, rng: np.random.Generator, frame_path: Path, mask_path: Path) -> dict:
         """Render one randomized face to `frame_path` (RGB PNG) and `mask_path` (uint8 PNG, 1 = face).
 
-        Returns the labels: keypoints [468, 3] (pixels; z relative to the nose tip), keypoints_camera
-        [468, 3] (metres), visibility [468], box [4], camera intrinsics and meta (skin tone,
+        Returns the labels: keypoints [478, 3] (pixels; z relative to the nose tip), keypoints_camera
+        [478, 3] (metres), visibility [478], box [4], camera intrinsics and meta (skin tone,
         expression parameters)."""
         self._clear()
         cfg = self.cfg
@@ -51,8 +52,9 @@ class FaceScene(BlenderScene):
         target = np.array([rng.uniform(-0.3, 0.3) * half, rng.uniform(-0.3, 0.3) * half, -distance])
         yaw, pitch, roll = (math.radians(rng.uniform(-a, a)) for a in cfg.head_pose_deg)
         rotation = _rz(roll) @ _rx(pitch) @ _ry(yaw)
-        world = local @ rotation.T + target
-        face = self._face(world, rotation, tone, rng)
+        mesh = local @ rotation.T + target
+        face, iris = self._face(mesh, rotation, tone, rng)
+        world = np.concatenate([mesh, iris])  # the refined mesh's 478 points
         self._backdrop(rng, distance, fov)
         self._lighting(rng, target)
         if rng.random() < cfg.occluders.probability:
@@ -68,7 +70,7 @@ class FaceScene(BlenderScene):
         cam = world * np.array([1, -1, -1])
         uv = cam[:, :2] / cam[:, 2:3] * f + self.size / 2
         z = (cam[:, 2] - cam[NOSE_TIP, 2]) * f / cam[NOSE_TIP, 2]
-        visibility = self._visibility(world, face, uv, tolerance=0.004)
+        visibility = self._visibility(world, face, uv, tolerance=0.002)
         ys, xs = np.nonzero(mask)
         box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else [*uv.min(0), *uv.max(0)]
         return {
@@ -78,8 +80,11 @@ class FaceScene(BlenderScene):
             "meta": {"skin_tone": tone, "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items())},
         }
 
-    def _face(self, world: np.ndarray, rotation: np.ndarray, tone: int, rng) -> list:
-        """The face mesh, eyeballs with irises and the mouth cavity; returns the face's objects."""
+    def _face(self, world: np.ndarray, rotation: np.ndarray, tone: int, rng) -> tuple[list, np.ndarray]:
+        """The face mesh, eyeballs with irises and the mouth cavity. Returns the face's objects and
+        the 10 iris points [10, 3] (world metres) in the refined mesh's order: per eye (the subject's
+        right first) the iris centre on the iris's front, then its rim towards the face's +x, +y,
+        -x and -y."""
         mesh = bpy.data.meshes.new("face")
         mesh.from_pydata([tuple(v) for v in world], [], [tuple(int(i) for i in t) for t in triangles()])
         mesh.validate()
@@ -91,17 +96,21 @@ class FaceScene(BlenderScene):
         forward = rotation @ np.array([0.0, 0.0, 1.0])
         objects = [face]
         iris_color = _linear_hsv(rng.uniform(0.05, 0.6), rng.uniform(0.3, 0.8), rng.uniform(0.05, 0.35))
-        for side in ("LEFT", "RIGHT"):
+        across, up = rotation @ np.array([1.0, 0.0, 0.0]), rotation @ np.array([0.0, 1.0, 0.0])
+        points = []
+        for side in ("RIGHT", "LEFT"):
             rim = world[region(f"FACEMESH_{side}_EYE")]
             centre = rim.mean(0) - forward * EYEBALL_RADIUS * 0.75
             objects.append(self._sphere(f"eye_{side}", centre, EYEBALL_RADIUS, (0.8, 0.78, 0.75), 0.3))
             iris = centre + forward * EYEBALL_RADIUS * 0.92
             objects.append(self._sphere(f"iris_{side}", iris, IRIS_RADIUS, iris_color, 0.2,
                                         flatten=(rotation, 0.35)))
+            points += [iris + forward * IRIS_RADIUS * 0.35, iris + across * IRIS_RADIUS, iris + up * IRIS_RADIUS,
+                       iris - across * IRIS_RADIUS, iris - up * IRIS_RADIUS]
         lips = world[region("FACEMESH_LIPS")]
         objects.append(self._sphere("mouth", lips.mean(0) - forward * 0.012, 0.022, (0.08, 0.02, 0.02), 0.8,
                                     flatten=(rotation, 0.5)))
-        return objects
+        return objects, np.array(points)
 
     def _sphere(self, name: str, centre, radius: float, color, roughness: float, flatten=None):
         """A UV sphere (flattened along the face's forward axis by `flatten` = (rotation, factor))."""

@@ -60,3 +60,16 @@ def get(name: str) -> Topology:
     if name not in _REGISTRY:
         raise BlazeforgeError("topology", f"unknown topology {name!r}; expected one of {sorted(_REGISTRY)}")
     return _REGISTRY[name]
+
+
+def derivation(source: str, target: str):
+    """A function [K_source, C] -> [K_target, C] that makes `target` labels from `source` ones, or
+    None when there is none: the refined face mesh gives the 468-point mesh, and either gives the
+    face detectors' 6 keypoints (`face.from_face_mesh`)."""
+    from blazeforge.topology.face import from_face_mesh
+
+    first_468 = lambda points: points[:468]  # noqa: E731
+    rules = {("face_mesh_iris", "face_mesh"): first_468,
+             ("face_mesh_iris", "face_keypoints"): lambda points: from_face_mesh(points[:468]),
+             ("face_mesh", "face_keypoints"): from_face_mesh}
+    return rules.get((source, target))
