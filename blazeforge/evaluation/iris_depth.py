@@ -4,7 +4,7 @@
 
 For every eye of every render (`scene=faces`: the refined mesh's 478 labelled points, camera
 intrinsics and each point's camera-space position): the eye is cropped from the labelled mesh as
-MediaPipe's iris graph crops it (`geometry.roi.eye_roi`; the right eye mirrored), the iris model
+MediaPipe's iris graph crops it (`geometry.roi.eye_roi`; the subject's left eye mirrored), the iris model
 gives 5 iris points, and `geometry.iris.iris_depth_mm` turns their diameter into a distance with
 the render's focal length. The truth is the distance from the camera to the labelled iris centre.
 The same formula on the labelled iris points measures what the formula alone loses.
@@ -43,7 +43,7 @@ def _frames(render_dir: Path):
 def evaluate_iris_depth(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge import zoo
     from blazeforge.geometry.iris import iris_depth_mm
-    from blazeforge.geometry.roi import eye_roi
+    from blazeforge.geometry.roi import MIRRORED_EYE, eye_roi
     from blazeforge.runtime.models import load_landmarks
     from blazeforge.topology.face_mesh import IRIS
 
@@ -57,7 +57,7 @@ def evaluate_iris_depth(cfg: DictConfig, run_dir: Path) -> dict:
     for image, keypoints, camera, fx in _frames(Path(e.renders)):
         h, w = image.shape[:2]
         for eye in ("right", "left"):
-            iris, _ = model.predict(image, eye_roi(keypoints[:468], eye), flip=eye == "right")
+            iris, _ = model.predict(image, eye_roi(keypoints[:468], eye), flip=eye == MIRRORED_EYE)
             centre = IRIS[eye][0]
             truth = float(np.linalg.norm(camera[centre]) * 1000)
             estimated.append(iris_depth_mm(iris, fx, (w, h)))

@@ -130,9 +130,12 @@ def pose_roi(xy: np.ndarray) -> Roi:
 # horizontal, squared on the long side and scaled 1.5x.
 FACE_ROI_SCALE = 1.5
 FACE_ROI_ROTATION = (33, 133)
-# MediaPipe's iris graph: each eye's crop from its two corners (left 33, 133; right 362, 263), turned
-# so the corners are level, squared and scaled 2.3x.
-EYE_CORNERS = {"left": (33, 133), "right": (362, 263)}
+# MediaPipe's iris graph: each eye's crop from its two corners, turned so the corners are level,
+# squared and scaled 2.3x. Keyed by the subject's eye: the right eye (the image's left: 33, 133) and
+# the left eye (362, 263). The iris model knows image-left eyes: the subject's left eye runs mirrored
+# (MediaPipe's IS_RIGHT_EYE, named from the viewer's side).
+EYE_CORNERS = {"right": (33, 133), "left": (362, 263)}
+MIRRORED_EYE = "left"
 EYE_ROI_SCALE = 2.3
 
 
@@ -152,7 +155,8 @@ def face_roi(xy: np.ndarray) -> Roi:
 
 
 def eye_roi(xy: np.ndarray, eye: str) -> Roi:
-    """The iris model's crop of one eye ("left" or "right") from 468 face landmarks xy (pixels)."""
+    """The iris model's crop of the subject's "right" or "left" eye from 468 face landmarks xy
+    (pixels); the "left" one (`MIRRORED_EYE`) goes to the model mirrored."""
     return bounds_roi(np.asarray(xy)[list(EYE_CORNERS[eye])], 0, 1, EYE_ROI_SCALE)
 
 

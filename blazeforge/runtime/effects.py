@@ -18,10 +18,10 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-# Eyes (subject's left eye first, as MediaPipe's mesh names them): outer corner, inner corner,
-# upper lid, lower lid, brow middle.
-EYES = {"left": dict(corners=(33, 133), lids=(159, 145), brow=105),
-        "right": dict(corners=(263, 362), lids=(386, 374), brow=334)}
+# The subject's eyes (the right one on the image's left, as the mesh's FACEMESH_RIGHT_EYE): outer
+# corner, inner corner, upper lid, lower lid, brow middle.
+EYES = {"right": dict(corners=(33, 133), lids=(159, 145), brow=105),
+        "left": dict(corners=(263, 362), lids=(386, 374), brow=334)}
 MOUTH = dict(corners=(61, 291), lips=(13, 14))
 IOD = (33, 263)
 # Calibration of the ratios (neutral face -> 0, full expression -> 1): MediaPipe's meshes of the package

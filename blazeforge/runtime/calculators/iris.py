@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from blazeforge.geometry.iris import focal_from_fov, iris_depth_mm
-from blazeforge.geometry.roi import eye_roi
+from blazeforge.geometry.roi import MIRRORED_EYE, eye_roi
 from blazeforge.runtime.calculators.tracking import _model
 from blazeforge.runtime.graph import Calculator, calculator
 from blazeforge.runtime.instance import Instance
@@ -14,10 +14,11 @@ from blazeforge.runtime.instance import Instance
 
 @calculator
 class Iris(Calculator):
-    """IMAGE + INSTANCES (faces, 468 landmarks) -> INSTANCES with extra "iris" [2, 5, 3] (left then
-    right eye, image pixels), "eye_contours" [2, 71, 3] and "depth_mm" (mean of both eyes).
+    """IMAGE + INSTANCES (faces, 468 landmarks) -> INSTANCES with extra "iris" [2, 5, 3] (the
+    subject's right then left eye, image pixels), "eye_contours" [2, 71, 3] and "depth_mm" (mean of
+    both eyes).
 
-    The right eye runs mirrored (the model knows left eyes). Focal length: `focal_px`, else the
+    The subject's left eye runs mirrored (the model knows image-left eyes). Focal length: `focal_px`, else the
     run's (EXIF of the source images), else from `fov_deg`, the horizontal field of view.
     """
 
@@ -36,11 +37,11 @@ class Iris(Calculator):
         out = []
         for face in inputs["INSTANCES"]:
             irises, contours, depths = [], [], []
-            for eye in ("left", "right"):
+            for eye in ("right", "left"):
                 roi = eye_roi(face.landmarks, eye)
-                iris, outputs = self.model.predict(image, roi, flip=eye == "right")
+                iris, outputs = self.model.predict(image, roi, flip=eye == MIRRORED_EYE)
                 contour = np.asarray(outputs["eye_contour"]).reshape(-1, 3)
-                contours.append(self.model.to_image(contour, roi, flip=eye == "right"))
+                contours.append(self.model.to_image(contour, roi, flip=eye == MIRRORED_EYE))
                 irises.append(iris)
                 depths.append(iris_depth_mm(iris, focal, (w, h)))
             extra = {**face.extra, "iris": np.stack(irises), "eye_contours": np.stack(contours),
