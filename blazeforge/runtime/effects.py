@@ -6,8 +6,8 @@ midtones recoloured, highlights kept bright with a gloss), and the three blended
 weights under a feathered lip mask.
 
 Face semantics are ratios of landmark distances mapped to [0, 1]: eye openness (lid gap over eye
-width), mouth opening (inner lip gap over mouth width) and brow height (brow to upper lid over the
-interocular distance).
+width), mouth opening (inner lip gap over mouth width) and brow height (brow to the middle of the
+eye's corners, which a blink does not move, over the interocular distance).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ EYES = {"right": dict(corners=(33, 133), lids=(159, 145), brow=105),
 MOUTH = dict(corners=(61, 291), lips=(13, 14))
 IOD = (33, 263)
 # Calibration of the ratios (neutral face -> 0, full expression -> 1): MediaPipe's meshes of the package
-# photos (two neutral faces, eyes open) give lid gap / eye width 0.24-0.34, brow to lid 0.18-0.19 IOD.
+# photos (two neutral faces, eyes open) give lid gap / eye width 0.24-0.34, brow to eye centre 0.27-0.28 IOD.
 EYE_OPEN, EYE_CLOSED = 0.25, 0.08
 MOUTH_OPEN = 0.6
-BROW_NEUTRAL, BROW_RAISED = 0.20, 0.30
+BROW_NEUTRAL, BROW_RAISED = 0.28, 0.36
 
 
 @lru_cache(maxsize=1)
@@ -120,7 +120,8 @@ def face_semantics(landmarks: np.ndarray) -> dict[str, float]:
     for side, eye in EYES.items():
         openness = dist(*eye["lids"]) / max(dist(*eye["corners"]), 1e-6)
         out[f"eye_blink_{side}"] = round(1 - _unit(openness, EYE_CLOSED, EYE_OPEN), 3)
-        brows.append(dist(eye["brow"], eye["lids"][0]) / iod)
+        centre = (p[eye["corners"][0]] + p[eye["corners"][1]]) / 2
+        brows.append(float(np.linalg.norm(p[eye["brow"]] - centre)) / iod)
     out["mouth_open"] = round(_unit(dist(*MOUTH["lips"]) / max(dist(*MOUTH["corners"]), 1e-6), 0.0, MOUTH_OPEN), 3)
     out["brow_raise"] = round(_unit(float(np.mean(brows)), BROW_NEUTRAL, BROW_RAISED), 3)
     return out

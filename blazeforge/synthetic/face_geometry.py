@@ -102,3 +102,20 @@ def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.eye(3)
     k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
     return np.eye(3) + k + k @ k * (1 / (1 + c))
+
+
+@lru_cache(maxsize=1)
+def lower_lip() -> np.ndarray:
+    """Vertex indices of the lower lip: the arcs of the lips' outer and inner loops between the mouth
+    corners (61 and 291 outside, 78 and 308 inside) that do not pass the upper lip's middle (0, 13)."""
+    from blazeforge.runtime.effects import lip_loops
+
+    out = []
+    for loop in lip_loops():
+        loop = list(loop)
+        a, b = (61, 291) if 61 in loop else (78, 308)
+        top = 0 if 0 in loop else 13
+        i, j = sorted((loop.index(a), loop.index(b)))
+        arc = loop[i + 1:j]
+        out += [v for v in (arc if top not in arc else loop[j + 1:] + loop[:i])]
+    return np.array(sorted(out))

@@ -2,8 +2,7 @@
 
 The face is the 468-vertex mesh (`face_geometry`: MediaPipe's tesselation over a canonical shape),
 varied per frame by identity (independent width / height / depth scales and smooth Gaussian bumps of
-a few millimetres) and expression (jaw open: the lower face turned about a jaw axis; brow raise:
-the brows lifted), shaded smooth with the skin material in a Monk-scale tone. Eyeballs with irises
+a few millimetres) and expression (jaw open, brow raise, blink, smile), shaded smooth with the skin material in a Monk-scale tone. Eyeballs with irises
 sit behind the eye openings, a dark mouth cavity behind the lips. Around it, from
 `scene.BlenderScene`: backdrop, world, lights and occluders.
 
@@ -21,7 +20,7 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from blazeforge.synthetic.face_geometry import canonical_mesh, region, triangles
+from blazeforge.synthetic.face_geometry import canonical_mesh, lower_lip, region, triangles
 from blazeforge.synthetic.scene import MONK, BlenderScene, render_quietly, srgb_to_linear
 from blazeforge.topology.face_mesh import NOSE_TIP
 
@@ -42,7 +41,9 @@ class FaceScene(BlenderScene):
         cfg = self.cfg
         tone = int(rng.integers(cfg.skin_tones[0], cfg.skin_tones[1] + 1))
         expression = {"jaw_open": float(rng.uniform(0, 1) ** 2 * cfg.expressions.jaw_open),
-                      "brow_raise": float(rng.uniform(0, 1) ** 2 * cfg.expressions.brow_raise)}
+                      "brow_raise": float(rng.uniform(0, 1) ** 2 * cfg.expressions.brow_raise),
+                      "blink": float(rng.uniform(0, 1) ** 3 * cfg.expressions.blink),
+                      "smile": float(rng.uniform(0, 1) ** 2 * cfg.expressions.smile)}
         local = _express(_identity(canonical_mesh(), rng, cfg.identity), expression)
 
         fov = math.radians(rng.uniform(*cfg.camera.fov_deg))
@@ -154,26 +155,45 @@ def _identity(mesh: np.ndarray, rng, cfg) -> np.ndarray:
 
 def _express(mesh: np.ndarray, expression: dict) -> np.ndarray:
     """Jaw open (the lower face, lower lip included, turned down about an axis behind the mouth
-    corners by up to 18 degrees, weighted smoothly by height below the mouth) and brow raise (the
-    brows and the skin within about a centimetre lifted by up to 6 mm)."""
+    corners by up to 18 degrees, weighted smoothly by height below the mouth), brow raise (the
+    brows and the skin within about a centimetre lifted by up to 6 mm), blink (the upper lids
+    lowered onto the lower ones, the skin above following) and smile (the mouth corners 4 mm out
+    and up, the cheeks around them following), each in [0, 1]."""
     out = mesh.copy()
     corners = mesh[[61, 291]]
     mouth_y = corners[:, 1].mean()
     pivot = np.array([0.0, mouth_y + 0.01, corners[:, 2].mean() - 0.05])
     below = np.clip((mouth_y + 0.004 - mesh[:, 1]) / 0.02, 0, 1)  # 0 above the mouth, 1 from 2 cm below
-    lips = region("FACEMESH_LIPS")
-    below[lips[mesh[lips, 1] >= mouth_y]] = 0  # the upper lip stays with the skull
+    below[region("FACEMESH_LIPS")] = 0  # the upper lip (and the corners) stay with the skull,
+    below[lower_lip()] = 1               # the lower lip goes with the jaw
     angle = math.radians(18) * expression["jaw_open"] * below
     rel = mesh - pivot
     c, s = np.cos(angle), np.sin(angle)
-    out[:, 1] = pivot[1] + rel[:, 1] * c + rel[:, 2] * s
-    out[:, 2] = pivot[2] - rel[:, 1] * s + rel[:, 2] * c
+    out[:, 1] = pivot[1] + rel[:, 1] * c - rel[:, 2] * s  # the chin goes down and back
+    out[:, 2] = pivot[2] + rel[:, 1] * s + rel[:, 2] * c
     brows = np.concatenate([region("FACEMESH_LEFT_EYEBROW"), region("FACEMESH_RIGHT_EYEBROW")])
-    lift = np.zeros(len(mesh))
-    for b in brows:
-        lift = np.maximum(lift, np.exp(-np.sum((mesh - mesh[b]) ** 2, 1) / (2 * 0.008 ** 2)))
-    out[:, 1] += lift * 0.006 * expression["brow_raise"]
+    out[:, 1] += _near(mesh, brows, 0.008) * 0.006 * expression["brow_raise"]
+    for side in ("LEFT", "RIGHT"):  # blink: each upper-lid point moves down to the lower lid below it
+        eye = region(f"FACEMESH_{side}_EYE")
+        mid = mesh[eye, 1].mean()
+        upper, lower = eye[mesh[eye, 1] > mid], eye[mesh[eye, 1] <= mid]
+        shift = np.zeros((len(mesh), 3))
+        for u in upper:
+            below_u = lower[np.argmin(np.abs(mesh[lower, 0] - mesh[u, 0]))]
+            shift[u] = (mesh[below_u] - mesh[u]) * 0.95 * expression["blink"]
+        weight = _near(mesh, upper, 0.006)[:, None]
+        spread = np.array([shift[upper[np.argmin(np.linalg.norm(mesh[upper] - v, axis=1))]] for v in mesh])
+        out += np.where(np.isin(np.arange(len(mesh)), upper)[:, None], shift, weight * spread * 0.8)
+    for corner, sign in ((61, -1.0), (291, 1.0)):  # smile: the mouth corners out and up, the cheeks with them
+        weight = np.exp(-np.sum((mesh - mesh[corner]) ** 2, 1) / (2 * 0.012 ** 2))[:, None]
+        out += weight * np.array([sign * 0.004, 0.004, 0.0]) * expression["smile"]
     return out
+
+
+def _near(mesh: np.ndarray, points: np.ndarray, width: float) -> np.ndarray:
+    """[V] in [0, 1]: how close each vertex is to the nearest of `points` (Gaussian of width metres)."""
+    d2 = ((mesh[:, None, :] - mesh[None, points, :]) ** 2).sum(-1).min(1)
+    return np.exp(-d2 / (2 * width ** 2))
 
 
 def _linear_hsv(h: float, s: float, v: float) -> tuple:

@@ -73,3 +73,21 @@ def test_face_renders_give_the_face_detectors_six_keypoints(tmp_path):
     right_eye = points[0, :2]  # between the right eye's corners 33 and 133
     assert np.linalg.norm(right_eye - (mesh[33, :2] + mesh[133, :2]) / 2) < 0.3 * np.linalg.norm(mesh[33, :2] - mesh[133, :2])
     assert np.allclose(points[3, :2], (mesh[13, :2] + mesh[14, :2]) / 2, atol=0.01)  # mouth
+
+
+@pytest.mark.slow
+def test_rendered_expressions_read_back_as_face_semantics(tmp_path):
+    from blazeforge.runtime.effects import face_semantics
+
+    assert main(["render", "scene=faces", "n=16", "shards=1", "resolution=96", "samples=1", "seed=4",
+                 f"run_dir={tmp_path}"]) == 0
+    rows = []
+    for line in (tmp_path / "shard-00000" / "labels.jsonl").read_text().splitlines():
+        label = json.loads(line)
+        params = dict(item.split("=") for item in label["meta"]["expression"].split())
+        seen = face_semantics(np.array(label["keypoints"])[0][:468])
+        rows.append((float(params["jaw_open"]), seen["mouth_open"], float(params["blink"]),
+                     (seen["eye_blink_left"] + seen["eye_blink_right"]) / 2))
+    rows = np.array(rows)
+    assert np.corrcoef(rows[:, 0], rows[:, 1])[0, 1] > 0.9  # jaw open -> the lips part
+    assert np.corrcoef(rows[:, 2], rows[:, 3])[0, 1] > 0.8  # blink -> the lids close
