@@ -210,3 +210,10 @@ def test_a_graph_can_drop_a_stage_only_where_types_allow():
     with pytest.raises(BlazeforgeError, match="node face_landmarks: cannot be bypassed"):
         config.without("face_landmarks")  # no input of its output's type
     assert "annotate" not in [n.name for n in config.without("annotate").nodes]  # image in, image out
+
+
+def test_a_gpu_delegate_falls_back_to_the_cpu_where_none_loads(clips, tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("BLAZEFORGE_GPU_DELEGATE", str(tmp_path / "no_such_delegate.so"))
+    metrics = run_pipeline(load("hands"), clips["hand"][0], tmp_path, limit=2, delegate="gpu")
+    assert metrics["frames"] == 2 and metrics["delegate"] == "cpu"
+    assert "no GPU delegate loads here" in caplog.text
