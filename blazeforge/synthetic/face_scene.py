@@ -21,7 +21,7 @@ import numpy as np
 from mathutils import Vector
 
 from blazeforge.synthetic.face_geometry import canonical_mesh, lower_lip, region, triangles
-from blazeforge.synthetic.scene import MONK, BlenderScene, render_quietly, srgb_to_linear
+from blazeforge.synthetic.scene import MONK, BlenderScene, srgb_to_linear
 from blazeforge.topology.face_mesh import NOSE_TIP
 
 EYEBALL_RADIUS = 0.012    # metres
@@ -56,30 +56,10 @@ class FaceScene(BlenderScene):
         mesh = local @ rotation.T + target
         face, iris = self._face(mesh, rotation, tone, rng)
         world = np.concatenate([mesh, iris])  # the refined mesh's 478 points
-        self._backdrop(rng, distance, fov)
-        self._lighting(rng, target)
-        if rng.random() < cfg.occluders.probability:
-            for _ in range(int(rng.integers(1, cfg.occluders.max_count + 1))):
-                self._occluder(rng, world, fov)
-
-        self.scene.cycles.seed = int(rng.integers(2**31 - 1))
-        self.scene.render.filepath = str(frame_path)
-        render_quietly()
-        mask = self._mask(face, mask_path)
-
-        f = self.size / 2 / math.tan(fov / 2)
-        cam = world * np.array([1, -1, -1])
-        uv = cam[:, :2] / cam[:, 2:3] * f + self.size / 2
-        z = (cam[:, 2] - cam[NOSE_TIP, 2]) * f / cam[NOSE_TIP, 2]
-        visibility = self._visibility(world, face, uv, tolerance=0.002)
-        ys, xs = np.nonzero(mask)
-        box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else [*uv.min(0), *uv.max(0)]
-        return {
-            "keypoints": np.concatenate([uv, z[:, None]], 1), "keypoints_camera": cam, "visibility": visibility,
-            "box": np.asarray(box, np.float32), "handedness": 0.0,
-            "camera": {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2}, "size": self.size,
-            "meta": {"skin_tone": tone, "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items())},
-        }
+        return {**self._shoot(rng, face, world, target, distance, fov, frame_path, mask_path, root=NOSE_TIP,
+                              tolerance=0.002),
+                "handedness": 0.0,
+                "meta": {"skin_tone": tone, "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items())}}
 
     def _face(self, world: np.ndarray, rotation: np.ndarray, tone: int, rng) -> tuple[list, np.ndarray]:
         """The face mesh, eyeballs with irises and the mouth cavity. Returns the face's objects and

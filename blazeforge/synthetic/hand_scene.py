@@ -18,7 +18,7 @@ from mathutils import Matrix, Vector
 
 from blazeforge.synthetic.gestures import random_pose
 from blazeforge.synthetic.kinematics import HandShape, forward_kinematics, random_rotation
-from blazeforge.synthetic.scene import MONK, BlenderScene, cube_mesh, render_quietly, srgb_to_linear
+from blazeforge.synthetic.scene import MONK, BlenderScene, cube_mesh, srgb_to_linear
 from blazeforge.topology.hand import FINGERS, finger_chain
 
 # Skin radii (metres) at each joint of a finger, base to tip, before the per-finger scale.
@@ -55,31 +55,8 @@ class HandScene(BlenderScene):
         frames = {f: rotation @ m for f, m in frames.items()}
 
         hand = self._hand(world, frames, tone, rng)
-        self._backdrop(rng, distance, fov)
-        self._lighting(rng, target)
-        if rng.random() < cfg.occluders.probability:
-            for _ in range(int(rng.integers(1, cfg.occluders.max_count + 1))):
-                self._occluder(rng, world, fov)
-
-        self.scene.cycles.seed = int(rng.integers(2**31 - 1))
-        self.scene.render.filepath = str(frame_path)
-        render_quietly()
-        mask = self._mask(hand, mask_path)
-
-        f = self.size / 2 / math.tan(fov / 2)
-        cam = world * np.array([1, -1, -1])  # camera coordinates, metres
-        uv = cam[:, :2] / cam[:, 2:3] * f + self.size / 2
-        z = (cam[:, 2] - cam[0, 2]) * f / cam[0, 2]
-        visibility = self._visibility(world, hand, uv)
-        ys, xs = np.nonzero(mask)
-        box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else \
-            [*uv.min(0), *uv.max(0)]
-        return {
-            "keypoints": np.concatenate([uv, z[:, None]], 1), "keypoints_camera": cam,
-            "visibility": visibility, "box": np.asarray(box, np.float32), "handedness": 0.0 if left else 1.0,
-            "camera": {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2}, "size": self.size,
-            "meta": {"skin_tone": tone, "gesture": gesture, "left": left},
-        }
+        return {**self._shoot(rng, hand, world, target, distance, fov, frame_path, mask_path, root=0),
+                "handedness": 0.0 if left else 1.0, "meta": {"skin_tone": tone, "gesture": gesture, "left": left}}
 
     # ----------------------------------------------------------------------------------------
     def _hand(self, joints: np.ndarray, frames: dict, tone: int, rng) -> list:

@@ -64,6 +64,35 @@ class BlenderScene:
         self.frame_objects: list = []
 
     # ----------------------------------------------------------------------------------------
+    def _shoot(self, rng, subject: list, world: np.ndarray, target: np.ndarray, distance: float, fov: float,
+               frame_path: Path, mask_path: Path, root: int, tolerance: float = 0.02) -> dict:
+        """Backdrop, lights and occluders around the subject (its objects; its labelled points `world`
+        [K, 3], metres), render the frame and its mask, and project the points. Returns keypoints
+        [K, 3] (pixels; z relative to point `root` at x's scale), keypoints_camera [K, 3] (metres),
+        visibility [K] (ray cast within `tolerance` metres), box [4] (the mask's), camera, size."""
+        cfg = self.cfg
+        self._backdrop(rng, distance, fov)
+        self._lighting(rng, target)
+        if rng.random() < cfg.occluders.probability:
+            for _ in range(int(rng.integers(1, cfg.occluders.max_count + 1))):
+                self._occluder(rng, world, fov)
+
+        self.scene.cycles.seed = int(rng.integers(2**31 - 1))
+        self.scene.render.filepath = str(frame_path)
+        render_quietly()
+        mask = self._mask(subject, mask_path)
+
+        f = self.size / 2 / math.tan(fov / 2)
+        cam = world * np.array([1, -1, -1])  # camera coordinates, metres
+        uv = cam[:, :2] / cam[:, 2:3] * f + self.size / 2
+        z = (cam[:, 2] - cam[root, 2]) * f / cam[root, 2]
+        visibility = self._visibility(world, subject, uv, tolerance)
+        ys, xs = np.nonzero(mask)
+        box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else [*uv.min(0), *uv.max(0)]
+        return {"keypoints": np.concatenate([uv, z[:, None]], 1), "keypoints_camera": cam, "visibility": visibility,
+                "box": np.asarray(box, np.float32), "size": self.size,
+                "camera": {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2}}
+
     def _link(self, obj):
         self.scene.collection.objects.link(obj)
         self.frame_objects.append(obj)
