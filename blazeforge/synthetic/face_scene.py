@@ -17,10 +17,12 @@ import math
 from pathlib import Path
 
 import bpy
+import bmesh  # after bpy: Blender's modules load with it
 import numpy as np
-from mathutils import Vector
+from mathutils import Matrix, Vector
 
 from blazeforge.synthetic.face_geometry import canonical_mesh, lower_lip, region, triangles
+from blazeforge.synthetic.kinematics import orientation
 from blazeforge.synthetic.scene import MONK, BlenderScene, srgb_to_linear
 from blazeforge.topology.face_mesh import NOSE_TIP
 
@@ -52,7 +54,7 @@ class FaceScene(BlenderScene):
         half = distance * math.tan(fov / 2)
         target = np.array([rng.uniform(-0.3, 0.3) * half, rng.uniform(-0.3, 0.3) * half, -distance])
         yaw, pitch, roll = (math.radians(rng.uniform(-a, a)) for a in cfg.head_pose_deg)
-        rotation = _rz(roll) @ _rx(pitch) @ _ry(yaw)
+        rotation = orientation(yaw, pitch, roll)
         mesh = local @ rotation.T + target
         face, iris = self._face(mesh, rotation, tone, rng)
         world = np.concatenate([mesh, iris])  # the refined mesh's 478 points
@@ -96,8 +98,6 @@ class FaceScene(BlenderScene):
     def _sphere(self, name: str, centre, radius: float, color, roughness: float, flatten=None):
         """A UV sphere (flattened along the face's forward axis by `flatten` = (rotation, factor))."""
         mesh = bpy.data.meshes.new(name)
-        import bmesh
-
         bm = bmesh.new()
         bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=radius)
         bm.to_mesh(mesh)
@@ -113,8 +113,6 @@ class FaceScene(BlenderScene):
         obj = self._link(bpy.data.objects.new(name, mesh))
         if flatten is not None:
             rotation, factor = flatten
-            from mathutils import Matrix
-
             basis = Matrix([tuple(r) for r in rotation]).to_4x4()
             obj.matrix_world = Matrix.Translation(Vector(tuple(centre))) @ basis @ Matrix.Diagonal((1, 1, factor, 1))
         else:
@@ -180,15 +178,3 @@ def _linear_hsv(h: float, s: float, v: float) -> tuple:
     import colorsys
 
     return srgb_to_linear(colorsys.hsv_to_rgb(h, s, v))
-
-
-def _rx(a: float) -> np.ndarray:
-    return np.array([[1, 0, 0], [0, math.cos(a), -math.sin(a)], [0, math.sin(a), math.cos(a)]])
-
-
-def _ry(a: float) -> np.ndarray:
-    return np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
-
-
-def _rz(a: float) -> np.ndarray:
-    return np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])

@@ -108,12 +108,19 @@ def forward_kinematics(pose: dict, shape: HandShape = HandShape(), left: bool = 
     return joints @ mirror
 
 
+def orientation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """R = Rz(roll) @ Rx(pitch) @ Ry(yaw), radians, right-handed rotations in the world frame (camera
+    looking down -Z, +Y up): yaw about the object's vertical axis, then pitch towards or away from
+    the camera, then roll in the image plane."""
+    ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]])
+    rz = np.array([[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]])
+    return rz @ rx @ ry
+
+
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """A hand orientation: any roll in the image plane, palm or back towards the camera, tilted."""
     yaw = rng.uniform(-math.pi, math.pi)          # about the hand's finger axis: palm, side or back
     pitch = rng.uniform(-0.9, 0.9)                # fingers towards or away from the camera
     roll = rng.uniform(-math.pi, math.pi)         # in the image plane
-    ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
-    rx = np.array([[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]])
-    rz = np.array([[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]])
-    return rz @ rx @ ry
+    return orientation(yaw, pitch, roll)
