@@ -14,7 +14,6 @@ signed mean, per-eye figures, and `labelled_relative_error` for the formula on t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import cv2
@@ -26,18 +25,14 @@ from blazeforge.errors import BlazeforgeError
 
 def _frames(render_dir: Path):
     """(image RGB, keypoints [478, 3] px, camera-space points [478, 3] m, fx) for each face render."""
-    shards = sorted(render_dir.glob("shard-*/labels.jsonl"))
-    if not shards:
-        raise BlazeforgeError(f"renders={render_dir}", "expected a render run directory (scene=faces)")
-    for labels in shards:
-        for line in labels.read_text().splitlines():
-            record = json.loads(line)
-            keypoints = np.array(record["keypoints"], np.float64)[0]
-            if keypoints.shape[0] != 478 or "keypoints_camera" not in record:
-                raise BlazeforgeError(labels, "expected face renders with 478 points and camera positions "
-                                              "(blazeforge render scene=faces)")
-            image = cv2.cvtColor(cv2.imread(str(labels.parent / record["image"])), cv2.COLOR_BGR2RGB)
-            yield image, keypoints, np.array(record["keypoints_camera"], np.float64)[0], float(record["camera"]["fx"])
+    from blazeforge.datasets.sources import read_renders
+
+    for path, sample in read_renders(render_dir, 478):
+        if sample.keypoints_camera is None or not sample.camera:
+            raise BlazeforgeError(path, "expected face renders with camera positions (blazeforge render scene=faces)")
+        image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        yield image, sample.keypoints[0].astype(np.float64), sample.keypoints_camera[0].astype(np.float64), \
+            float(sample.camera["fx"])
 
 
 def evaluate_iris_depth(cfg: DictConfig, run_dir: Path) -> dict:

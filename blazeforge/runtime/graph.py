@@ -225,28 +225,32 @@ class GraphConfig:
                     raise BlazeforgeError(f"{self.source}: node {node.name}",
                                           f"input {tag} expects {wanted}, but stream {stream!r} carries {made} "
                                           f"(from {producer.name}.{out_tag})")
-        self._check_cycles(producers)
+        self.ordered()
 
-    def _check_cycles(self, producers: dict) -> None:
-        by_name = {n.name: n for n in self.nodes}
-        upstream = {n.name: {producers[s][0].name for s in n.inputs.values()} for n in self.nodes}
+    def ordered(self) -> list[Node]:
+        """The nodes in topological order (each after the producers of its plain inputs); a cycle
+        through plain inputs is a one-line error naming it."""
+        producer = {stream: n for n in self.nodes for stream in n.outputs.values()}
         state: dict[str, int] = {}
+        out: list[Node] = []
 
-        def visit(name: str, path: list[str]):
-            if state.get(name) == 1:
-                cycle = path[path.index(name):] + [name]
-                raise BlazeforgeError(f"{self.source}: node {name}",
+        def visit(node: Node, path: list[str]):
+            if state.get(node.name) == 1:
+                cycle = path[path.index(node.name):] + [node.name]
+                raise BlazeforgeError(f"{self.source}: node {node.name}",
                                       f"cycle through plain inputs ({' -> '.join(reversed(cycle))}); "
                                       f"feed the loop back through `previous:`")
-            if state.get(name) == 2:
+            if state.get(node.name) == 2:
                 return
-            state[name] = 1
-            for up in upstream[name]:
-                visit(up, path + [name])
-            state[name] = 2
+            state[node.name] = 1
+            for stream in node.inputs.values():
+                visit(producer[stream], path + [node.name])
+            state[node.name] = 2
+            out.append(node)
 
-        for name in by_name:
-            visit(name, [])
+        for node in self.nodes:
+            visit(node, [])
+        return out
 
 
 def _node(raw, index: int, source: str) -> Node:
@@ -316,7 +320,8 @@ class GraphRun:
                 raise BlazeforgeError(f"{config.source}: node {node.name}", f"bad options: {e}") from None
             self.live.append(_Live(node, calc))
         self.sources = [n for n in self.live if isinstance(n.calc, Source)]
-        self.ordered = _topological(self.live)
+        rank = {node.name: i for i, node in enumerate(config.ordered())}
+        self.ordered = sorted((n for n in self.live if n.node.inputs), key=lambda n: rank[n.node.name])
         if len(self.sources) != 1:
             raise BlazeforgeError(config.source, f"expected one source node, found {len(self.sources)}")
         self.consumers: dict[str, set[int]] = defaultdict(set)
@@ -528,25 +533,6 @@ class GraphRun:
             floor = min((self.live[i].last if self.live[i].last is not None else -1) for i in consumers)
             for t in [t for t in s.packets if t < floor]:
                 del s.packets[t]
-
-
-def _topological(live: list[_Live]) -> list[_Live]:
-    """The nodes with inputs, each after the producers of its plain inputs (validation excluded cycles)."""
-    producer = {s: n for n in live for s in n.node.outputs.values()}
-    out, seen = [], set()
-
-    def visit(n: _Live):
-        if id(n) in seen:
-            return
-        seen.add(id(n))
-        for stream in n.node.inputs.values():
-            visit(producer[stream])
-        if n.node.inputs:
-            out.append(n)
-
-    for n in live:
-        visit(n)
-    return out
 
 
 def _summary(times_ms: list) -> dict:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from blazeforge.geometry.roi import FACE_ROI_ROTATION, rotation_from_points
 from blazeforge.runtime.effects import draw_puppet, face_semantics, lip_makeup
 from blazeforge.runtime.graph import Calculator, calculator
-from blazeforge.runtime.instance import Instance
 
 
 @calculator
@@ -38,8 +38,8 @@ class FaceSemantics(Calculator):
     OUTPUTS = {"INSTANCES": "instances"}
 
     def process(self, timestamp, inputs):
-        return {"INSTANCES": [Instance(f.landmarks, f.score, f.roi, f.label, f.label_score, f.track,
-                                       {**f.extra, **face_semantics(f.landmarks)}) for f in inputs["INSTANCES"]]}
+        return {"INSTANCES": [replace(f, extra={**f.extra, **face_semantics(f.landmarks)})
+                              for f in inputs["INSTANCES"]]}
 
 
 @calculator

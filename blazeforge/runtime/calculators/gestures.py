@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,6 @@ import numpy as np
 from blazeforge.errors import BlazeforgeError
 from blazeforge.runtime.gestures import features, rule_gesture
 from blazeforge.runtime.graph import Calculator, calculator
-from blazeforge.runtime.instance import Instance
 
 
 class GestureClassifier:
@@ -57,5 +56,5 @@ class Gestures(Calculator):
             else:
                 name = rule_gesture(hand.landmarks)
             extra = {**hand.extra, **({"gesture": name} if name else {})}
-            out.append(Instance(hand.landmarks, hand.score, hand.roi, hand.label, hand.label_score, hand.track, extra))
+            out.append(replace(hand, extra=extra))
         return {"INSTANCES": out}

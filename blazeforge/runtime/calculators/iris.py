@@ -3,13 +3,14 @@ and metric depth from the iris diameter (`geometry.iris`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from blazeforge.geometry.iris import focal_from_fov, iris_depth_mm
 from blazeforge.geometry.roi import MIRRORED_EYE, eye_roi
 from blazeforge.runtime.calculators.tracking import _model
 from blazeforge.runtime.graph import Calculator, calculator
-from blazeforge.runtime.instance import Instance
 
 
 @calculator
@@ -46,5 +47,5 @@ class Iris(Calculator):
                 depths.append(iris_depth_mm(iris, focal, (w, h)))
             extra = {**face.extra, "iris": np.stack(irises), "eye_contours": np.stack(contours),
                      "depth_mm": round(float(np.mean(depths)), 1)}
-            out.append(Instance(face.landmarks, face.score, face.roi, face.label, face.label_score, face.track, extra))
+            out.append(replace(face, extra=extra))
         return {"INSTANCES": out}

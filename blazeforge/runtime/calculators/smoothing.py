@@ -15,12 +15,12 @@ MediaPipe's landmark defaults (pose and face landmarkers): min_cutoff 0.05, beta
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from blazeforge.geometry.detections import iou
 from blazeforge.runtime.graph import Calculator, calculator
-from blazeforge.runtime.instance import Instance
 
 
 class OneEuroFilter:
@@ -100,7 +100,6 @@ class LandmarkSmoothing(Calculator):
             if size > 1e-6:
                 points[:, :3] = smoother(points[:, :3], seconds, 1.0 / size)
             tracks[track] = (smoother, box)
-            out.append(Instance(points, instance.score, instance.roi, instance.label, instance.label_score,
-                                track, dict(instance.extra)))
+            out.append(replace(instance, landmarks=points, track=track, extra=dict(instance.extra)))
         self.tracks = tracks
         return {"INSTANCES": out}
