@@ -28,5 +28,5 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     elif recipe == "gesture":
         from blazeforge.evaluation.gesture import evaluate as run
     else:
-        from blazeforge.evaluation.hand_landmarks import evaluate as run
+        from blazeforge.evaluation.landmarks import evaluate as run
     return run(cfg, run_dir)

@@ -164,7 +164,7 @@ def _detector(checkpoint: str, kind: Detector, nms: str, min_score: float):
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     """Score a detector on a split (see the module docstring); returns metrics.json's figures."""
-    from blazeforge.evaluation.hand_landmarks import _dataset_dir
+    from blazeforge.evaluation.landmarks import _dataset_dir
 
     run_dir = Path(run_dir)
     e = cfg.evaluate

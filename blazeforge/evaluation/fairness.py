@@ -81,17 +81,23 @@ def _faces(dataset_dir: str, split: str, group_by: str):
 
 
 def _model(checkpoint: str):
-    """The face-landmark model to judge: mediapipe:face_landmark or a .tflite of the same layout."""
+    """The face-landmark model to judge: mediapipe:face_landmark, a .tflite of the same layout (our
+    face_mesh exports), or a face_mesh train run directory / .keras file."""
     from blazeforge import zoo
+    from blazeforge.runtime.landmarks import LandmarkModel
     from blazeforge.runtime.models import load_landmarks
 
     if checkpoint.startswith("mediapipe:"):
-        path = zoo.tflite_path(checkpoint.split(":", 1)[1])
-    elif checkpoint.endswith(".tflite"):
-        path = Path(checkpoint)
-    else:
-        raise BlazeforgeError("evaluate.checkpoint", "expected mediapipe:face_landmark or a face-landmark .tflite")
-    return load_landmarks(path, "face_landmarks")[0]
+        return load_landmarks(zoo.tflite_path(checkpoint.split(":", 1)[1]), "face_landmarks")[0]
+    if checkpoint.endswith(".tflite"):
+        return load_landmarks(Path(checkpoint), "face_landmarks")[0]
+    from blazeforge.training.trainer import load_model
+
+    model = load_model(checkpoint, "evaluate.checkpoint")
+    if not isinstance(model.output, dict) or "landmarks" not in model.output:
+        raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", "expected a face_mesh model (a landmarks output)")
+    run = lambda batch: {k: np.asarray(v) for k, v in model(batch, training=False).items()}  # noqa: E731
+    return LandmarkModel(run, int(model.input_shape[1]), "landmarks")
 
 
 def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:

@@ -6,7 +6,8 @@ For each quantization in cfg.export.quantize (none | fp16 | dynamic | int8):
   ones first where the dataset has them); the input and output stay float32, so every export is
   fed the same way.
 Each file `<recipe>_<fp32|fp16|dynamic|int8>.tflite` is checked on the dataset's eval crops:
-max and mean absolute difference per output against Keras, the palm-normalized NME of both and its
+max and mean absolute difference per output against Keras, the NME of both (normalized as the topology
+says: palm size, IOD) and its
 delta, and LiteRT (XNNPack) latency at cfg.export.threads.
 """
 
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from blazeforge.errors import BlazeforgeError
 
@@ -110,20 +111,26 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     if recipe == "gesture":
         from blazeforge.export.gesture import export as export_gesture
         return export_gesture(cfg, run_dir)
-    from blazeforge.evaluation.hand_landmarks import collect, score, to_image
+    from blazeforge.evaluation.landmarks import collect, recipe_config, score, to_image
     from blazeforge.evaluation.predictors import keras_predictor, tflite_predictor
     from blazeforge.runtime import TfliteModel
+    from blazeforge.topology import get as get_topology
 
     run_dir = Path(run_dir)
     quantizations = _quantizations(cfg.export.quantize)
-    model, _, dataset_dir = checkpoint_inputs(cfg)
+    model, trained_recipe, dataset_dir = checkpoint_inputs(cfg)
+    cfg = cfg.copy()
+    with open_dict(cfg):
+        cfg.recipe = OmegaConf.to_container(trained_recipe, resolve=True)
+    cfg = recipe_config(cfg, dataset_dir)
+    topology = get_topology(str(cfg.recipe.topology))
     reference = keras_predictor(model)
     size = reference.input_size
     split = "test" if _has_split(dataset_dir, "test") else "train"
     data = collect(cfg, dataset_dir, split, size, limit=PARITY_SAMPLES)
     calibration = _calibration(cfg, dataset_dir, size, int(cfg.export.calibration)) if "int8" in quantizations else None
     keras_out = reference(data["crop"])
-    keras_nme = score(to_image(keras_out["landmarks"], data["roi"], size), data)["nme_2d"]
+    keras_nme = score(to_image(keras_out["landmarks"], data["roi"], size), data, topology)["nme_2d"]
 
     exports = {}
     name = cfg.recipe.name
@@ -132,7 +139,7 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         path.write_bytes(convert(model, q, calibration))
         candidate = tflite_predictor(path)
         out = candidate(data["crop"])
-        nme = score(to_image(out["landmarks"], data["roi"], size), data)["nme_2d"]
+        nme = score(to_image(out["landmarks"], data["roi"], size), data, topology)["nme_2d"]
         latency = {f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
                    for t in cfg.export.threads}
         exports[QUANTIZATIONS[q]] = {
@@ -141,7 +148,7 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         }
         log.info("export: %s %s", path, exports[QUANTIZATIONS[q]]["latency_ms"])
     (run_dir / "export.yaml").write_text(OmegaConf.to_yaml({"recipe": name, "input_size": size,
-                                                            "outputs": sorted(keras_out), "topology": "hand"}))
+                                                            "outputs": sorted(keras_out), "topology": topology.name}))
     return {"exports": exports, "checkpoint": str(cfg.export.checkpoint), "parity_samples": len(data["crop"])}
 
 
@@ -165,7 +172,7 @@ def _has_split(dataset_dir: str, split: str) -> bool:
 
 def _calibration(cfg: DictConfig, dataset_dir: str, size: int, count: int) -> np.ndarray:
     """`count` train crops in [0, 1], real-source ones first."""
-    from blazeforge.evaluation.hand_landmarks import collect
+    from blazeforge.evaluation.landmarks import collect
 
     data = collect(cfg, dataset_dir, "train", size, limit=max(count * 4, count))
     order = np.argsort([source != "real" for source in data["source"]], kind="stable")

@@ -13,6 +13,7 @@ import importlib
 from blazeforge.errors import BlazeforgeError
 
 RECIPES = {"hand_landmarks": "blazeforge.recipes.hand_landmarks",
+           "face_mesh": "blazeforge.recipes.face_mesh",
            "palm_detection": "blazeforge.recipes.detection",  # one family: configs/recipe/*_detection.yaml
            "face_detection": "blazeforge.recipes.detection",
            "face_detection_full": "blazeforge.recipes.detection",
@@ -30,6 +31,29 @@ def get(name: str):
     return importlib.import_module(RECIPES[name])
 
 
+def published_model(name: str, size: int, topology: str):
+    """The Keras architecture of published model `name` (a zoo entry of `topology` with a builder),
+    its outputs a dict keyed by the zoo's output names, for a recipe.architecture=NAME."""
+    from blazeforge import zoo
+
+    spec = zoo.get(name)
+    if spec.topology != topology or spec.builder is None:
+        usable = sorted(n for n, m in zoo.MODELS.items() if m.topology == topology and m.builder)
+        raise BlazeforgeError("recipe.architecture", f"expected blazeforge or one of {usable}, got {name!r}")
+    if size != spec.input_size[0]:
+        raise BlazeforgeError("recipe.input_size", f"expected {spec.input_size[0]} for architecture {name}, got {size}")
+    return zoo.build_keras(name, named_outputs=True)
+
+
+def landmark_recipe(topology: str) -> str:
+    """The landmark recipe that trains models of `topology` (hand -> hand_landmarks, face_mesh ->
+    face_mesh)."""
+    found = {"hand": "hand_landmarks", "face_mesh": "face_mesh"}
+    if topology not in found:
+        raise BlazeforgeError("topology", f"no landmark recipe for {topology!r}; expected one of {sorted(found)}")
+    return found[topology]
+
+
 def is_detector(name: str) -> bool:
     """Whether recipe `name` is one of the SSD detector family (`recipes.detection`)."""
     return RECIPES.get(name) == RECIPES["palm_detection"]
@@ -37,16 +61,20 @@ def is_detector(name: str) -> bool:
 
 def of_checkpoint(checkpoint, default: str) -> str:
     """The recipe a checkpoint belongs to: the zoo entry's task for mediapipe:NAME (palm detectors
-    -> palm_detection, face detectors -> face_detection[_full], hand landmark models -> hand_landmarks),
+    -> palm_detection, face detectors -> face_detection[_full], landmark models -> the recipe of
+    their topology),
     the recipe a train run directory was trained with (its config.yaml) or a .tflite export was
     exported from (the decoding options beside it), else `default` (a bare .keras or .tflite file)."""
     checkpoint = str(checkpoint or "")
     if checkpoint.startswith("mediapipe:"):
         from blazeforge import zoo
 
-        found = zoo.get(checkpoint.split(":", 1)[1]).detector or ""
-        return {"PALM_DETECTION": "palm_detection", "FACE_DETECTION_SHORT_RANGE": "face_detection",
-                "FACE_DETECTION_FULL_RANGE": "face_detection_full"}.get(found, "hand_landmarks")
+        spec = zoo.get(checkpoint.split(":", 1)[1])
+        detectors = {"PALM_DETECTION": "palm_detection", "FACE_DETECTION_SHORT_RANGE": "face_detection",
+                     "FACE_DETECTION_FULL_RANGE": "face_detection_full"}
+        if spec.detector in detectors:
+            return detectors[spec.detector]
+        return landmark_recipe(spec.topology) if spec.topology in ("hand", "face_mesh") else default
     if checkpoint.endswith(".tflite"):
         from blazeforge.runtime.detector import read_sidecar
 

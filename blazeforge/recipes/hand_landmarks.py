@@ -8,8 +8,8 @@ any multiple of 32); a BlazeBlock backbone (`models.blaze.landmark_backbone`) do
 - "presence" [B, 1]: probability that a hand is in the crop;
 - "handedness" [B, 1]: probability of a right hand.
 
-Losses (`landmark_loss`, `presence_loss`, `handedness_loss`, bundled for `model.compile` by
-`make_losses`): landmarks are L1 in units of the crop size, weighted per coordinate by the
+Losses (`landmark_losses.landmark_loss`, `presence_loss`, and `handedness_loss`, bundled for
+`model.compile` by `make_losses`): landmarks are L1 in units of the crop size, weighted per coordinate by the
 pipeline's landmark_mask and normalized by its sum, so real 2D-only samples (z masked) never push
 z and negatives (all-zero mask) train nothing but presence. Keras losses take one y_true per
 output, so `pack_targets` concatenates each mask beside its values.
@@ -24,9 +24,12 @@ from keras import layers, ops
 from omegaconf import DictConfig
 
 from blazeforge.models.blaze import FlattenGrid, landmark_backbone
+from blazeforge.recipes.landmark_losses import crop_nme, landmark_loss, presence_loss
 
 K = 21
 OUTPUTS = ("landmarks", "presence", "handedness")
+SCORE = "presence"           # the output evaluation reads as the instance's presence
+SCORE_IS_LOGIT = False
 
 
 def build_model(recipe: DictConfig) -> keras.Model:
@@ -37,11 +40,12 @@ def build_model(recipe: DictConfig) -> keras.Model:
     [B, 63] (metres, no loss here) kept so that an export is a drop-in for the published file.
     """
     from blazeforge.errors import BlazeforgeError
+    from blazeforge.recipes import published_model
 
     size = int(recipe.input_size)
     architecture = recipe.get("architecture", "blazeforge")
     if architecture != "blazeforge":
-        return _published(architecture, size)
+        return published_model(architecture, size, "hand")
     if size % 32 or size < 64:
         raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
     if recipe.width not in ("full", "lite"):
@@ -62,51 +66,10 @@ def build_model(recipe: DictConfig) -> keras.Model:
     return keras.Model(inputs, outputs, name=f"hand_landmarks_{recipe.width}_{size}")
 
 
-def _published(name: str, size: int) -> keras.Model:
-    """The architecture of published model `name` with its outputs as a dict keyed by output name."""
-    from blazeforge import zoo
-    from blazeforge.errors import BlazeforgeError
-
-    spec = zoo.get(name)
-    if spec.topology != "hand" or spec.builder is None:
-        hands = sorted(n for n, m in zoo.MODELS.items() if m.topology == "hand" and m.builder)
-        raise BlazeforgeError("recipe.architecture", f"expected blazeforge or one of {hands}, got {name!r}")
-    if size != spec.input_size[0]:
-        raise BlazeforgeError("recipe.input_size", f"expected {spec.input_size[0]} for architecture {name}, got {size}")
-    return zoo.build_keras(name, named_outputs=True)
-
-
-# ---- losses: plain functions of tensors -------------------------------------------------------
-
-def landmark_loss(target, pred, mask, input_size: float):
-    """Masked L1 in units of the crop size.
-
-    target, pred, mask: [B, 63] (crop pixels; mask 1 where a coordinate is labelled). Returns a
-    scalar: sum(|pred - target| * mask) / input_size / max(sum(mask), 1). Zero, with zero gradient,
-    where the mask is zero.
-    """
-    error = ops.abs(pred - target) * mask / float(input_size)
-    return ops.sum(error) / ops.maximum(ops.sum(mask), 1.0)
-
-
-def presence_loss(target, pred):
-    """Binary cross-entropy of the presence probability; target, pred [B, 1]."""
-    return ops.mean(keras.losses.binary_crossentropy(target, pred))
-
-
 def handedness_loss(target, pred, mask):
     """Binary cross-entropy of P(right hand), over the samples whose mask is 1; [B, 1] each."""
     bce = keras.losses.binary_crossentropy(target, pred)[:, None]
     return ops.sum(bce * mask) / ops.maximum(ops.sum(mask), 1.0)
-
-
-def crop_nme(target, pred, mask, input_size: float):
-    """Mean 2D distance over labelled keypoints, in units of the crop size (val_nme_crop)."""
-    target = ops.reshape(target, (-1, K, 3))[..., :2]
-    pred = ops.reshape(pred, (-1, K, 3))[..., :2]
-    labelled = ops.reshape(mask, (-1, K, 3))[..., 0]
-    dist = ops.sqrt(ops.sum(ops.square(pred - target), axis=-1) + 1e-12) / float(input_size)
-    return ops.sum(dist * labelled) / ops.maximum(ops.sum(labelled), 1.0)
 
 
 # ---- the same, in Keras' (y_true, y_pred) form for model.compile ------------------------------

@@ -1,13 +1,17 @@
-"""The hand-landmark input pipeline: ROI crops made exactly as the runtime makes them.
+"""The landmark recipes' input pipeline (hands, face meshes): ROI crops made exactly as the
+runtime makes them.
 
-`make_dataset(cfg, dataset_dir, split, training)` yields `(images, targets)` batches:
+`make_dataset(cfg, dataset_dir, split, training)` yields `(images, targets)` batches, with K the
+keypoints of cfg.recipe.topology (21 hand, 468 face mesh):
 - images float32 [B, S, S, 3] in [0, 1] (S = cfg.recipe.input_size);
-- targets: "landmarks" [B, 63] (x, y, z in crop pixels, MediaPipe's layout), "landmark_mask"
-  [B, 63], "presence" [B, 1], "handedness" [B, 1] (1 right), "handedness_mask" [B, 1].
+- targets: "landmarks" [B, 3K] (x, y, z in crop pixels, MediaPipe's layout), "landmark_mask"
+  [B, 3K], "presence" [B, 1], "handedness" [B, 1] (1 right), "handedness_mask" [B, 1] (0 where
+  unknown, as for faces).
 
-Crops come from `geometry.roi.hand_roi` on the labelled keypoints. Training adds ROI jitter,
-keypoint-aware horizontal flips (which swap handedness), photometric augmentation and negative
-crops away from the hand (presence 0), and mixes sources by cfg.data.weights.
+Crops come from MediaPipe's landmarks-to-ROI rule of the topology (`geometry.roi.hand_roi`,
+`face_roi`) on the labelled keypoints. Training adds ROI jitter, keypoint-aware horizontal flips
+(hands: which swap handedness), photometric augmentation and negative crops away from the
+instance (presence 0), and mixes sources by cfg.data.weights.
 `eval_examples` yields the un-augmented crops one instance at a time, with everything evaluation
 and int8 calibration need.
 """
@@ -21,22 +25,45 @@ from typing import Iterator
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from blazeforge import topology as topologies
 from blazeforge.datasets import load, summary
-from blazeforge.geometry.roi import HAND_ROI_SUBSET, Roi, crop_image, hand_roi, image_to_crop
+from blazeforge.errors import BlazeforgeError
+from blazeforge.geometry.roi import HAND_ROI_SUBSET, Roi, crop_image, face_roi, hand_roi, image_to_crop
 
-K = 21
+
+def num_keypoints(recipe) -> int:
+    """K of the recipe's topology (21 hand, 468 face mesh)."""
+    return topologies.get(str(recipe.topology)).num_keypoints
 
 
 def instance_roi(keypoints: np.ndarray, mask: np.ndarray, recipe: DictConfig) -> Roi:
-    """The crop of one hand: MediaPipe's rule when its ROI landmarks are labelled, else a square
-    around the labelled points (scaled like MediaPipe's)."""
+    """The crop of one instance: MediaPipe's landmarks-to-ROI rule of the topology when the points
+    it reads are labelled (hand: `hand_roi` on its 12 ROI points; face mesh: `face_roi` on all
+    468), else a square around the labelled points (2D contours only, say), recipe.roi.bounds_scale
+    times their extent (1.5: about where MediaPipe's rules land)."""
     labelled = mask[:, 0].astype(bool)
-    if labelled[list(HAND_ROI_SUBSET)].all():
+    if recipe.topology == "hand" and labelled[list(HAND_ROI_SUBSET)].all():
         return hand_roi(keypoints[:, :2], recipe.roi.scale, recipe.roi.shift_y)
+    if recipe.topology == "face_mesh" and labelled.all():
+        return face_roi(keypoints[:, :2])
     xy = keypoints[labelled, :2]
     lo, hi = xy.min(0), xy.max(0)
-    side = max(float((hi - lo).max()), 1.0) * recipe.roi.scale * 0.75
+    side = max(float((hi - lo).max()), 1.0) * recipe.roi.bounds_scale
     return Roi(*((lo + hi) / 2), side, side, 0.0)
+
+
+def crop_targets(keypoints: np.ndarray, mask: np.ndarray, roi: Roi, size: int, z_origin: str) -> np.ndarray:
+    """Image keypoints [K, 3] -> crop pixels [K, 3] under roi, with z measured from `z_origin`:
+    "root" keeps the labels' (the topology's root point, e.g. the hand's wrist), "mean" moves it to
+    the mean z of the z-labelled points (MediaPipe's face mesh: its z averages zero over the mesh)."""
+    out = image_to_crop(keypoints.astype(np.float64), roi, size)
+    if z_origin == "mean":
+        has_z = mask[:, 2].astype(bool)
+        if has_z.any():
+            out[:, 2] -= out[has_z, 2].mean()
+    elif z_origin != "root":
+        raise BlazeforgeError("recipe.z_origin", f"expected root | mean, got {z_origin!r}")
+    return out
 
 
 def jitter_roi(roi: Roi, rng: np.random.Generator, aug: DictConfig) -> Roi:
@@ -83,6 +110,12 @@ class TrainExamples:
         self.seed = int(cfg.seed)
         self.size = int(cfg.recipe.input_size)
         self.photometric = photometric(cfg.recipe.augment)
+        topology = topologies.get(str(cfg.recipe.topology))
+        # A flipped left hand is a right hand with the same point order; other topologies swap the
+        # mirrored points, so they need their flip pairs.
+        if float(cfg.recipe.augment.flip) > 0 and topology.name != "hand" and not topology.flip_pairs:
+            raise BlazeforgeError("recipe.augment.flip", f"topology {topology.name} has no flip pairs; expected 0")
+        self.mirror = topology.flip_permutation()
 
     def __call__(self, image, keypoints, keypoint_mask, handedness, index):
         rng = np.random.default_rng([self.seed, int(index)])
@@ -92,12 +125,13 @@ class TrainExamples:
         negative = rng.random() < self.recipe.negatives
         roi = negative_roi(roi, image.shape[1], image.shape[0], rng) if negative else jitter_roi(roi, rng, aug)
         crop = crop_image(image, roi, size)
-        landmarks = image_to_crop(keypoints[i].astype(np.float64), roi, size)
         mask = keypoint_mask[i].astype(np.float32)
+        landmarks = crop_targets(keypoints[i], mask, roi, size, self.recipe.z_origin)
         h, h_mask = _handedness_target(float(handedness[i]))
         if rng.random() < aug.flip:
             crop = np.ascontiguousarray(crop[:, ::-1])
             landmarks[:, 0] = size - landmarks[:, 0]
+            landmarks, mask = landmarks[self.mirror], mask[self.mirror]
             h = 1.0 - h if h_mask else h
         crop = self.photometric(image=crop)["image"]
         presence = 0.0 if negative else 1.0
@@ -114,9 +148,10 @@ def _to_batch_dict(image, landmarks, mask, presence, handedness, h_mask):
 
 
 def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
-    """Batches of (images, targets) for the hand-landmark recipe (see the module docstring)."""
+    """Batches of (images, targets) for a landmark recipe (see the module docstring)."""
     import tensorflow as tf
 
+    K = num_keypoints(cfg.recipe)
     size = int(cfg.recipe.input_size)
     batch = int(cfg.trainer.batch_size)
     specs = (tf.TensorSpec((size, size, 3), tf.float32), tf.TensorSpec((3 * K,), tf.float32),
@@ -140,7 +175,6 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     weights = {source: float(cfg.data.weights.get(source, 1.0)) for source in counts}
     weights = {source: w for source, w in weights.items() if w > 0}
     if not weights:
-        from blazeforge.errors import BlazeforgeError
         raise BlazeforgeError("data.weights", f"every source of split {split!r} has weight 0: {sorted(counts)}")
     raw = load(dataset_dir, split, decode_images=False).filter(lambda ex: tf.shape(ex["keypoints"])[0] > 0)
     fields = lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["handedness"])  # noqa: E731
@@ -174,8 +208,8 @@ def _instances(dataset_dir, split: str) -> int:
 def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
     """Each labelled instance of `split`, cropped as the runtime would (no augmentation).
 
-    Yields dicts: crop uint8 [S, S, 3], roi (Roi), keypoints [21, 3] (image px), crop_keypoints
-    [21, 3] (crop px), keypoint_mask [21, 3] bool, visibility [21], handedness, image uint8
+    Yields dicts: crop uint8 [S, S, 3], roi (Roi), keypoints [K, 3] (image px), crop_keypoints
+    [K, 3] (crop px), keypoint_mask [K, 3] bool, visibility [K], handedness, image uint8
     [H, W, 3], and meta strings source, skin_tone, subject_id, region.
     """
     import tensorflow_datasets as tfds
@@ -187,7 +221,8 @@ def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
             roi = instance_roi(ex["keypoints"][i], ex["keypoint_mask"][i], cfg.recipe)
             yield {
                 "crop": crop_image(ex["image"], roi, size), "roi": roi, "keypoints": ex["keypoints"][i],
-                "crop_keypoints": image_to_crop(ex["keypoints"][i].astype(np.float64), roi, size),
+                "crop_keypoints": crop_targets(ex["keypoints"][i], ex["keypoint_mask"][i], roi, size,
+                                               str(cfg.recipe.z_origin)),
                 "keypoint_mask": ex["keypoint_mask"][i], "visibility": ex["visibility"][i],
                 "handedness": float(ex["handedness"][i]), "image": ex["image"], "meta": meta,
             }

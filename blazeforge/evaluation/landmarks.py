@@ -1,10 +1,13 @@
-"""`blazeforge evaluate`: hand-landmark accuracy against a mean-pose baseline, with a report.
+"""`blazeforge evaluate`: landmark accuracy (hands, face meshes) against a mean-shape baseline,
+with a report.
 
-Figures (metrics.json): nme_2d and nme_3d (mean point error / palm size, the wrist to
-middle-finger MCP distance in 2D pixels), pck_0.2, presence_auc (the eval crops against crops away
-from the hand), handedness_accuracy, each also by source and by skin tone; baseline_nme_2d is the
-same NME for the mean training pose placed in each crop. report.html shows the error distribution
-and the worst examples drawn (ground truth green, prediction red).
+The dataset's topology picks the recipe (`recipes.landmark_recipe`) and its crops. Figures
+(metrics.json): nme_2d and nme_3d (mean point error / the topology's normalizer: palm size, the
+wrist to middle-finger MCP distance, for hands; the interocular distance, outer eye corners 33 and
+263, for faces; 2D pixels), pck_0.2, presence_auc (the eval crops' presence or face flag against
+crops away from the instance), handedness_accuracy (hands), each also by source and by skin tone;
+baseline_nme_2d is the same NME for the mean training shape placed in each crop. report.html shows
+the error distribution and the worst examples drawn (ground truth green, prediction red).
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from blazeforge.errors import BlazeforgeError
 from blazeforge.evaluation import metrics as M
 from blazeforge.evaluation.predictors import load_predictor
 from blazeforge.geometry.roi import crop_image, crop_to_image
 from blazeforge.runtime.draw import draw_landmarks
-from blazeforge.topology.hand import HAND
+from blazeforge.topology import Topology, get as get_topology
 
 log = logging.getLogger(__name__)
 BASELINE_SAMPLES = 2000
@@ -42,8 +45,30 @@ def _dataset_dir(cfg: DictConfig) -> str:
     return str(trained.train.dataset)
 
 
+def recipe_config(cfg: DictConfig, dataset_dir: str) -> DictConfig:
+    """cfg with the recipe of the dataset's topology (hand -> hand_landmarks, face_mesh -> face_mesh):
+    the one a train run checkpoint was trained with, else the recipe's defaults."""
+    from blazeforge.config import compose
+    from blazeforge.datasets import summary
+    from blazeforge.recipes import landmark_recipe
+    from blazeforge.training.trainer import train_config
+
+    name = landmark_recipe(str(summary(dataset_dir)["topology"]))
+    if cfg.recipe.name == name:
+        return cfg
+    checkpoint = str(cfg.get("evaluate", {}).get("checkpoint") or "")
+    trained = None if checkpoint.startswith("mediapipe:") or not checkpoint else train_config(checkpoint)
+    recipe = trained.recipe if trained is not None and trained.recipe.name == name else compose(
+        "evaluate", [f"recipe={name}"]).recipe
+    out = cfg.copy()
+    with open_dict(out):
+        out.recipe = OmegaConf.to_container(recipe, resolve=True)
+    return out
+
+
 def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limit: int | None = None) -> dict:
-    """Stack the eval examples of a split (crops made for `input_size`)."""
+    """Stack the eval examples of a split (crops made for `input_size`; cfg.recipe the dataset's,
+    see `recipe_config`)."""
     from blazeforge.training.pipeline import eval_examples, negative_roi
 
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": input_size}})
@@ -55,7 +80,8 @@ def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limi
         h, w = ex["image"].shape[:2]
         rows["crop"].append(ex["crop"])
         rows["negative"].append(crop_image(ex["image"], negative_roi(ex["roi"], w, h, rng), input_size))
-        rows["keypoints"].append(ex["keypoints"])
+        # z from the recipe's origin (recipe.z_origin), as the targets and the model have it
+        rows["keypoints"].append(crop_to_image(ex["crop_keypoints"], ex["roi"], input_size))
         rows["mask"].append(ex["keypoint_mask"])
         rows["roi"].append(ex["roi"])
         rows["handedness"].append(ex["handedness"])
@@ -63,22 +89,24 @@ def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limi
         rows["skin_tone"].append(ex["meta"]["skin_tone"])
         rows["image"].append(ex["image"])
     if not rows["crop"]:
-        raise BlazeforgeError(f"dataset={dataset_dir}", f"split {split!r} has no labelled hands")
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"split {split!r} has no labelled instances")
     for k in ("crop", "negative", "keypoints", "mask", "handedness"):
         rows[k] = np.stack(rows[k])
     return rows
 
 
 def to_image(crop_landmarks: np.ndarray, rois: list, input_size: int) -> np.ndarray:
-    """[N, 63] crop-pixel predictions -> [N, 21, 3] image pixels through each sample's ROI."""
+    """[N, 3K] (or [N, 1, 1, 3K]) crop-pixel predictions -> [N, K, 3] image pixels through each
+    sample's ROI."""
     pts = crop_landmarks.reshape(len(rois), -1, 3)
     return np.stack([crop_to_image(p, roi, input_size) for p, roi in zip(pts, rois)])
 
 
-def score(pred: np.ndarray, data: dict) -> dict:
-    """NME 2D/3D and PCK of image-space predictions [N, 21, 3] against the collected truth."""
+def score(pred: np.ndarray, data: dict, topology: Topology) -> dict:
+    """NME 2D/3D and PCK of image-space predictions [N, K, 3] against the collected truth, as
+    shares of the topology's normalizer."""
     gt, mask = data["keypoints"], data["mask"].astype(float)
-    norm = M.normalizer(gt, HAND.normalizer)
+    norm = M.normalizer(gt, topology.normalizer)
     per_2d = M.per_sample_nme(pred[..., :2], gt[..., :2], mask[..., 0], norm)
     z_mask = mask[..., 2]
     has_z = z_mask.sum(1) > 0
@@ -90,28 +118,36 @@ def score(pred: np.ndarray, data: dict) -> dict:
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     """Evaluate cfg.evaluate.checkpoint on cfg.evaluate.split; writes report.html into run_dir."""
+    from blazeforge import recipes
+
     run_dir = Path(run_dir)
     dataset_dir = _dataset_dir(cfg)
+    cfg = recipe_config(cfg, dataset_dir)
+    topology = get_topology(str(cfg.recipe.topology))
+    recipe = recipes.get(str(cfg.recipe.name))
     predictor = load_predictor(cfg.evaluate.checkpoint)
     size = predictor.input_size
     data = collect(cfg, dataset_dir, cfg.evaluate.split, size)
     out = predictor(data["crop"])
     pred = to_image(out["landmarks"], data["roi"], size)
-    result = score(pred, data)
-    negatives = predictor(data["negative"])["presence"].ravel()
-    presence = np.concatenate([out["presence"].ravel(), negatives])
+    result = score(pred, data, topology)
+    negatives = predictor(data["negative"])[recipe.SCORE].ravel()
+    presence = np.concatenate([out[recipe.SCORE].ravel(), negatives])
     labels = np.r_[np.ones(len(data["crop"])), np.zeros(len(negatives))]
     known = np.isin(data["handedness"], (0.0, 1.0))
-    hand_acc = float(((out["handedness"].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean()) if known.any() else None
+    hand_acc = float(((out["handedness"].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean()) \
+        if known.any() and "handedness" in out else None
 
     train = collect(cfg, dataset_dir, "train", size, limit=BASELINE_SAMPLES)
     from blazeforge.geometry.roi import image_to_crop
-    mean_pose = np.mean([image_to_crop(k.astype(float), r, size) for k, r in zip(train["keypoints"], train["roi"])], 0)
-    baseline = score(to_image(np.repeat(mean_pose[None].reshape(1, -1), len(data["roi"]), 0), data["roi"], size), data)
+    mean_shape = np.mean([image_to_crop(k.astype(float), r, size) for k, r in zip(train["keypoints"], train["roi"])], 0)
+    baseline = score(to_image(np.repeat(mean_shape[None].reshape(1, -1), len(data["roi"]), 0), data["roi"], size),
+                     data, topology)
 
     per = result["per_sample"]
     metrics = {
         "checkpoint": str(cfg.evaluate.checkpoint), "dataset": dataset_dir, "split": cfg.evaluate.split,
+        "topology": topology.name, "normalizer": list(topology.normalizer),
         "count": int(len(per)), "nme_2d": result["nme_2d"], "nme_3d": result["nme_3d"], "pck_0.2": result["pck_0.2"],
         "baseline_nme_2d": baseline["nme_2d"], "baseline_nme_3d": baseline["nme_3d"],
         "baseline_pck_0.2": baseline["pck_0.2"], "presence_auc": M.roc_auc(presence, labels),
@@ -124,21 +160,21 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         name = str(cfg.evaluate.palm_detector)
         path = zoo.tflite_path(name.split(":", 1)[1]) if name.startswith("mediapipe:") else name
         metrics["palm_detection"] = {"model": name, **palm_detection_check(data["image"], data["keypoints"], path)}
-    _report(run_dir, metrics, per, baseline["per_sample"], pred, data, int(cfg.evaluate.worst))
+    _report(run_dir, metrics, per, baseline["per_sample"], pred, data, int(cfg.evaluate.worst), topology)
     return metrics
 
 
 def _report(run_dir: Path, metrics: dict, per: np.ndarray, base: np.ndarray, pred: np.ndarray, data: dict,
-            worst: int) -> None:
+            worst: int, topology: Topology) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for values, label in ((per, "model"), (base, "mean-pose baseline")):
+    for values, label in ((per, "model"), (base, "mean-shape baseline")):
         v = np.sort(values[np.isfinite(values)])
         ax.plot(v, np.arange(1, len(v) + 1) / len(v), label=f"{label} (mean {v.mean():.3f})")
-    ax.set_xlabel("2D NME (share of palm size)")
+    ax.set_xlabel(f"2D NME (share of the distance between points {topology.normalizer})")
     ax.set_ylabel("share of samples")
     ax.set_xlim(0, max(0.5, float(np.nanpercentile(base, 95))))
     ax.grid(alpha=0.3)
@@ -151,8 +187,9 @@ def _report(run_dir: Path, metrics: dict, per: np.ndarray, base: np.ndarray, pre
     (run_dir / "worst").mkdir(exist_ok=True)
     for rank, i in enumerate(np.argsort(-np.nan_to_num(per, nan=-1))[:worst]):
         image = cv2.cvtColor(data["image"][i], cv2.COLOR_RGB2BGR)
-        image = draw_landmarks(image, data["keypoints"][i], HAND.edges, (0, 200, 0))
-        image = draw_landmarks(image, pred[i], HAND.edges, (0, 0, 255))
+        radius = 2 if topology.edges else 1
+        image = draw_landmarks(image, data["keypoints"][i], topology.edges, (0, 200, 0), radius=radius)
+        image = draw_landmarks(image, pred[i], topology.edges, (0, 0, 255), radius=radius)
         name = f"worst/{rank:02d}.png"
         cv2.imwrite(str(run_dir / name), image)
         figures.append(f'<figure><img src="{name}" width="256"><figcaption>NME {per[i]:.3f} · '
@@ -163,7 +200,7 @@ def _report(run_dir: Path, metrics: dict, per: np.ndarray, base: np.ndarray, pre
                      for g in ("by_source", "by_skin_tone") for name, v in metrics[g].items())
     (run_dir / "report.html").write_text(f"""<!doctype html><meta charset="utf-8"><title>blazeforge evaluation</title>
 <style>body{{font-family:sans-serif;margin:2em}}td{{padding:2px 8px}}figure{{display:inline-block;margin:4px}}</style>
-<h1>Hand landmarks: evaluation</h1><table>{rows}</table>
+<h1>Landmarks ({topology.name}): evaluation</h1><table>{rows}</table>
 <h2>Error distribution</h2><img src="nme_cdf.png">
 <h2>By group</h2><table><tr><th>grouping</th><th>group</th><th>NME 2D</th><th>count</th></tr>{groups}</table>
 <h2>Worst examples</h2><p>ground truth green, prediction red</p>{''.join(figures)}

@@ -1,0 +1,103 @@
+"""The FaceMesh recipe: layout, masked losses, crops, and a smoke run through train, evaluate,
+export, the runtime and the fairness report."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from blazeforge.cli import main
+from blazeforge.config import compose
+from blazeforge.errors import BlazeforgeError
+from blazeforge.recipes import face_mesh as recipe
+from blazeforge.training.pipeline import TrainExamples, crop_targets, instance_roi
+from tests.fixtures import face_mesh_coco
+
+SMOKE = ["recipe=face_mesh", "experiment=smoke"]
+
+
+def test_model_outputs_follow_the_published_layout():
+    cfg = compose("train", SMOKE)
+    out = recipe.build_model(cfg.recipe)(np.zeros((2, 96, 96, 3), np.float32))
+    assert out["landmarks"].shape == (2, 1404) and out["face_flag"].shape == (2, 1)
+    np.testing.assert_allclose(np.asarray(out["landmarks"]).reshape(2, 468, 3)[..., :2], 48.0, atol=1e-3)
+    cfg = compose("train", ["recipe=face_mesh", "init=mediapipe:face_landmark"])
+    from blazeforge.training.trainer import resolve_init
+    assert resolve_init(cfg) and cfg.recipe.architecture == "face_landmark"
+    published = recipe.build_model(cfg.recipe)
+    assert published.output["landmarks"].shape[1:] == (1, 1, 1404) and published.output["face_flag"].shape[1:] == (1, 1, 1)
+    with pytest.raises(BlazeforgeError, match="recipe.input_size: expected 192"):
+        recipe.build_model(compose("train", SMOKE + ["recipe.architecture=face_landmark"]).recipe)
+
+
+def test_contour_only_faces_train_their_labelled_points_only():
+    """Three kinds of source through keypoint_mask: a 2D contour labels some points' x and y."""
+    cfg = compose("train", SMOKE)
+    losses, weights = recipe.make_losses(cfg.recipe)
+    mask = np.zeros((1, 468, 3), np.float32)
+    mask[0, :40, :2] = 1.0
+    target = np.random.default_rng(0).uniform(0, 96, (1, 1404)).astype(np.float32)
+    packed = recipe.pack_targets({"landmarks": tf.constant(target), "landmark_mask": tf.constant(mask.reshape(1, -1)),
+                                  "presence": tf.constant([[1.0]])})
+    pred = tf.Variable(np.random.default_rng(1).uniform(0, 96, (1, 1, 1, 1404)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        loss = losses["landmarks"](packed["landmarks"], pred)
+    grad = tape.gradient(loss, pred).numpy().reshape(468, 3)
+    assert float(loss) > 0 and np.all(grad[:40, :2] != 0) and not grad[40:].any() and not grad[:, 2].any()
+    flag = losses["face_flag"](packed["face_flag"], tf.constant([[[[-8.0]]]]))  # a confident "no face" logit
+    assert float(flag) > 5 and set(weights) == {"landmarks", "face_flag"}
+
+
+def test_crops_follow_mediapipes_face_rule_and_z_is_centred_on_the_mesh():
+    from blazeforge.geometry.roi import face_roi
+
+    cfg = compose("train", SMOKE)
+    rng = np.random.default_rng(0)
+    points = np.c_[rng.uniform(60, 140, (468, 2)), rng.uniform(-10, 10, 468)]
+    mask = np.ones((468, 3), bool)
+    assert instance_roi(points, mask, cfg.recipe) == face_roi(points)
+    mask[100:] = False  # a 2D contour: the square around the labelled points instead
+    roi = instance_roi(points, mask, cfg.recipe)
+    extent = np.ptp(points[:100, :2], 0).max()
+    assert roi.rotation == 0 and roi.width == pytest.approx(1.5 * extent)
+    crop = crop_targets(points, np.ones((468, 3)), face_roi(points), 96, "mean")
+    assert abs(crop[:, 2].mean()) < 1e-9
+    with pytest.raises(BlazeforgeError, match="recipe.augment.flip: topology face_mesh has no flip pairs"):
+        TrainExamples(compose("train", SMOKE + ["recipe.augment.flip=0.5"]))
+
+
+@pytest.mark.slow
+def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(tmp_path):
+    from blazeforge.geometry.roi import face_roi
+    from blazeforge.runtime.models import load_landmarks
+
+    coco = face_mesh_coco(tmp_path / "faces", count=24)
+    data, train, evaluate = tmp_path / "data", tmp_path / "train", tmp_path / "eval"
+    assert main(["datasets", "build", "data=face_mesh", f"coco={coco}", f"run_dir={data}"]) == 0
+    assert main(["train", "recipe=face_mesh", f"dataset={data}", "experiment=smoke", "trainer.batch_size=4",
+                 f"run_dir={train}"]) == 0
+    assert main(["evaluate", f"checkpoint={train}", "split=train", f"run_dir={evaluate}"]) == 0
+    metrics = json.loads((evaluate / "metrics.json").read_text())
+    assert metrics["topology"] == "face_mesh" and metrics["normalizer"] == [33, 263] and metrics["count"] > 0
+    assert 0 < metrics["baseline_nme_2d"] < 1 and metrics["handedness_accuracy"] is None
+    assert "Landmarks (face_mesh)" in (evaluate / "report.html").read_text()
+
+    export = tmp_path / "export"
+    assert main(["export", f"checkpoint={train}", f"run_dir={export}"]) == 0
+    exported = json.loads((export / "metrics.json").read_text())["exports"]["fp32"]
+    assert exported["parity"]["landmarks"]["max_abs_diff"] < 1e-2
+    model, _ = load_landmarks(export / "face_mesh_fp32.tflite", "face_landmarks")
+    image = np.full((200, 200, 3), 128, np.uint8)
+    mesh = model(image, face_roi(np.random.default_rng(0).uniform(50, 150, (468, 2))))
+    assert mesh.shape == (468, 3) and np.isfinite(mesh).all()
+
+    # The published model on its own meshes, and ours, through the same fairness report.
+    for checkpoint in ("mediapipe:face_landmark", str(train)):
+        fair = tmp_path / f"fair-{len(checkpoint)}"
+        assert main(["evaluate", "fairness", f"dataset={data}", f"checkpoint={checkpoint}", "split=train",
+                     "group_by=skin_tone", "bootstrap=50", f"run_dir={fair}"]) == 0
+        report = json.loads((fair / "metrics.json").read_text())
+        assert report["checkpoint"] == checkpoint and len(report["groups"]) >= 2
+    # Our model judged by both verbs: the same crops, the same error (a share vs % of IOD).
+    assert report["nme"] == pytest.approx(metrics["nme_2d"] * 100, rel=0.02)
