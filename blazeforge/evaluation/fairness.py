@@ -189,12 +189,12 @@ def _html(report: dict, errors: np.ndarray, groups: list[str], worst: list) -> s
                     f"{html.escape(g)}: {err:.2f}% IOD</figcaption></figure>" for err, g, img, gt, pred in worst)
     return f"""<!doctype html><html><head><meta charset=utf-8><title>Fairness report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}
-figure{{display:inline-block;margin:4px}}img{{max-width:256px}}</style></head><body>
+figure{{display:inline-block;margin:4px}}figure img{{max-width:256px}}img.plot{{max-width:100%}}</style></head><body>
 <h1>Fairness: {html.escape(report['checkpoint'])}</h1>
 <p id=summary>NME {report['nme']:.3f}% IOD over {report['count']} faces; spread <b id=spread>{report['spread']:.3f}</b>%
 against human variance {report['human_variance']:.2f}%: <b id=verdict>{report['verdict']}</b>.</p>
 <table id=groups><tr><th>{html.escape(report['group_by'])}</th><th>NME (% IOD)</th><th>95% interval</th><th>faces</th>
 <th>verdict</th></tr>{rows}</table>
-<img src='data:image/png;base64,{_figure(report, errors, groups)}' alt='NME by group'>
+<img class=plot src='data:image/png;base64,{_figure(report, errors, groups)}' alt='NME by group'>
 <h2>Worst faces (green: labels, red: model)</h2>{faces}
 <script type=application/json id=metrics>{json.dumps(report)}</script></body></html>"""

@@ -8,6 +8,7 @@ import pytest
 
 from blazeforge.cli import main
 from blazeforge.evaluation.fairness import group_report, nme_iod
+from tests import browser
 from tests.fixtures import face_mesh_coco
 
 
@@ -31,12 +32,20 @@ def test_nme_is_in_percent_of_the_labelled_interocular_distance():
     assert nme_iod(pred, gt, np.ones(468, bool), (33, 263)) == pytest.approx(5.0)
 
 
-@pytest.mark.slow
-def test_fairness_report_for_mediapipes_face_landmark_model(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def fairness_run(tmp_path_factory):
+    """A face_mesh dataset of package faces and MediaPipe's face_landmark judged on it by region."""
+    tmp_path = tmp_path_factory.mktemp("fairness")
     coco = face_mesh_coco(tmp_path / "faces")
     assert main(["datasets", "build", "data=face_mesh", f"coco={coco}", f"run_dir={tmp_path / 'data'}"]) == 0
     assert main(["evaluate", "fairness", f"dataset={tmp_path / 'data'}", "checkpoint=mediapipe:face_landmark",
                  "group_by=region", "split=train", "bootstrap=200", f"run_dir={tmp_path / 'fair'}"]) == 0
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_fairness_report_for_mediapipes_face_landmark_model(fairness_run, capsys):
+    tmp_path = fairness_run
     metrics = json.loads((tmp_path / "fair" / "metrics.json").read_text())
     assert set(metrics["groups"]) <= {"Northern Europe", "Eastern Asia", "Western Africa"} and len(metrics["groups"]) >= 2
     # The labels are the published model's own meshes, warped: it finds them again within a few % IOD.
@@ -49,3 +58,31 @@ def test_fairness_report_for_mediapipes_face_landmark_model(tmp_path, capsys):
     assert main(["evaluate", "fairness", f"dataset={tmp_path / 'data'}", "group_by=shoe_size",
                  f"run_dir={tmp_path / 'bad'}"]) == 2
     assert "evaluate.group_by: expected one of region, skin_tone" in capsys.readouterr().err
+
+
+# What the page shows once Chromium has laid it out: the numbers in the table and summary, and the
+# size of the figure and of the drawn faces.
+PROBE = """({
+  groups: [...document.querySelectorAll('#groups tr')].slice(1).map(r => [...r.cells].map(c => c.textContent.trim())),
+  spread: document.getElementById('spread').textContent, verdict: document.getElementById('verdict').textContent,
+  plot: document.querySelector('img.plot').getBoundingClientRect().width,
+  faces: [...document.querySelectorAll('figure img')].map(i => i.complete && i.naturalWidth > 0 ? i.width : 0),
+})"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(browser.CHROMIUM is None, reason="no Chromium here (.ci/run installs Debian's chromium)")
+def test_the_report_reads_right_in_a_real_browser(fairness_run):
+    import cv2
+
+    metrics = json.loads((fairness_run / "fair" / "metrics.json").read_text())
+    seen, shot = browser.view(fairness_run / "fair" / "report.html", fairness_run / "browser", PROBE)
+    assert [row[0] for row in seen["groups"]] == list(metrics["groups"])
+    for row, group in zip(seen["groups"], metrics["groups"].values()):
+        assert float(row[1]) == pytest.approx(group["nme"], abs=5e-4) and int(row[3]) == group["count"]
+        assert [float(x) for x in row[2].split(" - ")] == pytest.approx(group["interval"], abs=5e-4)
+    assert float(seen["spread"]) == pytest.approx(metrics["spread"], abs=5e-4) and seen["verdict"] == metrics["verdict"]
+    assert seen["plot"] >= 600, "the per-group figure is drawn too small to read"
+    assert seen["faces"] and min(seen["faces"]) > 100, "a worst-face image did not load"
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[1] == 1280 and image.std() > 20
