@@ -80,26 +80,6 @@ def _faces(dataset_dir: str, split: str, group_by: str):
             yield ex["image"], keypoints, mask[:, :2].all(1), group
 
 
-def _model(checkpoint: str):
-    """The face-landmark model to judge: mediapipe:face_landmark, a .tflite of the same layout (our
-    face_mesh exports), or a face_mesh train run directory / .keras file."""
-    from blazeforge import zoo
-    from blazeforge.runtime.landmarks import LandmarkModel
-    from blazeforge.runtime.models import load_landmarks
-
-    if checkpoint.startswith("mediapipe:"):
-        return load_landmarks(zoo.tflite_path(checkpoint.split(":", 1)[1]), "face_landmarks")[0]
-    if checkpoint.endswith(".tflite"):
-        return load_landmarks(Path(checkpoint), "face_landmarks")[0]
-    from blazeforge.training.trainer import load_model
-
-    model = load_model(checkpoint, "evaluate.checkpoint")
-    if not isinstance(model.output, dict) or "landmarks" not in model.output:
-        raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", "expected a face_mesh model (a landmarks output)")
-    run = lambda batch: {k: np.asarray(v) for k, v in model(batch, training=False).items()}  # noqa: E731
-    return LandmarkModel(run, int(model.input_shape[1]), "landmarks")
-
-
 def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.geometry.roi import face_roi
     from blazeforge.topology.face_mesh import OUTER_EYE_CORNERS
@@ -109,7 +89,9 @@ def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
         raise BlazeforgeError("evaluate.group_by", f"expected one of {', '.join(META_GROUPS)}, got {e.group_by!r}")
     if not e.dataset:
         raise BlazeforgeError("evaluate.dataset", "expected a face_mesh datasets run directory (data=face_mesh)")
-    model = _model(str(e.checkpoint or "mediapipe:face_landmark"))
+    from blazeforge.evaluation.predictors import landmark_model
+
+    model = landmark_model(str(e.checkpoint or "mediapipe:face_landmark"), "face_landmarks")
     errors, groups, worst = [], [], []
     for image, keypoints, mask, group in _faces(str(e.dataset), str(e.split), str(e.group_by)):
         pred = model(image, face_roi(keypoints))

@@ -1,6 +1,6 @@
 """Metric depth from the iris, scored on face renders where the true distance is known.
 
-`blazeforge evaluate iris_depth renders=RUN_DIR [checkpoint=mediapipe:iris_landmark]`
+`blazeforge evaluate iris_depth renders=RUN_DIR [checkpoint=mediapipe:iris_landmark|RUN_DIR|FILE.tflite]`
 
 For every eye of every render (`scene=faces`: the refined mesh's 478 labelled points, camera
 intrinsics and each point's camera-space position): the eye is cropped from the labelled mesh as
@@ -36,18 +36,16 @@ def _frames(render_dir: Path):
 
 
 def evaluate_iris_depth(cfg: DictConfig, run_dir: Path) -> dict:
-    from blazeforge import zoo
+    from blazeforge.evaluation.predictors import landmark_model
     from blazeforge.geometry.iris import iris_depth_mm
     from blazeforge.geometry.roi import MIRRORED_EYE, eye_roi
-    from blazeforge.runtime.models import load_landmarks
     from blazeforge.topology.face_mesh import IRIS
 
     e = cfg.evaluate
     if not e.renders:
         raise BlazeforgeError("evaluate.renders", "expected renders=RUN_DIR of face renders (scene=faces)")
     checkpoint = str(e.checkpoint or "mediapipe:iris_landmark")
-    path = zoo.tflite_path(checkpoint.split(":", 1)[1]) if checkpoint.startswith("mediapipe:") else Path(checkpoint)
-    model = load_landmarks(path, "iris")[0]
+    model = landmark_model(checkpoint, "iris")
     estimated, labelled, truths = [], [], []
     for image, keypoints, camera, fx in _frames(Path(e.renders)):
         h, w = image.shape[:2]

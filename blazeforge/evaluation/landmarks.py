@@ -45,25 +45,44 @@ def _dataset_dir(cfg: DictConfig) -> str:
     return str(trained.train.dataset)
 
 
-def recipe_config(cfg: DictConfig, dataset_dir: str) -> DictConfig:
-    """cfg with the recipe of the dataset's topology (hand -> hand_landmarks, face_mesh -> face_mesh):
-    the one a train run checkpoint was trained with, else the recipe's defaults."""
+# The landmark recipe for each kind of dataset (its topology), where the checkpoint does not say.
+DATA_RECIPES = {"hand": "hand_landmarks", "face_mesh": "face_mesh", "face_mesh_iris": "iris"}
+
+
+def recipe_config(cfg: DictConfig, dataset_dir: str, name: str | None = None) -> DictConfig:
+    """cfg with the landmark recipe that reads the dataset: recipe `name`, else the checkpoint's
+    (`recipes.of_checkpoint`), else the dataset topology's (DATA_RECIPES); configured as a train
+    run checkpoint was trained, else as cfg has it, else by the recipe's defaults. A one-line error
+    when that recipe reads datasets of another topology."""
     from blazeforge.config import compose
     from blazeforge.datasets import summary
-    from blazeforge.recipes import landmark_recipe
+    from blazeforge.recipes import of_checkpoint
+    from blazeforge.training.pipeline import data_topology
     from blazeforge.training.trainer import train_config
 
-    name = landmark_recipe(str(summary(dataset_dir)["topology"]))
-    if cfg.recipe.name == name:
-        return cfg
+    found = str(summary(dataset_dir).get("topology", "hand"))
     checkpoint = str(cfg.get("evaluate", {}).get("checkpoint") or "")
+    name = name or of_checkpoint(checkpoint, DATA_RECIPES.get(found, str(cfg.recipe.name)))
     trained = None if checkpoint.startswith("mediapipe:") or not checkpoint else train_config(checkpoint)
-    recipe = trained.recipe if trained is not None and trained.recipe.name == name else compose(
-        "evaluate", [f"recipe={name}"]).recipe
+    if trained is not None and trained.recipe.name == name:
+        recipe = trained.recipe
+    elif cfg.recipe.name == name:
+        recipe = cfg.recipe
+    else:
+        recipe = compose("evaluate", [f"recipe={name}"]).recipe
+    if data_topology(recipe) != found:
+        raise BlazeforgeError(f"dataset={dataset_dir}", f"holds {found} labels; recipe {name} reads "
+                                                        f"{data_topology(recipe)} labels")
     out = cfg.copy()
     with open_dict(out):
         out.recipe = OmegaConf.to_container(recipe, resolve=True)
     return out
+
+
+def landmarks_of(outputs: dict, recipe, n: int) -> np.ndarray:
+    """[n, 3K]: the recipe's landmark outputs (recipe.LANDMARK_OUTPUTS) of n crops, each flattened
+    per crop, side by side. (Published files with a batch-1 reshape give [1, n * ...] for a batch.)"""
+    return np.concatenate([np.asarray(outputs[k]).reshape(n, -1) for k in recipe.LANDMARK_OUTPUTS], -1)
 
 
 def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limit: int | None = None) -> dict:
@@ -73,7 +92,8 @@ def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limi
 
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": input_size}})
     rng = np.random.default_rng(int(cfg.seed))
-    rows = {k: [] for k in ("crop", "negative", "keypoints", "mask", "roi", "handedness", "source", "skin_tone", "image")}
+    rows = {k: [] for k in ("crop", "negative", "keypoints", "crop_keypoints", "mask", "roi", "mirrored", "handedness",
+                            "source", "skin_tone", "image")}
     for n, ex in enumerate(eval_examples(cfg, dataset_dir, split)):
         if limit is not None and n >= limit:
             break
@@ -81,24 +101,29 @@ def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limi
         rows["crop"].append(ex["crop"])
         rows["negative"].append(crop_image(ex["image"], negative_roi(ex["roi"], w, h, rng), input_size))
         # z from the recipe's origin (recipe.z_origin), as the targets and the model have it
-        rows["keypoints"].append(crop_to_image(ex["crop_keypoints"], ex["roi"], input_size))
+        rows["keypoints"].append(to_image(ex["crop_keypoints"][None], [ex["roi"]], input_size, [ex["mirrored"]])[0])
+        rows["crop_keypoints"].append(ex["crop_keypoints"])
         rows["mask"].append(ex["keypoint_mask"])
         rows["roi"].append(ex["roi"])
+        rows["mirrored"].append(ex["mirrored"])
         rows["handedness"].append(ex["handedness"])
         rows["source"].append(ex["meta"]["source"])
         rows["skin_tone"].append(ex["meta"]["skin_tone"])
         rows["image"].append(ex["image"])
     if not rows["crop"]:
         raise BlazeforgeError(f"dataset={dataset_dir}", f"split {split!r} has no labelled instances")
-    for k in ("crop", "negative", "keypoints", "mask", "handedness"):
+    for k in ("crop", "negative", "keypoints", "crop_keypoints", "mask", "handedness"):
         rows[k] = np.stack(rows[k])
     return rows
 
 
-def to_image(crop_landmarks: np.ndarray, rois: list, input_size: int) -> np.ndarray:
+def to_image(crop_landmarks: np.ndarray, rois: list, input_size: int, mirrored: list | None = None) -> np.ndarray:
     """[N, 3K] (or [N, 1, 1, 3K]) crop-pixel predictions -> [N, K, 3] image pixels through each
-    sample's ROI."""
-    pts = crop_landmarks.reshape(len(rois), -1, 3)
+    sample's ROI (x mirrored back first where the crop was mirrored)."""
+    pts = np.array(crop_landmarks, np.float64).reshape(len(rois), -1, 3)
+    for i, flipped in enumerate(mirrored or ()):
+        if flipped:
+            pts[i, :, 0] = input_size - pts[i, :, 0]
     return np.stack([crop_to_image(p, roi, input_size) for p, roi in zip(pts, rois)])
 
 
@@ -129,19 +154,20 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     size = predictor.input_size
     data = collect(cfg, dataset_dir, cfg.evaluate.split, size)
     out = predictor(data["crop"])
-    pred = to_image(out["landmarks"], data["roi"], size)
+    pred = to_image(landmarks_of(out, recipe, len(data["crop"])), data["roi"], size, data["mirrored"])
     result = score(pred, data, topology)
-    negatives = predictor(data["negative"])[recipe.SCORE].ravel()
-    presence = np.concatenate([out[recipe.SCORE].ravel(), negatives])
-    labels = np.r_[np.ones(len(data["crop"])), np.zeros(len(negatives))]
+    presence_auc = None
+    if recipe.SCORE:
+        negatives = predictor(data["negative"])[recipe.SCORE].ravel()
+        presence = np.concatenate([out[recipe.SCORE].ravel(), negatives])
+        presence_auc = M.roc_auc(presence, np.r_[np.ones(len(data["crop"])), np.zeros(len(negatives))])
     known = np.isin(data["handedness"], (0.0, 1.0))
     hand_acc = float(((out["handedness"].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean()) \
         if known.any() and "handedness" in out else None
 
     train = collect(cfg, dataset_dir, "train", size, limit=BASELINE_SAMPLES)
-    from blazeforge.geometry.roi import image_to_crop
-    mean_shape = np.mean([image_to_crop(k.astype(float), r, size) for k, r in zip(train["keypoints"], train["roi"])], 0)
-    baseline = score(to_image(np.repeat(mean_shape[None].reshape(1, -1), len(data["roi"]), 0), data["roi"], size),
+    mean_shape = train["crop_keypoints"].mean(0).reshape(1, -1)
+    baseline = score(to_image(np.repeat(mean_shape, len(data["roi"]), 0), data["roi"], size, data["mirrored"]),
                      data, topology)
 
     per = result["per_sample"]
@@ -150,7 +176,7 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         "topology": topology.name, "normalizer": list(topology.normalizer),
         "count": int(len(per)), "nme_2d": result["nme_2d"], "nme_3d": result["nme_3d"], "pck_0.2": result["pck_0.2"],
         "baseline_nme_2d": baseline["nme_2d"], "baseline_nme_3d": baseline["nme_3d"],
-        "baseline_pck_0.2": baseline["pck_0.2"], "presence_auc": M.roc_auc(presence, labels),
+        "baseline_pck_0.2": baseline["pck_0.2"], "presence_auc": presence_auc,
         "handedness_accuracy": hand_acc,
         "by_source": M.by_group(per, data["source"]), "by_skin_tone": M.by_group(per, data["skin_tone"]),
     }

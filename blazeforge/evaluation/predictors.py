@@ -18,8 +18,13 @@ class Predictor:
     run: Callable[[np.ndarray], dict]
 
     def __call__(self, crops: np.ndarray, batch: int = 32) -> dict:
-        outs = [self.run(crops[i:i + batch].astype(np.float32) / 255.0) for i in range(0, len(crops), batch)]
+        outs = [self._run(crops[i:i + batch].astype(np.float32) / 255.0) for i in range(0, len(crops), batch)]
         return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+
+    def _run(self, x: np.ndarray) -> dict:
+        """Outputs with the batch first: published files that reshape to a batch of 1 (the iris
+        model's [1, 213]) give [1, B * 213] for a batch, here [B, 213]."""
+        return {k: v if v.shape[0] == len(x) else v.reshape(len(x), -1) for k, v in self.run(x).items()}
 
 
 def keras_predictor(model, name: str = "keras") -> Predictor:
@@ -52,3 +57,28 @@ def load_predictor(checkpoint: str, threads: int = 1) -> Predictor:
         return tflite_predictor(checkpoint, threads)
     from blazeforge.training.trainer import load_model
     return keras_predictor(load_model(checkpoint), str(checkpoint))
+
+
+def landmark_model(checkpoint: str, role: str):
+    """A runtime LandmarkModel (crop, run, project back) for a landmark role ("face_landmarks",
+    "iris"): `mediapipe:NAME`, a .tflite (the published layout or our export of the role's recipe),
+    or a Keras checkpoint (.keras or train run directory) of that recipe."""
+    from blazeforge import zoo
+    from blazeforge.errors import BlazeforgeError
+    from blazeforge.runtime.landmarks import LandmarkModel
+    from blazeforge.runtime.models import ROLES, load_landmarks
+
+    checkpoint = str(checkpoint)
+    if checkpoint.startswith("mediapipe:"):
+        return load_landmarks(zoo.tflite_path(checkpoint.split(":", 1)[1]), role)[0]
+    if checkpoint.endswith(".tflite"):
+        return load_landmarks(Path(checkpoint), role)[0]
+    from blazeforge.training.trainer import load_model
+
+    model = load_model(checkpoint, "evaluate.checkpoint")
+    output = ROLES[role].landmarks
+    if not isinstance(model.output, dict) or output not in model.output:
+        raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", f"expected a {ROLES[role].recipe} model "
+                                                                   f"(an output named {output})")
+    run = lambda batch: {k: np.asarray(v) for k, v in model(batch, training=False).items()}  # noqa: E731
+    return LandmarkModel(run, int(model.input_shape[1]), output)

@@ -104,14 +104,15 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
 
     if not cfg.export.checkpoint:
         raise BlazeforgeError("export.checkpoint", "expected a train run directory or a .keras file")
-    recipe = of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name))
-    if is_detector(recipe):
+    kind = of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name))
+    if is_detector(kind):
         from blazeforge.export.detector import export as export_detector
         return export_detector(cfg, run_dir)
-    if recipe == "gesture":
+    if kind == "gesture":
         from blazeforge.export.gesture import export as export_gesture
         return export_gesture(cfg, run_dir)
-    from blazeforge.evaluation.landmarks import collect, recipe_config, score, to_image
+    from blazeforge import recipes
+    from blazeforge.evaluation.landmarks import collect, landmarks_of, recipe_config, score, to_image
     from blazeforge.evaluation.predictors import keras_predictor, tflite_predictor
     from blazeforge.runtime import TfliteModel
     from blazeforge.topology import get as get_topology
@@ -122,7 +123,7 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     cfg = cfg.copy()
     with open_dict(cfg):
         cfg.recipe = OmegaConf.to_container(trained_recipe, resolve=True)
-    cfg = recipe_config(cfg, dataset_dir)
+    cfg = recipe_config(cfg, dataset_dir, str(trained_recipe.name))
     topology = get_topology(str(cfg.recipe.topology))
     reference = keras_predictor(model)
     size = reference.input_size
@@ -130,7 +131,11 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     data = collect(cfg, dataset_dir, split, size, limit=PARITY_SAMPLES)
     calibration = _calibration(cfg, dataset_dir, size, int(cfg.export.calibration)) if "int8" in quantizations else None
     keras_out = reference(data["crop"])
-    keras_nme = score(to_image(keras_out["landmarks"], data["roi"], size), data, topology)["nme_2d"]
+    recipe = recipes.get(str(cfg.recipe.name))
+    n = len(data["crop"])
+    nme = lambda out: score(to_image(landmarks_of(out, recipe, n), data["roi"], size, data["mirrored"]),  # noqa: E731
+                            data, topology)["nme_2d"]
+    keras_nme = nme(keras_out)
 
     exports = {}
     name = cfg.recipe.name
@@ -139,12 +144,12 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         path.write_bytes(convert(model, q, calibration))
         candidate = tflite_predictor(path)
         out = candidate(data["crop"])
-        nme = score(to_image(out["landmarks"], data["roi"], size), data, topology)["nme_2d"]
+        tflite_nme = nme(out)
         latency = {f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
                    for t in cfg.export.threads}
         exports[QUANTIZATIONS[q]] = {
             "path": str(path), "bytes": path.stat().st_size, "parity": parity(keras_out, out),
-            "nme_2d": nme, "keras_nme_2d": keras_nme, "nme_delta": nme - keras_nme, "latency_ms": latency,
+            "nme_2d": tflite_nme, "keras_nme_2d": keras_nme, "nme_delta": tflite_nme - keras_nme, "latency_ms": latency,
         }
         log.info("export: %s %s", path, exports[QUANTIZATIONS[q]]["latency_ms"])
     (run_dir / "export.yaml").write_text(OmegaConf.to_yaml({"recipe": name, "input_size": size,

@@ -14,6 +14,7 @@ from blazeforge.errors import BlazeforgeError
 
 RECIPES = {"hand_landmarks": "blazeforge.recipes.hand_landmarks",
            "face_mesh": "blazeforge.recipes.face_mesh",
+           "iris": "blazeforge.recipes.iris",
            "palm_detection": "blazeforge.recipes.detection",  # one family: configs/recipe/*_detection.yaml
            "face_detection": "blazeforge.recipes.detection",
            "face_detection_full": "blazeforge.recipes.detection",
@@ -47,8 +48,8 @@ def published_model(name: str, size: int, topology: str):
 
 def landmark_recipe(topology: str) -> str:
     """The landmark recipe that trains models of `topology` (hand -> hand_landmarks, face_mesh ->
-    face_mesh)."""
-    found = {"hand": "hand_landmarks", "face_mesh": "face_mesh"}
+    face_mesh, eye -> iris)."""
+    found = {"hand": "hand_landmarks", "face_mesh": "face_mesh", "eye": "iris"}
     if topology not in found:
         raise BlazeforgeError("topology", f"no landmark recipe for {topology!r}; expected one of {sorted(found)}")
     return found[topology]
@@ -74,7 +75,7 @@ def of_checkpoint(checkpoint, default: str) -> str:
                      "FACE_DETECTION_FULL_RANGE": "face_detection_full"}
         if spec.detector in detectors:
             return detectors[spec.detector]
-        return landmark_recipe(spec.topology) if spec.topology in ("hand", "face_mesh") else default
+        return landmark_recipe(spec.topology) if spec.topology in ("hand", "face_mesh", "eye") else default
     if checkpoint.endswith(".tflite"):
         from blazeforge.runtime.detector import read_sidecar
 

@@ -30,6 +30,7 @@ from blazeforge.recipes.landmark_losses import crop_nme, landmark_loss, presence
 from blazeforge.topology.face_mesh import NUM_LANDMARKS as K
 
 OUTPUTS = ("landmarks", "face_flag")
+LANDMARK_OUTPUTS = ("landmarks",)  # the outputs that hold the topology's points, in order
 SCORE = "face_flag"          # the output evaluation reads as the instance's presence
 SCORE_IS_LOGIT = True
 

@@ -28,6 +28,7 @@ from blazeforge.recipes.landmark_losses import crop_nme, landmark_loss, presence
 
 K = 21
 OUTPUTS = ("landmarks", "presence", "handedness")
+LANDMARK_OUTPUTS = ("landmarks",)  # the outputs that hold the topology's points, in order
 SCORE = "presence"           # the output evaluation reads as the instance's presence
 SCORE_IS_LOGIT = False
 

@@ -5,7 +5,7 @@ each: with models="mediapipe", the published file of the role (from the zoo cach
 directory (or several, comma-separated), the export of the role's recipe found there
 (`<recipe>_<precision>.tflite`, written by `blazeforge export`), and the published file for roles
 no export covers. Our exports name their outputs as the zoo does ("landmarks", "presence",
-"handedness", "face_flag"), so one binding serves both.
+"handedness", "face_flag", "eye_contour", "iris"), so one binding serves both.
 
     paths = resolve(["palm_detector", "hand_landmarks"], "outputs/export/...")
     detector = load_detector(paths["palm_detector"], threads=2)
@@ -42,7 +42,7 @@ ROLES = {
     "hand_landmarks": Role("hand_landmark_full", "hand_landmarks", score="presence", label="handedness"),
     "face_detector": Role("face_detection_short_range", "face_detection"),
     "face_landmarks": Role("face_landmark", "face_mesh", score="face_flag", score_is_logit=True),
-    "iris": Role("iris_landmark", None, landmarks="iris"),
+    "iris": Role("iris_landmark", "iris", landmarks="iris"),
     "pose_detector": Role("pose_detection", None),
     "pose_landmarks": Role("pose_landmark_full", None, values=5, heatmap="heatmap", score="pose_flag"),
 }

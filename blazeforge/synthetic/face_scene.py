@@ -67,7 +67,8 @@ class FaceScene(BlenderScene):
         """The face mesh, eyeballs with irises and the mouth cavity. Returns the face's objects and
         the 10 iris points [10, 3] (world metres) in the refined mesh's order: per eye (the subject's
         right first) the iris centre on the iris's front, then its rim towards the face's +x, +y,
-        -x and -y."""
+        -x and -y for the right eye and mirrored (-x, +y, +x, -y) for the left, as MediaPipe's iris
+        model gives them (it sees the left eye mirrored)."""
         mesh = bpy.data.meshes.new("face")
         mesh.from_pydata([tuple(v) for v in world], [], [tuple(int(i) for i in t) for t in triangles()])
         mesh.validate()
@@ -81,15 +82,16 @@ class FaceScene(BlenderScene):
         iris_color = _linear_hsv(rng.uniform(0.05, 0.6), rng.uniform(0.3, 0.8), rng.uniform(0.05, 0.35))
         across, up = rotation @ np.array([1.0, 0.0, 0.0]), rotation @ np.array([0.0, 1.0, 0.0])
         points = []
-        for side in ("RIGHT", "LEFT"):
+        for side, mirror in (("RIGHT", 1.0), ("LEFT", -1.0)):
             rim = world[region(f"FACEMESH_{side}_EYE")]
             centre = rim.mean(0) - forward * EYEBALL_RADIUS * 0.75
             objects.append(self._sphere(f"eye_{side}", centre, EYEBALL_RADIUS, (0.8, 0.78, 0.75), 0.3))
             iris = centre + forward * EYEBALL_RADIUS * 0.92
             objects.append(self._sphere(f"iris_{side}", iris, IRIS_RADIUS, iris_color, 0.2,
                                         flatten=(rotation, 0.35)))
-            points += [iris + forward * IRIS_RADIUS * 0.35, iris + across * IRIS_RADIUS, iris + up * IRIS_RADIUS,
-                       iris - across * IRIS_RADIUS, iris - up * IRIS_RADIUS]
+            side_way = mirror * across
+            points += [iris + forward * IRIS_RADIUS * 0.35, iris + side_way * IRIS_RADIUS, iris + up * IRIS_RADIUS,
+                       iris - side_way * IRIS_RADIUS, iris - up * IRIS_RADIUS]
         lips = world[region("FACEMESH_LIPS")]
         objects.append(self._sphere("mouth", lips.mean(0) - forward * 0.012, 0.022, (0.08, 0.02, 0.02), 0.8,
                                     flatten=(rotation, 0.5)))

@@ -19,6 +19,7 @@ and int8 calibration need.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Iterator
 
@@ -28,12 +29,52 @@ from omegaconf import DictConfig, OmegaConf
 from blazeforge import topology as topologies
 from blazeforge.datasets import load, summary
 from blazeforge.errors import BlazeforgeError
-from blazeforge.geometry.roi import HAND_ROI_SUBSET, Roi, crop_image, face_roi, hand_roi, image_to_crop
+from blazeforge.geometry.roi import (HAND_ROI_SUBSET, MIRRORED_EYE, Roi, crop_image, eye_roi, face_roi, hand_roi,
+                                     image_to_crop)
 
 
 def num_keypoints(recipe) -> int:
-    """K of the recipe's topology (21 hand, 468 face mesh)."""
+    """K of the recipe's topology (21 hand, 468 face mesh, 76 eye)."""
     return topologies.get(str(recipe.topology)).num_keypoints
+
+
+def data_topology(recipe) -> str:
+    """The topology of the datasets the recipe reads: recipe.data_topology where its crops show part
+    of each instance (the iris recipe's eyes of a face_mesh_iris face), else recipe.topology."""
+    return str(getattr(recipe, "data_topology", None) or recipe.topology)
+
+
+@dataclass(frozen=True)
+class View:
+    """One crop of an instance: its ROI, the instance's points it labels (indices, in the recipe
+    topology's order; None: all of them) and whether the crop is mirrored (the iris model sees the
+    subject's left eye mirrored, as MediaPipe's iris graph feeds it)."""
+
+    roi: Roi
+    points: tuple[int, ...] | None = None
+    mirrored: bool = False
+
+
+def instance_views(keypoints: np.ndarray, mask: np.ndarray, recipe) -> list[View]:
+    """The crops a recipe takes of one instance: one (`instance_roi`), or for recipe.crop == "eyes"
+    each eye of a refined face mesh (`geometry.roi.eye_roi`; its 71 contour points, then 5 iris)."""
+    if getattr(recipe, "crop", None) == "eyes":
+        from blazeforge.topology.face_mesh import EYE_POINTS
+
+        return [View(eye_roi(keypoints[:, :2], eye), EYE_POINTS[eye], eye == MIRRORED_EYE) for eye in ("right", "left")]
+    return [View(instance_roi(keypoints, mask, recipe))]
+
+
+def view_targets(keypoints: np.ndarray, mask: np.ndarray, view: View, roi: Roi, size: int,
+                 z_origin: str) -> tuple[np.ndarray, np.ndarray]:
+    """(crop points [K, 3], mask [K, 3]) of `view` under `roi` (the view's, perhaps jittered): the
+    view's points in crop pixels (x mirrored for a mirrored view), z from `z_origin`."""
+    points = list(view.points) if view.points is not None else slice(None)
+    keypoints, mask = keypoints[points], np.asarray(mask[points], np.float32)
+    out = crop_targets(keypoints, mask, roi, size, z_origin)
+    if view.mirrored:
+        out[:, 0] = size - out[:, 0]
+    return out, mask
 
 
 def instance_roi(keypoints: np.ndarray, mask: np.ndarray, recipe: DictConfig) -> Roi:
@@ -121,12 +162,14 @@ class TrainExamples:
         rng = np.random.default_rng([self.seed, int(index)])
         aug, size = self.recipe.augment, self.size
         i = int(rng.integers(len(keypoints)))
-        roi = instance_roi(keypoints[i], keypoint_mask[i], self.recipe)
+        views = instance_views(keypoints[i], keypoint_mask[i], self.recipe)
+        view = views[int(rng.integers(len(views)))]
         negative = rng.random() < self.recipe.negatives
-        roi = negative_roi(roi, image.shape[1], image.shape[0], rng) if negative else jitter_roi(roi, rng, aug)
+        roi = negative_roi(view.roi, image.shape[1], image.shape[0], rng) if negative else jitter_roi(view.roi, rng, aug)
         crop = crop_image(image, roi, size)
-        mask = keypoint_mask[i].astype(np.float32)
-        landmarks = crop_targets(keypoints[i], mask, roi, size, self.recipe.z_origin)
+        if view.mirrored:
+            crop = np.ascontiguousarray(crop[:, ::-1])
+        landmarks, mask = view_targets(keypoints[i], keypoint_mask[i], view, roi, size, self.recipe.z_origin)
         h, h_mask = _handedness_target(float(handedness[i]))
         if rng.random() < aug.flip:
             crop = np.ascontiguousarray(crop[:, ::-1])
@@ -168,7 +211,8 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
         ds = tf.data.Dataset.from_generator(generate, output_signature=specs)
         # A known length: Keras (TF backend) otherwise averages one empty extra step into every
         # validation metric and loss (an 0.13 NME logged as 0.065 on a one-batch split).
-        ds = ds.apply(tf.data.experimental.assert_cardinality(_instances(dataset_dir, split)))
+        views = 2 if getattr(cfg.recipe, "crop", None) == "eyes" else 1
+        ds = ds.apply(tf.data.experimental.assert_cardinality(_instances(dataset_dir, split, views)))
         return ds.batch(batch).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
     counts = summary(dataset_dir)["by_source"].get(split, {})
@@ -198,19 +242,20 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     return ds.batch(batch, drop_remainder=True).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
 
-def _instances(dataset_dir, split: str) -> int:
-    """The number of labelled instances in `split` (what `eval_examples` yields)."""
+def _instances(dataset_dir, split: str, views: int = 1) -> int:
+    """The number of crops `eval_examples` yields for `split`: labelled instances x views each."""
     import tensorflow_datasets as tfds
 
-    return sum(len(ex["keypoints"]) for ex in tfds.as_numpy(load(dataset_dir, split, decode_images=False)))
+    return views * sum(len(ex["keypoints"]) for ex in tfds.as_numpy(load(dataset_dir, split, decode_images=False)))
 
 
 def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
     """Each labelled instance of `split`, cropped as the runtime would (no augmentation).
 
-    Yields dicts: crop uint8 [S, S, 3], roi (Roi), keypoints [K, 3] (image px), crop_keypoints
-    [K, 3] (crop px), keypoint_mask [K, 3] bool, visibility [K], handedness, image uint8
-    [H, W, 3], and meta strings source, skin_tone, subject_id, region.
+    Yields one dict per view of each instance (`instance_views`): crop uint8 [S, S, 3] (mirrored
+    for a mirrored view), roi (Roi), mirrored (bool), keypoints [K, 3] (image px, the view's
+    points), crop_keypoints [K, 3] (crop px), keypoint_mask [K, 3] bool, visibility [K],
+    handedness, image uint8 [H, W, 3], and meta strings source, skin_tone, subject_id, region.
     """
     import tensorflow_datasets as tfds
 
@@ -218,11 +263,14 @@ def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
     for ex in tfds.as_numpy(load(dataset_dir, split)):
         meta = {k: ex[k].decode() for k in ("source", "skin_tone", "subject_id", "region")}
         for i in range(len(ex["keypoints"])):
-            roi = instance_roi(ex["keypoints"][i], ex["keypoint_mask"][i], cfg.recipe)
-            yield {
-                "crop": crop_image(ex["image"], roi, size), "roi": roi, "keypoints": ex["keypoints"][i],
-                "crop_keypoints": crop_targets(ex["keypoints"][i], ex["keypoint_mask"][i], roi, size,
-                                               str(cfg.recipe.z_origin)),
-                "keypoint_mask": ex["keypoint_mask"][i], "visibility": ex["visibility"][i],
-                "handedness": float(ex["handedness"][i]), "image": ex["image"], "meta": meta,
-            }
+            for view in instance_views(ex["keypoints"][i], ex["keypoint_mask"][i], cfg.recipe):
+                crop = crop_image(ex["image"], view.roi, size)
+                points = list(view.points) if view.points is not None else slice(None)
+                targets, mask = view_targets(ex["keypoints"][i], ex["keypoint_mask"][i], view, view.roi, size,
+                                             str(cfg.recipe.z_origin))
+                yield {
+                    "crop": np.ascontiguousarray(crop[:, ::-1]) if view.mirrored else crop, "roi": view.roi,
+                    "mirrored": view.mirrored, "keypoints": ex["keypoints"][i][points], "crop_keypoints": targets,
+                    "keypoint_mask": mask.astype(bool), "visibility": ex["visibility"][i][points],
+                    "handedness": float(ex["handedness"][i]), "image": ex["image"], "meta": meta,
+                }

@@ -196,7 +196,9 @@ def _datasets(cfg: DictConfig, datasets, recipe):
         raise BlazeforgeError("train.dataset", "expected a datasets run directory: blazeforge train dataset=RUN_DIR")
     from blazeforge.datasets.builder import require_topology
 
-    info = require_topology(cfg.train.dataset, str(cfg.recipe.topology), f"recipe {cfg.recipe.name}")
+    from blazeforge.training.pipeline import data_topology
+
+    info = require_topology(cfg.train.dataset, data_topology(cfg.recipe), f"recipe {cfg.recipe.name}")
     n_train = int(info["splits"].get("train", 0))
     if not n_train:
         raise BlazeforgeError(f"dataset={cfg.train.dataset}", "expected a non-empty train split")
@@ -344,7 +346,7 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         "epochs": int(last["epoch"]) + 1, "epochs_this_run": timer.epochs,
         "steps_per_epoch": steps,
         "train_loss": metric("loss"), "val_loss": metric("val_loss"),
-        **({"val_nme_crop": metric("val_landmarks_crop_nme")} if "val_landmarks_crop_nme" in last else {}),
+        **{"val_nme_crop": metric(key) for key in last if key.startswith("val_") and key.endswith("_crop_nme")},
         **({"val_accuracy": metric("val_sparse_categorical_accuracy")}
            if "val_sparse_categorical_accuracy" in last else {}),
         "steps_per_second": round(timer.steps_per_second, 3),

@@ -111,7 +111,7 @@ MODELS = {m.name: m for m in (
                      "face_flag=conv_faceflag:logit")),
     _m("iris_landmark", "iris_landmark", "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", 64,
        outputs=_outs("eye_contour=output_eyes_contours_and_brows:pixels", "iris=output_iris:pixels"),
-       builder=("blazeforge.models.iris", "iris_landmark_model")),
+       builder=("blazeforge.models.iris", "iris_landmark_model"), topology="eye"),
     _m("pose_detection", "pose_detection", "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 224,
        input_range=(-1.0, 1.0), outputs=_DETECTOR, detector="POSE_DETECTION",
        builder=("blazeforge.models.blazepose", "pose_detection_model")),

@@ -40,6 +40,10 @@ def test_rendered_faces_are_labelled_where_the_published_model_finds_them(tmp_pa
         points = np.array(label["keypoints"])[0]
         assert points.shape == (478, 3) and (points[:, :2] > 0).all() and (points[:, :2] < 192).all()
         assert 0.3 < np.mean(label["visibility"]) <= 1 and "jaw_open=" in label["meta"]["expression"]
+        # Iris rims in MediaPipe's order: the first rim point towards the image's right on the
+        # subject's right eye and towards its left on the left eye (the iris model sees it mirrored).
+        across = points[263, :2] - points[33, :2]
+        assert (points[469, :2] - points[468, :2]) @ across > 0 > (points[474, :2] - points[473, :2]) @ across
     # Iris depth: the labelled irises give the true distance back (the formula's own error); the
     # published iris model's figures are reported, not bounded (README).
     assert main(["evaluate", "iris_depth", f"renders={renders}", f"run_dir={tmp_path / 'iris'}"]) == 0
