@@ -17,16 +17,17 @@ from blazeforge.errors import BlazeforgeError
 USAGE = """usage: blazeforge VERB [key=value ...]
 
 verbs:
-  render     render labelled synthetic hands with Blender (scene=hands n=200 shards=4 workers=2)
+  render     render labelled synthetic hands or faces with Blender (scene=hands|faces n=200 shards=4 workers=2)
   datasets   build the dataset from renders, COCO-style files and WIDER FACE annotations
              (datasets build renders=RUN_DIR | coco=FILE.json | data=faces wider=FILE.txt)
-  train      train a recipe on a dataset (train dataset=RUN_DIR [recipe=hand_landmarks|palm_detection|
-             face_detection|face_detection_full]
+  train      train a recipe on a dataset (train dataset=RUN_DIR [recipe=hand_landmarks|face_mesh|iris|
+             palm_detection|face_detection|face_detection_full|gesture]
              [init=RUN_DIR|mediapipe:NAME] [experiment=smoke])
-  evaluate   landmarks: NME / PCK / presence AUC against a mean-pose baseline; detectors: COCO AP
-             (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME); face landmarks by group:
-             evaluate fairness dataset=RUN_DIR [checkpoint=mediapipe:face_landmark] group_by=region;
-             iris depth on face renders: evaluate iris_depth renders=RUN_DIR
+  evaluate   landmarks (hands, face meshes, eyes): NME / PCK / presence AUC against a mean-shape
+             baseline; detectors: COCO AP (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME);
+             face landmarks by group: evaluate fairness dataset=RUN_DIR [checkpoint=RUN_DIR|
+             mediapipe:face_landmark] group_by=region; iris depth on face renders: evaluate iris_depth
+             renders=RUN_DIR [checkpoint=RUN_DIR|mediapipe:iris_landmark]
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
              (run pipeline=hands|face_mesh source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):

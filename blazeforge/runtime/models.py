@@ -2,8 +2,9 @@
 
 A pipeline names roles ("palm_detector", "hand_landmarks", ...). `resolve` finds a .tflite for
 each: with models="mediapipe", the published file of the role (from the zoo cache); with a run
-directory (or several, comma-separated), the export of the role's recipe found there
-(`<recipe>_<precision>.tflite`, written by `blazeforge export`), and the published file for roles
+directory (or several, comma-separated; `run models=[A,B]` on the command line), the export of
+the role's recipe found there (`<recipe>_<precision>.tflite`, written by `blazeforge export`), and
+the published file for roles
 no export covers. Our exports name their outputs as the zoo does ("landmarks", "presence",
 "handedness", "face_flag", "eye_contour", "iris"), so one binding serves both.
 

@@ -138,5 +138,7 @@ def run(cfg, run_dir: Path) -> dict:
         raise BlazeforgeError("run.source", "expected source=VIDEO | IMAGE_FOLDER | camera:N")
     boxes = [list(b) for b in r.boxes] if r.boxes else None
     config = load(str(r.pipeline), r.max_instances, bool(r.iris), r.overflow, r.workers, bool(r.video), boxes)
-    return run_pipeline(config, str(r.source), run_dir, str(r.models), str(r.precision), int(r.threads), r.limit,
+    # models=[A,B] (Hydra's list; a bare A,B is not valid Hydra syntax) or one string
+    models = str(r.models) if isinstance(r.models, str) else ",".join(str(m) for m in r.models)
+    return run_pipeline(config, str(r.source), run_dir, models, str(r.precision), int(r.threads), r.limit,
                         str(r.delegate))

@@ -12,7 +12,7 @@ from blazeforge.config import compose
 from blazeforge.errors import BlazeforgeError
 from blazeforge.recipes import face_mesh as recipe
 from blazeforge.training.pipeline import TrainExamples, crop_targets, instance_roi
-from tests.fixtures import face_mesh_coco
+from tests.fixtures import face_mesh_coco, moving_clip
 
 SMOKE = ["recipe=face_mesh", "experiment=smoke"]
 
@@ -67,14 +67,21 @@ def test_crops_follow_mediapipes_face_rule_and_z_is_centred_on_the_mesh():
         TrainExamples(compose("train", SMOKE + ["recipe.augment.flip=0.5"]))
 
 
+@pytest.fixture(scope="module")
+def package_faces(tmp_path_factory):
+    """A face_mesh dataset of package photos' faces labelled by the published model itself."""
+    root = tmp_path_factory.mktemp("package_faces")
+    coco = face_mesh_coco(root / "faces", count=24)
+    assert main(["datasets", "build", "data=face_mesh", f"coco={coco}", f"run_dir={root / 'data'}"]) == 0
+    return root / "data"
+
+
 @pytest.mark.slow
-def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(tmp_path):
+def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(package_faces, tmp_path):
     from blazeforge.geometry.roi import face_roi
     from blazeforge.runtime.models import load_landmarks
 
-    coco = face_mesh_coco(tmp_path / "faces", count=24)
-    data, train, evaluate = tmp_path / "data", tmp_path / "train", tmp_path / "eval"
-    assert main(["datasets", "build", "data=face_mesh", f"coco={coco}", f"run_dir={data}"]) == 0
+    data, train, evaluate = package_faces, tmp_path / "train", tmp_path / "eval"
     assert main(["train", "recipe=face_mesh", f"dataset={data}", "experiment=smoke", "trainer.batch_size=4",
                  f"run_dir={train}"]) == 0
     assert main(["evaluate", f"checkpoint={train}", "split=train", f"run_dir={evaluate}"]) == 0
@@ -91,6 +98,13 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(tmp_path)
     image = np.full((200, 200, 3), 128, np.uint8)
     mesh = model(image, face_roi(np.random.default_rng(0).uniform(50, 150, (468, 2))))
     assert mesh.shape == (468, 3) and np.isfinite(mesh).all()
+    clip, _ = moving_clip(tmp_path / "face.mp4", "face", frames=6, absent=(6, 6))
+    assert main(["run", "pipeline=face_mesh", f"source={clip}", f"models=[{export},{tmp_path / 'none'}]", "iris=false",
+                 f"run_dir={tmp_path / 'run'}"]) == 2  # a list of export folders: each must exist
+    assert main(["run", "pipeline=face_mesh", f"source={clip}", f"models=[{export}]", "iris=false",
+                 f"run_dir={tmp_path / 'run'}"]) == 0
+    ran = json.loads((tmp_path / "run" / "metrics.json").read_text())["models"]
+    assert ran["face_landmarks"].endswith("face_mesh_fp32.tflite") and ran["face_detector"].endswith("short_range.tflite")
 
     # The published model on its own meshes, and ours, through the same fairness report.
     for checkpoint in ("mediapipe:face_landmark", str(train)):
@@ -101,3 +115,19 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(tmp_path)
         assert report["checkpoint"] == checkpoint and len(report["groups"]) >= 2
     # Our model judged by both verbs: the same crops, the same error (a share vs % of IOD).
     assert report["nme"] == pytest.approx(metrics["nme_2d"] * 100, rel=0.02)
+
+
+@pytest.mark.slow
+def test_fine_tuning_the_published_weights_keeps_their_accuracy_on_package_faces(package_faces, tmp_path):
+    """init=mediapipe:face_landmark starts where the published file is (same crops, same layout, z
+    from the mesh mean), so a short fine-tune stays within 1% IOD of it on real faces."""
+    scores = {}
+    for name, checkpoint in (("published", "mediapipe:face_landmark"), ("tuned", str(tmp_path / "train"))):
+        if name == "tuned":
+            assert main(["train", "recipe=face_mesh", f"dataset={package_faces}", "init=mediapipe:face_landmark",
+                         "trainer.epochs=1", "trainer.steps_per_epoch=6", "trainer.batch_size=4",
+                         "trainer.learning_rate=1e-5", "trainer.warmup_epochs=0", f"run_dir={checkpoint}"]) == 0
+        assert main(["evaluate", f"checkpoint={checkpoint}", f"dataset={package_faces}", "split=train",
+                     f"run_dir={tmp_path / name}"]) == 0
+        scores[name] = json.loads((tmp_path / name / "metrics.json").read_text())["nme_2d"] * 100
+    assert scores["published"] < 3 and abs(scores["tuned"] - scores["published"]) < 1.0, scores
