@@ -70,8 +70,8 @@ def _stage(verb: str):
     if verb == "bench":
         from blazeforge.evaluation.ablation import bench
         return bench
-    raise BlazeforgeError(verb, f"unknown verb; expected one of render, datasets, train, evaluate, export, run, "
-                                f"demo, bench")
+    raise BlazeforgeError(verb, "unknown verb; expected one of render, datasets, train, evaluate, export, run, "
+                                "demo, bench")
 
 
 def run_stage(verb: str, cfg, run_dir: Path | None = None) -> tuple[Path, dict]:
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"blazeforge: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"blazeforge: interrupted; run the same command with run_dir=<its run dir> to resume",
+        print("blazeforge: interrupted; run the same command with run_dir=<its run dir> to resume",
               file=sys.stderr)
         return 130
 

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers, ops
 
@@ -269,3 +271,37 @@ class DepthToSpace(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "block_size": self.block_size}
+
+
+def landmark_regressor(size: int, width: str, points: int, heads: dict, name: str) -> keras.Model:
+    """The landmark recipes' own model: `landmark_backbone` and dense heads on its flattened grid.
+
+    Args:
+        size: crop side S, pixels (a multiple of 32, at least 64).
+        width: "full" or "lite".
+        points: K; output "landmarks" [B, 3K] is x, y, z in crop pixels, starting at the crop centre.
+        heads: {output name: activation or None}: one unit each, [B, 1] (a probability with
+            "sigmoid", a logit with None).
+        name: the model's name.
+
+    A one-line BlazeforgeError for a size or width out of range.
+    """
+    from blazeforge.errors import BlazeforgeError
+
+    if size % 32 or size < 64:
+        raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
+    if width not in WIDTHS:
+        raise BlazeforgeError("recipe.width", f"expected full | lite, got {width!r}")
+    inputs = keras.Input((size, size, 3), name="image")
+    features = FlattenGrid(name="flatten")(landmark_backbone(inputs, width))
+    # Adam moves every weight by about the learning rate per step, so a dense head's outputs move
+    # by about fan_in * lr * |feature|: scaling its inputs by 1/sqrt(fan_in) keeps early steps from
+    # throwing the landmarks across the crop (the head's fan-in is thousands).
+    features = layers.Rescaling(1.0 / math.sqrt(features.shape[-1]), name="head_scale")(features)
+    # Every landmark starts at the crop centre: the head learns offsets from there.
+    center = keras.initializers.Constant([0.5, 0.5, 0.0] * points)
+    unit = layers.Dense(3 * points, kernel_initializer="zeros", bias_initializer=center, name="landmarks_unit")(features)
+    outputs = {"landmarks": layers.Rescaling(float(size), name="landmarks")(unit)}
+    for head, activation in heads.items():
+        outputs[head] = layers.Dense(1, activation=activation, name=head)(features)
+    return keras.Model(inputs, outputs, name=name)

@@ -19,14 +19,12 @@ pairs are not in its topology).
 
 from __future__ import annotations
 
-import math
-
 import keras
-from keras import layers, ops
+from keras import ops
 from omegaconf import DictConfig
 
-from blazeforge.models.blaze import FlattenGrid, landmark_backbone
-from blazeforge.recipes.landmark_losses import crop_nme, landmark_loss, presence_loss
+from blazeforge.models.blaze import landmark_regressor
+from blazeforge.recipes.landmark_losses import packed_crop_nme, packed_l1, presence_loss
 from blazeforge.topology.face_mesh import NUM_LANDMARKS as K
 
 OUTPUTS = ("landmarks", "face_flag")
@@ -37,27 +35,13 @@ SCORE_IS_LOGIT = True
 
 def build_model(recipe: DictConfig) -> keras.Model:
     """The face-mesh model for recipe.input_size (multiple of 32) and recipe.width (full | lite)."""
-    from blazeforge.errors import BlazeforgeError
     from blazeforge.recipes import published_model
 
     size = int(recipe.input_size)
     architecture = recipe.get("architecture", "blazeforge")
     if architecture != "blazeforge":
         return published_model(architecture, size, "face_mesh")
-    if size % 32 or size < 64:
-        raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
-    if recipe.width not in ("full", "lite"):
-        raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
-    inputs = keras.Input((size, size, 3), name="image")
-    features = FlattenGrid(name="flatten")(landmark_backbone(inputs, recipe.width))
-    # As in the hand recipe: 1/sqrt(fan_in) keeps Adam's first steps from throwing points around.
-    features = layers.Rescaling(1.0 / math.sqrt(features.shape[-1]), name="head_scale")(features)
-    center = keras.initializers.Constant([0.5, 0.5, 0.0] * K)
-    unit = layers.Dense(3 * K, kernel_initializer="zeros", bias_initializer=center, name="landmarks_unit")(features)
-    landmarks = layers.Rescaling(float(size), name="landmarks")(unit)
-    face_flag = layers.Dense(1, name="face_flag")(features)
-    return keras.Model(inputs, {"landmarks": landmarks, "face_flag": face_flag},
-                       name=f"face_mesh_{recipe.width}_{size}")
+    return landmark_regressor(size, recipe.width, K, {"face_flag": None}, f"face_mesh_{recipe.width}_{size}")
 
 
 def pack_targets(targets: dict) -> dict:
@@ -70,27 +54,16 @@ def pack_targets(targets: dict) -> dict:
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
     """(losses, loss_weights) keyed by output name: masked L1 (crop units) and the face flag's
     binary cross-entropy on its logit."""
-    size = float(recipe.input_size)
-
-    def landmarks(y_true, y_pred):
-        return landmark_loss(y_true[:, :3 * K], y_pred, y_true[:, 3 * K:], size)
-
     def face_flag(y_true, y_pred):
         return presence_loss(y_true, y_pred, from_logits=True)
 
-    losses = {"landmarks": landmarks, "face_flag": face_flag}
+    losses = {"landmarks": packed_l1(float(recipe.input_size)), "face_flag": face_flag}
     return losses, {name: float(recipe.loss[name]) for name in losses}
 
 
 def make_metrics(recipe: DictConfig) -> dict:
     """The landmarks' crop NME (logged as `landmarks_crop_nme`, `val_landmarks_crop_nme`)."""
-    size = float(recipe.input_size)
-
-    def crop_nme_metric(y_true, y_pred):
-        return crop_nme(y_true[:, :3 * K], y_pred, y_true[:, 3 * K:], size)
-
-    crop_nme_metric.__name__ = "crop_nme"
-    return {"landmarks": [crop_nme_metric]}
+    return {"landmarks": [packed_crop_nme(float(recipe.input_size))]}
 
 
 def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):

@@ -17,14 +17,12 @@ output, so `pack_targets` concatenates each mask beside its values.
 
 from __future__ import annotations
 
-import math
-
 import keras
-from keras import layers, ops
+from keras import ops
 from omegaconf import DictConfig
 
-from blazeforge.models.blaze import FlattenGrid, landmark_backbone
-from blazeforge.recipes.landmark_losses import crop_nme, landmark_loss, presence_loss
+from blazeforge.models.blaze import landmark_regressor
+from blazeforge.recipes.landmark_losses import packed_crop_nme, packed_l1, presence_loss
 
 K = 21
 OUTPUTS = ("landmarks", "presence", "handedness")
@@ -40,31 +38,14 @@ def build_model(recipe: DictConfig) -> keras.Model:
     its architecture instead (`models.hand_landmark`), with its fourth output "world_landmarks"
     [B, 63] (metres, no loss here) kept so that an export is a drop-in for the published file.
     """
-    from blazeforge.errors import BlazeforgeError
     from blazeforge.recipes import published_model
 
     size = int(recipe.input_size)
     architecture = recipe.get("architecture", "blazeforge")
     if architecture != "blazeforge":
         return published_model(architecture, size, "hand")
-    if size % 32 or size < 64:
-        raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
-    if recipe.width not in ("full", "lite"):
-        raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
-    inputs = keras.Input((size, size, 3), name="image")
-    features = FlattenGrid(name="flatten")(landmark_backbone(inputs, recipe.width))
-    # Adam moves every weight by about the learning rate per step, so a dense head's outputs move
-    # by about fan_in * lr * |feature|: scaling its inputs by 1/sqrt(fan_in) keeps early steps from
-    # throwing the landmarks across the crop (the head's fan-in is thousands).
-    features = layers.Rescaling(1.0 / math.sqrt(features.shape[-1]), name="head_scale")(features)
-    # Every landmark starts at the crop centre: the head learns offsets from there.
-    center = keras.initializers.Constant([0.5, 0.5, 0.0] * K)
-    unit = layers.Dense(3 * K, kernel_initializer="zeros", bias_initializer=center, name="landmarks_unit")(features)
-    landmarks = layers.Rescaling(float(size), name="landmarks")(unit)
-    presence = layers.Dense(1, activation="sigmoid", name="presence")(features)
-    handedness = layers.Dense(1, activation="sigmoid", name="handedness")(features)
-    outputs = {"landmarks": landmarks, "presence": presence, "handedness": handedness}
-    return keras.Model(inputs, outputs, name=f"hand_landmarks_{recipe.width}_{size}")
+    return landmark_regressor(size, recipe.width, K, {"presence": "sigmoid", "handedness": "sigmoid"},
+                              f"hand_landmarks_{recipe.width}_{size}")
 
 
 def handedness_loss(target, pred, mask):
@@ -87,15 +68,10 @@ def pack_targets(targets: dict) -> dict:
 
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
     """(losses, loss_weights) keyed by output name, for `model.compile` on packed targets."""
-    size = float(recipe.input_size)
-
-    def landmarks(y_true, y_pred):
-        return landmark_loss(y_true[:, :3 * K], y_pred, y_true[:, 3 * K:], size)
-
     def handedness(y_true, y_pred):
         return handedness_loss(y_true[:, :1], y_pred, y_true[:, 1:])
 
-    losses = {"landmarks": landmarks, "presence": presence_loss, "handedness": handedness}
+    losses = {"landmarks": packed_l1(float(recipe.input_size)), "presence": presence_loss, "handedness": handedness}
     weights = {name: float(recipe.loss[name]) for name in losses}
     return losses, weights
 
@@ -103,13 +79,7 @@ def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
 def make_metrics(recipe: DictConfig) -> dict:
     """Metrics for `model.compile` on packed targets: the landmarks' crop NME (logged as
     `landmarks_crop_nme`, `val_landmarks_crop_nme`)."""
-    size = float(recipe.input_size)
-
-    def crop_nme_metric(y_true, y_pred):
-        return crop_nme(y_true[:, :3 * K], y_pred, y_true[:, 3 * K:], size)
-
-    crop_nme_metric.__name__ = "crop_nme"
-    return {"landmarks": [crop_nme_metric]}
+    return {"landmarks": [packed_crop_nme(float(recipe.input_size))]}
 
 
 def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from keras import ops
 from omegaconf import DictConfig
 
-from blazeforge.recipes.landmark_losses import crop_nme, landmark_loss
+from blazeforge.recipes.landmark_losses import packed_crop_nme, packed_l1
 
 CONTOUR = 71 * 3
 OUTPUTS = ("eye_contour", "iris")
@@ -44,25 +44,13 @@ def pack_targets(targets: dict) -> dict:
 
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
     """Masked L1 in crop units on each output; weights from recipe.loss."""
-    size = float(recipe.input_size)
-
-    def split_l1(y_true, y_pred):
-        half = ops.shape(y_true)[-1] // 2
-        return landmark_loss(y_true[:, :half], y_pred, y_true[:, half:], size)
-
-    losses = {"eye_contour": split_l1, "iris": split_l1}
+    losses = {"eye_contour": packed_l1(float(recipe.input_size)), "iris": packed_l1(float(recipe.input_size))}
     return losses, {name: float(recipe.loss[name]) for name in losses}
 
 
 def make_metrics(recipe: DictConfig) -> dict:
     """The iris points' crop NME (logged as `iris_crop_nme`, `val_iris_crop_nme`)."""
-    size = float(recipe.input_size)
-
-    def crop_nme_metric(y_true, y_pred):
-        return crop_nme(y_true[:, :15], y_pred, y_true[:, 15:], size)
-
-    crop_nme_metric.__name__ = "crop_nme"
-    return {"iris": [crop_nme_metric]}
+    return {"iris": [packed_crop_nme(float(recipe.input_size))]}
 
 
 def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):

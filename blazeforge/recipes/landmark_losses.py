@@ -1,4 +1,5 @@
-"""The landmark recipes' losses and metric (hands, face meshes), as plain functions of tensors.
+"""The landmark recipes' losses and metric (hands, face meshes, eyes), as plain functions of
+tensors, and in Keras' (y_true, y_pred) form on packed targets (`packed_l1`, `packed_crop_nme`).
 
 Every landmark output is flattened to [B, 3K] (x, y, z of K points in crop pixels) first, so the
 published architectures' [B, 1, 1, 3K] outputs train alike.
@@ -40,3 +41,22 @@ def crop_nme(target, pred, mask, input_size: float):
     labelled = ops.reshape(mask, (ops.shape(mask)[0], -1, 3))[..., 0]
     dist = ops.sqrt(ops.sum(ops.square(pred - target), axis=-1) + 1e-12) / float(input_size)
     return ops.sum(dist * labelled) / ops.maximum(ops.sum(labelled), 1.0)
+
+
+# ---- on packed targets: y_true [B, 2N] is the N values, then their mask ------------------------
+
+def packed_l1(input_size: float):
+    """`landmark_loss` as a Keras loss on packed targets."""
+    def loss(y_true, y_pred):
+        half = ops.shape(y_true)[-1] // 2
+        return landmark_loss(y_true[:, :half], y_pred, y_true[:, half:], input_size)
+    return loss
+
+
+def packed_crop_nme(input_size: float):
+    """`crop_nme` as a Keras metric on packed targets (logged as `<output>_crop_nme`)."""
+    def crop_nme_metric(y_true, y_pred):
+        half = ops.shape(y_true)[-1] // 2
+        return crop_nme(y_true[:, :half], y_pred, y_true[:, half:], input_size)
+    crop_nme_metric.__name__ = "crop_nme"
+    return crop_nme_metric
