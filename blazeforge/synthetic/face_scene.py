@@ -61,7 +61,8 @@ class FaceScene(BlenderScene):
         return {**self._shoot(rng, face, world, target, distance, fov, frame_path, mask_path, root=NOSE_TIP,
                               tolerance=0.002),
                 "handedness": 0.0,
-                "meta": {"skin_tone": tone, "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items())}}
+                "meta": {"skin_tone": tone, "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items()),
+                         "background": self.background}}
 
     def _face(self, world: np.ndarray, rotation: np.ndarray, tone: int, rng) -> tuple[list, np.ndarray]:
         """The face mesh, eyeballs with irises and the mouth cavity. Returns the face's objects and

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 # Scene name -> (module, class) rendering it; label versions per scene.
 SCENES = {"hands": ("blazeforge.synthetic.hand_scene", "HandScene"),
           "faces": ("blazeforge.synthetic.face_scene", "FaceScene")}
-LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v1"}
+# faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's).
+LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v2"}
 
 
 def shard_sizes(n: int, shards: int) -> list[int]:
@@ -152,7 +153,7 @@ def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: s
         handedness=np.array([labels["handedness"]], np.float32),
         keypoints_camera=labels["keypoints_camera"][None].astype(np.float32), camera=labels["camera"],
         meta={"source": "synthetic", "subject_id": f"synthetic-{seed}-{shard}-{frame}",
-              **{k: v for k, v in labels["meta"].items() if k in ("skin_tone", "gesture", "expression")},
+              **{k: v for k, v in labels["meta"].items() if k in ("skin_tone", "gesture", "expression", "background")},
               "scene_seed": f"{seed}-{shard}-{frame}", "label_version": LABEL_VERSIONS[scene]})
 
 

@@ -153,9 +153,12 @@ class BlenderScene:
         bsdf = nodes["Principled BSDF"]
         bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.3, 1.0))
         use_photo = self.backgrounds and rng.random() >= self.cfg.background.procedural_fraction
+        self.background = "procedural"
         if use_photo:
+            photo = self.backgrounds[rng.integers(len(self.backgrounds))]
+            self.background = photo.name
             tex = nodes.new("ShaderNodeTexImage")
-            tex.image = bpy.data.images.load(str(self.backgrounds[rng.integers(len(self.backgrounds))]))
+            tex.image = bpy.data.images.load(str(photo))
             links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
         else:
             kind = ("ShaderNodeTexNoise", "ShaderNodeTexVoronoi", "ShaderNodeTexWave", "ShaderNodeTexChecker",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from blazeforge.cli import main
+from blazeforge.synthetic.assets import package_photos
 from blazeforge.synthetic.face_geometry import OUTER_EYE_CORNER_MM, canonical_mesh, region, triangles
 
 
@@ -44,6 +45,10 @@ def test_rendered_faces_are_labelled_where_the_published_model_finds_them(tmp_pa
         # subject's right eye and towards its left on the left eye (the iris model sees it mirrored).
         across = points[263, :2] - points[33, :2]
         assert (points[469, :2] - points[468, :2]) @ across > 0 > (points[474, :2] - points[473, :2]) @ across
+    # Faces land on real photos (scikit-image's, by default) or procedural backdrops, half and half.
+    backgrounds = [label["meta"]["background"] for label in lines]
+    photos = {path.name for path in package_photos("test")}
+    assert set(backgrounds) <= photos | {"procedural"} and set(backgrounds) & photos and "procedural" in backgrounds
     # Iris depth: the labelled irises give the true distance back (the formula's own error); the
     # published iris model's figures are reported, not bounded (README).
     assert main(["evaluate", "iris_depth", f"renders={renders}", f"run_dir={tmp_path / 'iris'}"]) == 0
