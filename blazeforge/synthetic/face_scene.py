@@ -98,6 +98,76 @@ class FaceScene(BlenderScene):
                                     flatten=(rotation, 0.5)))
         return objects, np.array(points)
 
+    def _occluder(self, rng, points: np.ndarray, fov: float):
+        """One of scene.occluders.kinds in front of the face (its 478 points, metres): glasses (two
+        rims and a bridge over the eyes), hair (a cap over the brow line) or a hand (a palm-sized
+        slab of skin over the mouth, chin or a cheek). The ray-cast visibility labels what it hides."""
+        kinds = list(self.cfg.occluders.kinds)
+        kind = kinds[int(rng.integers(len(kinds)))]
+        across = points[263] - points[33]
+        across /= np.linalg.norm(across)
+        up = points[10] - points[152]  # forehead top minus chin
+        up -= across * (up @ across)
+        up /= np.linalg.norm(up)
+        basis = np.stack([across, up, np.cross(across, up)], 1)  # columns: the face's x, y, forward
+        forward = basis[:, 2]
+        if kind == "glasses":
+            color = _linear_hsv(rng.random(), rng.uniform(0, 0.6), rng.uniform(0.02, 0.4))
+            radius = float(rng.uniform(0.018, 0.026))
+            for side in ("RIGHT", "LEFT"):
+                centre = points[region(f"FACEMESH_{side}_EYE")].mean(0) + forward * 0.014
+                self._rim(f"glasses_{side}", centre, basis, radius, color)
+            bridge = (points[133] + points[362]) / 2 + forward * 0.016
+            self._slab("bridge", bridge, basis, (0.012, 0.002, 0.002), color, 0.4)
+        elif kind == "hair":
+            color = _linear_hsv(rng.uniform(0.02, 0.12), rng.uniform(0.3, 0.8), rng.uniform(0.02, 0.5))
+            brow = points[region("FACEMESH_RIGHT_EYEBROW")].tolist() + points[region("FACEMESH_LEFT_EYEBROW")].tolist()
+            top = np.mean(brow, 0) + up * float(rng.uniform(0.055, 0.085)) - forward * 0.03
+            width = float(np.linalg.norm(points[454] - points[234]))  # the face's width at the cheeks
+            self._slab("hair", top, basis, (width * 0.62, 0.06, 0.11), color, 0.8, sphere=True)
+        else:  # "hand" (render._validate allows these three)
+            tone = MONK[int(rng.integers(len(MONK)))]
+            target = points[[13, 152, 234, 454][int(rng.integers(4))]]
+            centre = target + forward * float(rng.uniform(0.01, 0.03)) + rng.normal(0, 0.01, 3)
+            turn = float(rng.uniform(-0.8, 0.8))
+            c, s = math.cos(turn), math.sin(turn)
+            tilted = basis @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+            self._slab("hand", centre, tilted, (0.04, 0.05, 0.012), srgb_to_linear(tone), 0.5, sphere=True)
+
+    def _rim(self, name: str, centre, basis: np.ndarray, radius: float, color):
+        """An open ring (a glasses rim) of `radius` around `centre`, facing the face's forward axis."""
+        mesh = bpy.data.meshes.new(name)
+        bm = bmesh.new()
+        bmesh.ops.create_cone(bm, cap_ends=False, segments=24, radius1=radius, radius2=radius * 1.02, depth=0.004)
+        bm.to_mesh(mesh)
+        bm.free()
+        self._place(name, mesh, centre, basis, (1, 1, 1), color, 0.3)
+
+    def _slab(self, name: str, centre, basis: np.ndarray, half: tuple, color, roughness: float, sphere: bool = False):
+        """A box (or an ellipsoid) of half-extents `half` along the basis' axes at `centre`."""
+        mesh = bpy.data.meshes.new(name)
+        bm = bmesh.new()
+        if sphere:
+            bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=1.0)
+        else:
+            bmesh.ops.create_cube(bm, size=2.0)
+        bm.to_mesh(mesh)
+        bm.free()
+        self._place(name, mesh, centre, basis, half, color, roughness)
+
+    def _place(self, name: str, mesh, centre, basis: np.ndarray, scale: tuple, color, roughness: float):
+        for polygon in mesh.polygons:
+            polygon.use_smooth = True
+        mat = bpy.data.materials.new(name)
+        mat.use_nodes = True
+        bsdf = mat.node_tree.nodes["Principled BSDF"]
+        bsdf.inputs["Base Color"].default_value = (*color, 1)
+        bsdf.inputs["Roughness"].default_value = roughness
+        mesh.materials.append(mat)
+        obj = self._link(bpy.data.objects.new(name, mesh))
+        rotation = Matrix([tuple(r) for r in basis]).to_4x4()
+        obj.matrix_world = Matrix.Translation(Vector(tuple(centre))) @ rotation @ Matrix.Diagonal((*scale, 1))
+
     def _sphere(self, name: str, centre, radius: float, color, roughness: float, flatten=None):
         """A UV sphere (flattened along the face's forward axis by `flatten` = (rotation, factor))."""
         mesh = bpy.data.meshes.new(name)

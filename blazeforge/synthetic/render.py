@@ -70,6 +70,9 @@ def _validate(cfg: DictConfig) -> None:
             raise BlazeforgeError(f"render.{key}", f"expected a positive integer, got {r[key]!r}")
     if r.shards > r.n:
         raise BlazeforgeError("render.shards", f"{r.shards} shards for {r.n} frames; expected shards <= n")
+    kinds = cfg.scene.occluders.get("kinds")  # faces: which occluders
+    if kinds is not None and (not len(kinds) or not set(kinds) <= {"glasses", "hair", "hand"}):
+        raise BlazeforgeError("scene.occluders.kinds", f"expected a non-empty list of glasses, hair, hand; got {list(kinds)}")
 
 
 def render(cfg: DictConfig, run_dir: Path) -> dict:
