@@ -206,11 +206,14 @@ def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tup
 
 
 def face_mesh_coco(root: Path, count: int = 18, size: int = 256, seed: int = 3,
-                   regions: tuple[str, ...] = ("Northern Europe", "Eastern Asia", "Western Africa")) -> Path:
+                   regions: tuple[str, ...] = ("Northern Europe", "Eastern Asia", "Western Africa"),
+                   second_annotator_px: float | None = None) -> Path:
     """A COCO-style set of 468-point face meshes: the package photos' faces, each labelled with the
     mesh MediaPipe's own package found on it (tests/zoo/mediapipe_outputs.json), warped by random
     similarity transforms (labels moved with them) into size x size images. Image i's face gets
-    region regions[i % len(regions)]. Returns the JSON path (images beside it)."""
+    region regions[i % len(regions)]. With second_annotator_px, each face is labelled twice: a
+    second annotation moves every point by Gaussian noise of that many pixels a coordinate.
+    Returns the JSON path (images beside it)."""
     from blazeforge.zoo.parity import photos
 
     recorded = json.loads((Path(__file__).parent / "zoo" / "mediapipe_outputs.json").read_text())["photos"]
@@ -232,6 +235,10 @@ def face_mesh_coco(root: Path, count: int = 18, size: int = 256, seed: int = 3,
         images.append({"id": i, "file_name": name, "width": size, "height": size})
         annotations.append({"id": i, "image_id": i, "keypoints": np.c_[points, np.full(len(points), 2)].ravel().tolist(),
                             "region": regions[i % len(regions)], "skin_tone": str(1 + i % 10), "subject_id": f"face-{i}"})
+        if second_annotator_px:
+            moved = points + rng.normal(0, second_annotator_px, points.shape)
+            annotations.append({**annotations[-1], "id": count + i,
+                                "keypoints": np.c_[moved, np.full(len(moved), 2)].ravel().tolist()})
     path = root / "faces.json"
     path.write_text(json.dumps({"images": images, "annotations": annotations,
                                 "categories": [{"id": 1, "name": "face"}]}))

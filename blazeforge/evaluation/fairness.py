@@ -5,7 +5,9 @@
 The published protocol (MediaPipe FaceMesh model card): NME in % of the interocular distance
 (IOD) on a test set balanced over groups (17 UN geographic subregions), judged against the
 variance between human annotators (2.56% IOD); the published model ranged 2.44%-3.5%. A model
-is unfair where the spread of its group errors (max minus min) exceeds the human variance.
+is unfair where the spread of its group errors (max minus min) exceeds the human variance: the
+one measured on the split's doubly labelled faces where it has some (two meshes of one face in an
+image; NME of one annotator against the other), else evaluate.human_variance.
 
 Each labelled face of the split is cropped as MediaPipe's tracking crops it (`geometry.roi.face_roi`
 of the labels), the model's 468 points are projected back and compared with the labelled ones.
@@ -69,15 +71,44 @@ def group_report(errors: np.ndarray, groups: list[str], human_variance: float, r
             "nme": round(float(errors.mean()), 3), "count": int(len(errors))}
 
 
+DOUBLE_LABEL_IOU = 0.7  # two labelled meshes in one image overlapping this much: one face, two annotators
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of the 2D bounds of two point sets [K, >=2]."""
+    (ax0, ay0), (ax1, ay1) = a[:, :2].min(0), a[:, :2].max(0)
+    (bx0, by0), (bx1, by1) = b[:, :2].min(0), b[:, :2].max(0)
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
 def _faces(dataset_dir: str, split: str, group_by: str):
-    """(image, keypoints [468, 3], mask [468], group) for every face of a face_mesh dataset split."""
+    """(image, keypoints [468, 3], mask [468], group, other labellings) for every face of a
+    face_mesh dataset split. Meshes of one image whose bounds overlap by DOUBLE_LABEL_IOU are one
+    face labelled twice (doubly labelled data): the first is the face, the rest its other
+    labellings [(keypoints, mask)]."""
     from blazeforge.datasets.builder import load, require_topology
 
     require_topology(dataset_dir, "face_mesh", "evaluate fairness")
     for ex in load(dataset_dir, split).as_numpy_iterator():
         group = ex[group_by].decode() or "(none)"
+        faces = []
         for keypoints, mask in zip(ex["keypoints"], ex["keypoint_mask"]):
-            yield ex["image"], keypoints, mask[:, :2].all(1), group
+            labelled = mask[:, :2].all(1)
+            same = next((f for f in faces if _box_iou(f[0][f[1]], keypoints[labelled]) >= DOUBLE_LABEL_IOU), None)
+            if same is None:
+                faces.append((keypoints, labelled, []))
+            else:
+                same[2].append((keypoints, labelled))
+        for keypoints, labelled, others in faces:
+            yield ex["image"], keypoints, labelled, group, others
+
+
+def human_variance(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], iod: tuple[int, int]) -> float:
+    """The mean NME (% IOD) between two annotators' meshes of the same faces: pairs of (first
+    annotator's points [K, >=2], second's, mask of the points both labelled)."""
+    return float(np.mean([nme_iod(second, first, mask, iod) for first, second, mask in pairs]))
 
 
 def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
@@ -92,17 +123,21 @@ def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.evaluation.predictors import landmark_model
 
     model = landmark_model(str(e.checkpoint or "mediapipe:face_landmark"), "face_landmarks")
-    errors, groups, worst = [], [], []
-    for image, keypoints, mask, group in _faces(str(e.dataset), str(e.split), str(e.group_by)):
+    errors, groups, worst, pairs = [], [], [], []
+    for image, keypoints, mask, group, others in _faces(str(e.dataset), str(e.split), str(e.group_by)):
         pred = model(image, face_roi(keypoints))
         errors.append(nme_iod(pred, keypoints, mask, OUTER_EYE_CORNERS))
         groups.append(group)
         worst.append((errors[-1], group, image, keypoints, pred))
+        pairs += [(keypoints, other, mask & other_mask) for other, other_mask in others]
     if not errors:
         raise BlazeforgeError(f"dataset={e.dataset}", f"no labelled faces in split {e.split!r}")
-    report = group_report(np.array(errors), groups, float(e.human_variance), int(e.bootstrap), int(cfg.seed))
+    variance = round(human_variance(pairs, OUTER_EYE_CORNERS), 3) if pairs else float(e.human_variance)
+    report = group_report(np.array(errors), groups, variance, int(e.bootstrap), int(cfg.seed))
     report.update({"group_by": str(e.group_by), "checkpoint": str(e.checkpoint or "mediapipe:face_landmark"),
-                   "dataset": str(e.dataset), "split": str(e.split)})
+                   "dataset": str(e.dataset), "split": str(e.split),
+                   "human_variance_source": f"measured on {len(pairs)} doubly labelled faces" if pairs
+                   else "evaluate.human_variance"})
     worst = sorted(worst, key=lambda w: -w[0])[:int(e.worst)]
     run_dir = Path(run_dir)
     (run_dir / "report.html").write_text(_html(report, np.array(errors), groups, worst))
@@ -118,8 +153,8 @@ def model_card(report: dict) -> str:
             f"by {report['group_by']}, for `{report['checkpoint']}`:\n\n"
             f"| {report['group_by']} | NME (% IOD) | 95% interval | faces |\n|---|---|---|---|\n{rows}\n\n"
             f"Spread (max - min): {report['spread']:.2f}% IOD against a human annotator variance of "
-            f"{report['human_variance']:.2f}% IOD: **{report['verdict']}** (a model is unfair where the spread "
-            f"exceeds human variance).\n")
+            f"{report['human_variance']:.2f}% IOD ({report['human_variance_source']}): **{report['verdict']}** "
+            f"(a model is unfair where the spread exceeds human variance).\n")
 
 
 def _figure(report: dict, errors: np.ndarray, groups: list[str]) -> str:
@@ -174,7 +209,8 @@ def _html(report: dict, errors: np.ndarray, groups: list[str], worst: list) -> s
 figure{{display:inline-block;margin:4px}}figure img{{max-width:256px}}img.plot{{max-width:100%}}</style></head><body>
 <h1>Fairness: {html.escape(report['checkpoint'])}</h1>
 <p id=summary>NME {report['nme']:.3f}% IOD over {report['count']} faces; spread <b id=spread>{report['spread']:.3f}</b>%
-against human variance {report['human_variance']:.2f}%: <b id=verdict>{report['verdict']}</b>.</p>
+against human variance {report['human_variance']:.2f}% ({html.escape(report['human_variance_source'])}):
+<b id=verdict>{report['verdict']}</b>.</p>
 <table id=groups><tr><th>{html.escape(report['group_by'])}</th><th>NME (% IOD)</th><th>95% interval</th><th>faces</th>
 <th>verdict</th></tr>{rows}</table>
 <img class=plot src='data:image/png;base64,{_figure(report, errors, groups)}' alt='NME by group'>
