@@ -156,6 +156,8 @@ class FaceScene(BlenderScene):
         self._place(name, mesh, centre, basis, half, color, roughness)
 
     def _place(self, name: str, mesh, centre, basis: np.ndarray, scale: tuple, color, roughness: float):
+        """Link `mesh` smooth-shaded in a plain material, scaled along and turned to the columns of
+        `basis` [3, 3], at `centre`; returns the object."""
         for polygon in mesh.polygons:
             polygon.use_smooth = True
         mat = bpy.data.materials.new(name)
@@ -167,6 +169,7 @@ class FaceScene(BlenderScene):
         obj = self._link(bpy.data.objects.new(name, mesh))
         rotation = Matrix([tuple(r) for r in basis]).to_4x4()
         obj.matrix_world = Matrix.Translation(Vector(tuple(centre))) @ rotation @ Matrix.Diagonal((*scale, 1))
+        return obj
 
     def _sphere(self, name: str, centre, radius: float, color, roughness: float, flatten=None):
         """A UV sphere (flattened along the face's forward axis by `flatten` = (rotation, factor))."""
@@ -175,23 +178,8 @@ class FaceScene(BlenderScene):
         bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=radius)
         bm.to_mesh(mesh)
         bm.free()
-        for polygon in mesh.polygons:
-            polygon.use_smooth = True
-        mat = bpy.data.materials.new(name)
-        mat.use_nodes = True
-        bsdf = mat.node_tree.nodes["Principled BSDF"]
-        bsdf.inputs["Base Color"].default_value = (*color, 1)
-        bsdf.inputs["Roughness"].default_value = roughness
-        mesh.materials.append(mat)
-        obj = self._link(bpy.data.objects.new(name, mesh))
-        if flatten is not None:
-            rotation, factor = flatten
-            basis = Matrix([tuple(r) for r in rotation]).to_4x4()
-            obj.matrix_world = Matrix.Translation(Vector(tuple(centre))) @ basis @ Matrix.Diagonal((1, 1, factor, 1))
-        else:
-            obj.location = Vector(tuple(centre))
-        return obj
-
+        rotation, factor = flatten if flatten is not None else (np.eye(3), 1.0)
+        return self._place(name, mesh, centre, np.asarray(rotation), (1, 1, factor), color, roughness)
 
 def _identity(mesh: np.ndarray, rng, cfg) -> np.ndarray:
     """A person's face: width, height and depth scaled apart, plus smooth Gaussian bumps."""

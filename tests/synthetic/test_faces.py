@@ -105,17 +105,15 @@ def test_rendered_expressions_read_back_as_face_semantics(tmp_path):
 @pytest.mark.slow
 def test_occluders_hide_the_points_behind_them(tmp_path, capsys):
     """Glasses, hair and hands in front of the face: the same faces (same seed) lose visible points."""
-    visible = {}
+    visible, faces = {}, {}
     for probability in (0.0, 1.0):
         out = tmp_path / f"p{probability}"
         assert main(["render", "scene=faces", "n=4", "shards=1", "resolution=96", "samples=1", "seed=11",
                      f"scene.occluders.probability={probability}", f"run_dir={out}"]) == 0
         labels = [json.loads(line) for line in (out / "shard-00000" / "labels.jsonl").read_text().splitlines()]
         visible[probability] = np.array([np.array(label["visibility"][0]) for label in labels])
-        keypoints = np.array([np.array(label["keypoints"][0]) for label in labels])
-        if probability:
-            np.testing.assert_allclose(keypoints, faces, atol=1e-3)  # the same faces, occluded
-        faces = keypoints
+        faces[probability] = np.array([np.array(label["keypoints"][0]) for label in labels])
+    np.testing.assert_allclose(faces[1.0], faces[0.0], atol=1e-3)  # the same faces, occluded
     assert (visible[1.0] <= visible[0.0]).all() and visible[1.0].sum() < visible[0.0].sum()
     assert main(["render", "scene=faces", "n=1", "shards=1", "scene.occluders.kinds=[hat]", f"run_dir={tmp_path / 'bad'}"]) == 2
     assert "scene.occluders.kinds: expected a non-empty list of glasses, hair, hand" in capsys.readouterr().err
