@@ -74,13 +74,9 @@ def group_report(errors: np.ndarray, groups: list[str], human_variance: float, r
 DOUBLE_LABEL_IOU = 0.7  # two labelled meshes in one image overlapping this much: one face, two annotators
 
 
-def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of the 2D bounds of two point sets [K, >=2]."""
-    (ax0, ay0), (ax1, ay1) = a[:, :2].min(0), a[:, :2].max(0)
-    (bx0, by0), (bx1, by1) = b[:, :2].min(0), b[:, :2].max(0)
-    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
-    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
-    return float(inter / union) if union > 0 else 0.0
+def _bounds(points: np.ndarray) -> np.ndarray:
+    """[4] x0, y0, x1, y1 of points [K, >=2]."""
+    return np.r_[points[:, :2].min(0), points[:, :2].max(0)]
 
 
 def _faces(dataset_dir: str, split: str, group_by: str):
@@ -89,6 +85,7 @@ def _faces(dataset_dir: str, split: str, group_by: str):
     face labelled twice (doubly labelled data): the first is the face, the rest its other
     labellings [(keypoints, mask)]."""
     from blazeforge.datasets.builder import load, require_topology
+    from blazeforge.geometry.detections import iou
 
     require_topology(dataset_dir, "face_mesh", "evaluate fairness")
     for ex in load(dataset_dir, split).as_numpy_iterator():
@@ -96,7 +93,8 @@ def _faces(dataset_dir: str, split: str, group_by: str):
         faces = []
         for keypoints, mask in zip(ex["keypoints"], ex["keypoint_mask"]):
             labelled = mask[:, :2].all(1)
-            same = next((f for f in faces if _box_iou(f[0][f[1]], keypoints[labelled]) >= DOUBLE_LABEL_IOU), None)
+            box = _bounds(keypoints[labelled])
+            same = next((f for f in faces if iou(_bounds(f[0][f[1]]), box[None])[0] >= DOUBLE_LABEL_IOU), None)
             if same is None:
                 faces.append((keypoints, labelled, []))
             else:

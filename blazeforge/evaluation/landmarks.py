@@ -1,7 +1,7 @@
-"""`blazeforge evaluate`: landmark accuracy (hands, face meshes) against a mean-shape baseline,
-with a report.
+"""`blazeforge evaluate`: landmark accuracy (hands, face meshes, eyes) against a mean-shape
+baseline, with a report.
 
-The dataset's topology picks the recipe (`recipes.landmark_recipe`) and its crops. Figures
+The checkpoint's recipe, else the dataset's (`recipe_config`), picks the crops. Figures
 (metrics.json): nme_2d and nme_3d (mean point error / the topology's normalizer: palm size, the
 wrist to middle-finger MCP distance, for hands; the interocular distance, outer eye corners 33 and
 263, for faces; 2D pixels), pck_0.2, presence_auc (the eval crops' presence or face flag against
@@ -49,11 +49,11 @@ def _dataset_dir(cfg: DictConfig) -> str:
 DATA_RECIPES = {"hand": "hand_landmarks", "face_mesh": "face_mesh", "face_mesh_iris": "iris"}
 
 
-def recipe_config(cfg: DictConfig, dataset_dir: str, name: str | None = None) -> DictConfig:
-    """cfg with the landmark recipe that reads the dataset: recipe `name`, else the checkpoint's
-    (`recipes.of_checkpoint`), else the dataset topology's (DATA_RECIPES); configured as a train
-    run checkpoint was trained, else as cfg has it, else by the recipe's defaults. A one-line error
-    when that recipe reads datasets of another topology."""
+def recipe_config(cfg: DictConfig, dataset_dir: str, checkpoint) -> DictConfig:
+    """cfg with the landmark recipe of `checkpoint` (`recipes.of_checkpoint`), else the dataset
+    topology's (DATA_RECIPES); configured as a train run checkpoint was trained, else as cfg has it,
+    else by the recipe's defaults. A one-line error when that recipe reads datasets of another
+    topology."""
     from blazeforge.config import compose
     from blazeforge.datasets import summary
     from blazeforge.recipes import of_checkpoint
@@ -61,8 +61,8 @@ def recipe_config(cfg: DictConfig, dataset_dir: str, name: str | None = None) ->
     from blazeforge.training.trainer import train_config
 
     found = str(summary(dataset_dir).get("topology", "hand"))
-    checkpoint = str(cfg.get("evaluate", {}).get("checkpoint") or "")
-    name = name or of_checkpoint(checkpoint, DATA_RECIPES.get(found, str(cfg.recipe.name)))
+    checkpoint = str(checkpoint or "")
+    name = of_checkpoint(checkpoint, DATA_RECIPES.get(found, str(cfg.recipe.name)))
     trained = None if checkpoint.startswith("mediapipe:") or not checkpoint else train_config(checkpoint)
     if trained is not None and trained.recipe.name == name:
         recipe = trained.recipe
@@ -79,10 +79,10 @@ def recipe_config(cfg: DictConfig, dataset_dir: str, name: str | None = None) ->
     return out
 
 
-def landmarks_of(outputs: dict, recipe, n: int) -> np.ndarray:
-    """[n, 3K]: the recipe's landmark outputs (recipe.LANDMARK_OUTPUTS) of n crops, each flattened
-    per crop, side by side. (Published files with a batch-1 reshape give [1, n * ...] for a batch.)"""
-    return np.concatenate([np.asarray(outputs[k]).reshape(n, -1) for k in recipe.LANDMARK_OUTPUTS], -1)
+def landmarks_of(outputs: dict, recipe) -> np.ndarray:
+    """[N, 3K]: a predictor's landmark outputs (recipe.LANDMARK_OUTPUTS, batch first) flattened per
+    crop, side by side."""
+    return np.concatenate([np.asarray(outputs[k]).reshape(len(outputs[k]), -1) for k in recipe.LANDMARK_OUTPUTS], -1)
 
 
 def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limit: int | None = None) -> dict:
@@ -147,14 +147,14 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
 
     run_dir = Path(run_dir)
     dataset_dir = _dataset_dir(cfg)
-    cfg = recipe_config(cfg, dataset_dir)
+    cfg = recipe_config(cfg, dataset_dir, cfg.evaluate.checkpoint)
     topology = get_topology(str(cfg.recipe.topology))
     recipe = recipes.get(str(cfg.recipe.name))
     predictor = load_predictor(cfg.evaluate.checkpoint)
     size = predictor.input_size
     data = collect(cfg, dataset_dir, cfg.evaluate.split, size)
     out = predictor(data["crop"])
-    pred = to_image(landmarks_of(out, recipe, len(data["crop"])), data["roi"], size, data["mirrored"])
+    pred = to_image(landmarks_of(out, recipe), data["roi"], size, data["mirrored"])
     result = score(pred, data, topology)
     presence_auc = None
     if recipe.SCORE:

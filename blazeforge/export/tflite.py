@@ -6,9 +6,9 @@ For each quantization in cfg.export.quantize (none | fp16 | dynamic | int8):
   ones first where the dataset has them); the input and output stay float32, so every export is
   fed the same way.
 Each file `<recipe>_<fp32|fp16|dynamic|int8>.tflite` is checked on the dataset's eval crops:
-max and mean absolute difference per output against Keras, the NME of both (normalized as the topology
-says: palm size, IOD) and its
-delta, and LiteRT (XNNPack) latency at cfg.export.threads.
+max and mean absolute difference per output against Keras, the NME of both (normalized as the
+topology says: palm size, IOD, eye width) and its delta, and LiteRT (XNNPack) latency at
+cfg.export.threads.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from blazeforge.errors import BlazeforgeError
 
@@ -119,11 +119,8 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
 
     run_dir = Path(run_dir)
     quantizations = _quantizations(cfg.export.quantize)
-    model, trained_recipe, dataset_dir = checkpoint_inputs(cfg)
-    cfg = cfg.copy()
-    with open_dict(cfg):
-        cfg.recipe = OmegaConf.to_container(trained_recipe, resolve=True)
-    cfg = recipe_config(cfg, dataset_dir, str(trained_recipe.name))
+    model, _, dataset_dir = checkpoint_inputs(cfg)
+    cfg = recipe_config(cfg, dataset_dir, cfg.export.checkpoint)
     topology = get_topology(str(cfg.recipe.topology))
     reference = keras_predictor(model)
     size = reference.input_size
@@ -132,8 +129,7 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     calibration = _calibration(cfg, dataset_dir, size, int(cfg.export.calibration)) if "int8" in quantizations else None
     keras_out = reference(data["crop"])
     recipe = recipes.get(str(cfg.recipe.name))
-    n = len(data["crop"])
-    nme = lambda out: score(to_image(landmarks_of(out, recipe, n), data["roi"], size, data["mirrored"]),  # noqa: E731
+    nme = lambda out: score(to_image(landmarks_of(out, recipe), data["roi"], size, data["mirrored"]),  # noqa: E731
                             data, topology)["nme_2d"]
     keras_nme = nme(keras_out)
 

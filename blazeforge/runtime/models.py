@@ -4,8 +4,7 @@ A pipeline names roles ("palm_detector", "hand_landmarks", ...). `resolve` finds
 each: with models="mediapipe", the published file of the role (from the zoo cache); with a run
 directory (or several, comma-separated; `run models=[A,B]` on the command line), the export of
 the role's recipe found there (`<recipe>_<precision>.tflite`, written by `blazeforge export`), and
-the published file for roles
-no export covers. Our exports name their outputs as the zoo does ("landmarks", "presence",
+the published file for roles no export covers. Our exports name their outputs as the zoo does ("landmarks", "presence",
 "handedness", "face_flag", "eye_contour", "iris"), so one binding serves both.
 
     paths = resolve(["palm_detector", "hand_landmarks"], "outputs/export/...")

@@ -28,7 +28,7 @@ FACE_MESH_IRIS = register(Topology(
 # The iris model's 71 eye-contour and brow points (its "eye_contour" output, in order) as mesh
 # vertices, per eye of the subject: MediaPipe's iris graph writes them back into the face mesh
 # at these indices. Found by matching the published iris model's output to the published face
-# model's mesh on skimage's astronaut photo (every point within 5% IOD of its vertex, 2% on
+# model's mesh on skimage's astronaut photo (every point within 5.1% IOD of its vertex, 2% on
 # average); the "left" list mirrors the "right" one point for point.
 EYE_CONTOUR = {
     "right": (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173, 130, 25, 110, 24, 23,

@@ -54,6 +54,19 @@ class View:
     points: tuple[int, ...] | None = None
     mirrored: bool = False
 
+    @property
+    def index(self):
+        """What indexes the view's points in the instance's [K_data, ...] arrays."""
+        return list(self.points) if self.points is not None else slice(None)
+
+
+EYES = ("right", "left")  # the views of recipe.crop=eyes, the subject's right eye first
+
+
+def views_per_instance(recipe) -> int:
+    """How many crops `instance_views` takes of each instance."""
+    return len(EYES) if getattr(recipe, "crop", None) == "eyes" else 1
+
 
 def instance_views(keypoints: np.ndarray, mask: np.ndarray, recipe) -> list[View]:
     """The crops a recipe takes of one instance: one (`instance_roi`), or for recipe.crop == "eyes"
@@ -61,16 +74,22 @@ def instance_views(keypoints: np.ndarray, mask: np.ndarray, recipe) -> list[View
     if getattr(recipe, "crop", None) == "eyes":
         from blazeforge.topology.face_mesh import EYE_POINTS
 
-        return [View(eye_roi(keypoints[:, :2], eye), EYE_POINTS[eye], eye == MIRRORED_EYE) for eye in ("right", "left")]
+        return [View(eye_roi(keypoints[:, :2], eye), EYE_POINTS[eye], eye == MIRRORED_EYE) for eye in EYES]
     return [View(instance_roi(keypoints, mask, recipe))]
+
+
+def crop_view(image: np.ndarray, view: View, roi: Roi, size: int) -> np.ndarray:
+    """The size x size crop of `view` under `roi` (the view's, perhaps jittered), mirrored for a
+    mirrored view."""
+    crop = crop_image(image, roi, size)
+    return np.ascontiguousarray(crop[:, ::-1]) if view.mirrored else crop
 
 
 def view_targets(keypoints: np.ndarray, mask: np.ndarray, view: View, roi: Roi, size: int,
                  z_origin: str) -> tuple[np.ndarray, np.ndarray]:
     """(crop points [K, 3], mask [K, 3]) of `view` under `roi` (the view's, perhaps jittered): the
     view's points in crop pixels (x mirrored for a mirrored view), z from `z_origin`."""
-    points = list(view.points) if view.points is not None else slice(None)
-    keypoints, mask = keypoints[points], np.asarray(mask[points], np.float32)
+    keypoints, mask = keypoints[view.index], np.asarray(mask[view.index], np.float32)
     out = crop_targets(keypoints, mask, roi, size, z_origin)
     if view.mirrored:
         out[:, 0] = size - out[:, 0]
@@ -166,9 +185,7 @@ class TrainExamples:
         view = views[int(rng.integers(len(views)))]
         negative = rng.random() < self.recipe.negatives
         roi = negative_roi(view.roi, image.shape[1], image.shape[0], rng) if negative else jitter_roi(view.roi, rng, aug)
-        crop = crop_image(image, roi, size)
-        if view.mirrored:
-            crop = np.ascontiguousarray(crop[:, ::-1])
+        crop = crop_view(image, view, roi, size)
         landmarks, mask = view_targets(keypoints[i], keypoint_mask[i], view, roi, size, self.recipe.z_origin)
         h, h_mask = _handedness_target(float(handedness[i]))
         if rng.random() < aug.flip:
@@ -211,8 +228,8 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
         ds = tf.data.Dataset.from_generator(generate, output_signature=specs)
         # A known length: Keras (TF backend) otherwise averages one empty extra step into every
         # validation metric and loss (an 0.13 NME logged as 0.065 on a one-batch split).
-        views = 2 if getattr(cfg.recipe, "crop", None) == "eyes" else 1
-        ds = ds.apply(tf.data.experimental.assert_cardinality(_instances(dataset_dir, split, views)))
+        crops = views_per_instance(cfg.recipe) * _instances(dataset_dir, split)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(crops))
         return ds.batch(batch).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
     counts = summary(dataset_dir)["by_source"].get(split, {})
@@ -242,11 +259,11 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     return ds.batch(batch, drop_remainder=True).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
 
-def _instances(dataset_dir, split: str, views: int = 1) -> int:
-    """The number of crops `eval_examples` yields for `split`: labelled instances x views each."""
+def _instances(dataset_dir, split: str) -> int:
+    """The number of labelled instances in `split`."""
     import tensorflow_datasets as tfds
 
-    return views * sum(len(ex["keypoints"]) for ex in tfds.as_numpy(load(dataset_dir, split, decode_images=False)))
+    return sum(len(ex["keypoints"]) for ex in tfds.as_numpy(load(dataset_dir, split, decode_images=False)))
 
 
 def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
@@ -264,13 +281,11 @@ def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
         meta = {k: ex[k].decode() for k in ("source", "skin_tone", "subject_id", "region")}
         for i in range(len(ex["keypoints"])):
             for view in instance_views(ex["keypoints"][i], ex["keypoint_mask"][i], cfg.recipe):
-                crop = crop_image(ex["image"], view.roi, size)
-                points = list(view.points) if view.points is not None else slice(None)
                 targets, mask = view_targets(ex["keypoints"][i], ex["keypoint_mask"][i], view, view.roi, size,
                                              str(cfg.recipe.z_origin))
                 yield {
-                    "crop": np.ascontiguousarray(crop[:, ::-1]) if view.mirrored else crop, "roi": view.roi,
-                    "mirrored": view.mirrored, "keypoints": ex["keypoints"][i][points], "crop_keypoints": targets,
-                    "keypoint_mask": mask.astype(bool), "visibility": ex["visibility"][i][points],
+                    "crop": crop_view(ex["image"], view, view.roi, size), "roi": view.roi,
+                    "mirrored": view.mirrored, "keypoints": ex["keypoints"][i][view.index], "crop_keypoints": targets,
+                    "keypoint_mask": mask.astype(bool), "visibility": ex["visibility"][i][view.index],
                     "handedness": float(ex["handedness"][i]), "image": ex["image"], "meta": meta,
                 }

@@ -49,7 +49,7 @@ def test_iris_from_face_renders_to_metric_depth(tmp_path):
     assert main(["datasets", "build", "data=face_mesh_iris", f"renders={renders}", f"run_dir={data}"]) == 0
     # In every crop, right eye or mirrored left, the iris rim starts towards the crop's +x (the
     # published model's order), so one model learns both eyes.
-    cfg = recipe_config(compose("evaluate", ["recipe=iris"]), str(data))
+    cfg = recipe_config(compose("evaluate", ["recipe=iris"]), str(data), None)
     crops = collect(cfg, str(data), "train", 64)
     assert len(crops["crop"]) % 2 == 0 and crops["mirrored"].count(True) == len(crops["crop"]) // 2
     rim = crops["crop_keypoints"][:, 72, 0] - crops["crop_keypoints"][:, 71, 0]
