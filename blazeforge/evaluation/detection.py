@@ -157,7 +157,10 @@ def _detector(checkpoint: str, kind: Detector, nms: str, min_score: float):
         from blazeforge.training.trainer import load_model
 
         keras_model = load_model(checkpoint, "evaluate.checkpoint")
-        model = lambda x: [np.asarray(o) for o in keras_model(x, training=False)]  # noqa: E731
+
+        def model(x):  # ours: a list of outputs; the published architectures (init=mediapipe:): a dict
+            out = keras_model(x, training=False)
+            return [np.asarray(o) for o in (out.values() if isinstance(out, dict) else out)]
     spec = replace(kind.spec, decode=replace(kind.spec.decode, min_score=min_score))
     return Runtime(model, spec, kind.input_range, weighted_nms=nms == "weighted")
 

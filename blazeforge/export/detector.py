@@ -57,7 +57,9 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     import keras
 
     # Named outputs, in MediaPipe's order (regressors, then classificators; `convert` keeps it).
-    model = keras.Model(model.inputs, {"regressors": model.outputs[0], "classificators": model.outputs[1]})
+    # Ours list them in that order; the published architectures (init=mediapipe:) name them.
+    out = model.output if isinstance(model.output, dict) else dict(zip(("regressors", "classificators"), model.outputs))
+    model = keras.Model(model.inputs, {"regressors": out["regressors"], "classificators": out["classificators"]})
     reference = model.predict(images, verbose=0)
     exports = {}
     for q in quantizations:

@@ -32,15 +32,27 @@ def get(name: str):
     return importlib.import_module(RECIPES[name])
 
 
-def published_model(name: str, size: int, topology: str):
-    """The Keras architecture of published model `name` (a zoo entry of `topology` with a builder),
-    its outputs a dict keyed by the zoo's output names, for a recipe.architecture=NAME."""
+def architectures(recipe) -> list[str]:
+    """The published models whose Keras architecture recipe.architecture may name (and
+    train.init=mediapipe: load): zoo entries with a builder for the recipe's detector (detector
+    recipes) or its landmark topology (the others)."""
     from blazeforge import zoo
 
+    detector = recipe.get("detector")
+    return sorted(n for n, m in zoo.MODELS.items() if m.builder and (
+        m.detector == detector if detector else (m.detector is None and m.topology == recipe.topology)))
+
+
+def published_model(recipe):
+    """The Keras architecture of published model recipe.architecture (one of `architectures`) at
+    recipe.input_size, its outputs a dict keyed by the zoo's output names."""
+    from blazeforge import zoo
+
+    name, size = str(recipe.architecture), int(recipe.input_size)
+    if name not in architectures(recipe):
+        raise BlazeforgeError("recipe.architecture", f"expected blazeforge or one of {architectures(recipe)}, "
+                                                     f"got {name!r}")
     spec = zoo.get(name)
-    if spec.topology != topology or spec.builder is None:
-        usable = sorted(n for n, m in zoo.MODELS.items() if m.topology == topology and m.builder)
-        raise BlazeforgeError("recipe.architecture", f"expected blazeforge or one of {usable}, got {name!r}")
     if size != spec.input_size[0]:
         raise BlazeforgeError("recipe.input_size", f"expected {spec.input_size[0]} for architecture {name}, got {size}")
     return zoo.build_keras(name, named_outputs=True)

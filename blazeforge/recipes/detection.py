@@ -10,7 +10,8 @@ and its 6 keypoints as labelled (unlabelled keypoints are masked out of the loss
 Model (`build_model`): the detector's architecture at its input size, BatchNorm after its
 convolutions (trained from scratch; folded on export), the regressor outputs scaled by
 recipe.regressor_scale; palm: recipe.width full | lite and recipe.decoder fpn | none (the
-ablation). Input float32 [B, S, S, 3] in the published input range; outputs in MediaPipe's layout,
+ablation). With recipe.architecture naming the published file (set by
+init=mediapipe:palm_detection_full and the like) its layers as published, to fine-tune its weights. Input float32 [B, S, S, 3] in the published input range; outputs in MediaPipe's layout,
 so that an export is a drop-in for the published file:
 - "regressors" [B, A, 4 + 2K]: dx, dy, w, h of the box and (dx, dy) of K keypoints per anchor, in
   input pixels relative to the anchor (`geometry.matching.encode` / `geometry.detections.decode`);
@@ -135,6 +136,10 @@ def build_model(recipe: DictConfig) -> keras.Model:
         raise BlazeforgeError("recipe.input_size", f"expected {kind.spec.anchors.input_size[0]} (the anchors of "
                                                    f"{recipe.detector} are for it), got {size}")
     zoo.avoid_remapper_crashes()  # PReLU and bias-only BlazeBlocks under TF 2.20's Grappler
+    if recipe.get("architecture", "blazeforge") != "blazeforge":
+        from blazeforge.recipes import published_model
+
+        return published_model(recipe)  # the trainer loads its weights (init=mediapipe:NAME)
     scale = float(recipe.regressor_scale)
     if recipe.detector == "PALM_DETECTION":
         from blazeforge.models.blazepalm import blazepalm_model

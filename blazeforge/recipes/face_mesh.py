@@ -38,9 +38,8 @@ def build_model(recipe: DictConfig) -> keras.Model:
     from blazeforge.recipes import published_model
 
     size = int(recipe.input_size)
-    architecture = recipe.get("architecture", "blazeforge")
-    if architecture != "blazeforge":
-        return published_model(architecture, size, "face_mesh")
+    if recipe.get("architecture", "blazeforge") != "blazeforge":
+        return published_model(recipe)
     return landmark_regressor(size, recipe.width, K, {"face_flag": None}, f"face_mesh_{recipe.width}_{size}")
 
 

@@ -41,9 +41,8 @@ def build_model(recipe: DictConfig) -> keras.Model:
     from blazeforge.recipes import published_model
 
     size = int(recipe.input_size)
-    architecture = recipe.get("architecture", "blazeforge")
-    if architecture != "blazeforge":
-        return published_model(architecture, size, "hand")
+    if recipe.get("architecture", "blazeforge") != "blazeforge":
+        return published_model(recipe)
     return landmark_regressor(size, recipe.width, K, {"presence": "sigmoid", "handedness": "sigmoid"},
                               f"hand_landmarks_{recipe.width}_{size}")
 

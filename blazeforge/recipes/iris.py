@@ -31,7 +31,7 @@ def build_model(recipe: DictConfig):
     """The published iris architecture for recipe.input_size (64)."""
     from blazeforge.recipes import published_model
 
-    return published_model(str(recipe.get("architecture", "iris_landmark")), int(recipe.input_size), "eye")
+    return published_model(recipe)
 
 
 def pack_targets(targets: dict) -> dict:

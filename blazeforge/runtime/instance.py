@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,10 +36,11 @@ class Instance:
         x1, y1 = xy.max(0)
         return float(x0), float(y0), float(x1), float(y1)
 
-    def to_json(self) -> dict:
-        """The JSONL record: score, box and landmarks in pixels (rounded to 0.01), label, extras."""
-        out = {"score": round(float(self.score), 4), "box": [round(v, 2) for v in self.box()],
-               "landmarks": np.round(self.landmarks[:, :3], 2).tolist()}
+    def to_json(self) -> str:
+        """The JSONL record as JSON text: score, box and landmarks in pixels (rounded to 0.01),
+        label, extras. The landmarks are formatted straight from the array: json.dumps of a face
+        mesh's 1404 floats took a third of a frame's time beyond inference."""
+        out = {"score": round(float(self.score), 4), "box": [round(v, 2) for v in self.box()]}
         if self.track is not None:
             out["track"] = self.track
         if self.label is not None:
@@ -46,7 +48,9 @@ class Instance:
             out["label_score"] = round(float(self.label_score), 4)
         for key, value in self.extra.items():
             out[key] = np.round(value, 3).tolist() if isinstance(value, np.ndarray) else value
-        return out
+        points = self.landmarks[:, :3]
+        text = ("[%.2f,%.2f,%.2f]," * len(points)) % tuple(points.ravel())
+        return json.dumps(out, separators=(",", ":"))[:-1] + ',"landmarks":[' + text[:-1] + "]}"
 
 
 def roi_box(roi: Roi) -> tuple[float, float, float, float]:

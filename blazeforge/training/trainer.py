@@ -211,19 +211,18 @@ def resolve_init(cfg: DictConfig) -> bool:
     """For train.init=mediapipe:NAME, set recipe.architecture to NAME (the published architecture);
     returns whether it did.
 
-    NAME must be a zoo model with a Keras architecture and the recipe's landmark topology.
+    NAME must be one of `recipes.architectures(cfg.recipe)`: a zoo model with a Keras architecture
+    and the recipe's detector or landmark topology.
     """
     init = str(cfg.train.init or "")
     if not init.startswith("mediapipe:"):
         return False
-    from blazeforge import zoo
+    from blazeforge.recipes import architectures
 
     name = init.split(":", 1)[1]
-    spec = zoo.get(name)
-    if spec.topology != cfg.recipe.topology or spec.builder is None:
-        usable = sorted(n for n, m in zoo.MODELS.items() if m.topology == cfg.recipe.topology and m.builder)
-        raise BlazeforgeError(f"train.init={init}", f"expected mediapipe: with one of {usable} for recipe "
-                                                    f"{cfg.recipe.name}")
+    if name not in architectures(cfg.recipe):
+        raise BlazeforgeError(f"train.init={init}", f"expected mediapipe: with one of {architectures(cfg.recipe)} "
+                                                    f"for recipe {cfg.recipe.name}")
     architecture = cfg.recipe.get("architecture", "blazeforge")
     if architecture not in ("blazeforge", name):
         raise BlazeforgeError(f"train.init={init}", f"needs recipe.architecture={name}, got {architecture}")

@@ -162,6 +162,37 @@ def test_an_exported_palm_detector_decodes_through_the_runtime_like_mediapipes(t
     assert outputs["regressors"].shape == (1, 2016, 18) and outputs["classificators"].shape == (1, 2016, 1)
 
 
+def test_fine_tuning_starts_from_the_published_detector_and_exports_in_its_layout(dataset, tmp_path):
+    """init=mediapipe:palm_detection_lite: the published layers and weights (learning rate 0 here,
+    so the checkpoint is the published model), evaluated and exported like our own detectors."""
+    from blazeforge import zoo
+    from blazeforge.cli import run_stage
+    from blazeforge.errors import BlazeforgeError
+    from blazeforge.evaluation import evaluate
+    from blazeforge.export.tflite import export
+    from blazeforge.runtime import TfliteModel
+    from blazeforge.training.trainer import resolve_init, train_config
+
+    with pytest.raises(BlazeforgeError, match="palm_detection_full', 'palm_detection_lite'"):
+        resolve_init(compose("train", CFG + ["init=mediapipe:hand_landmark_full"]))
+    cfg = compose("train", CFG + [f"dataset={dataset}", "init=mediapipe:palm_detection_lite", "trainer.epochs=1",
+                                  "trainer.steps_per_epoch=2", "trainer.learning_rate=0.0", "trainer.weight_decay=0.0"])
+    run_dir, _ = run_stage("train", cfg, tmp_path / "train")
+    assert train_config(run_dir).recipe.architecture == "palm_detection_lite"
+    for folder in ("eval", "export"):
+        (tmp_path / folder).mkdir()
+    metrics = evaluate(compose("evaluate", [f"checkpoint={run_dir}", "split=train"]), tmp_path / "eval")
+    assert 0.0 <= metrics["AP50"] <= 1.0 and metrics["instances"] > 0
+    exported = export(compose("export", [f"checkpoint={run_dir}", "quantize=none"]), tmp_path / "export")
+    ours = TfliteModel(exported["exports"]["fp32"]["path"])
+    published = TfliteModel(zoo.tflite_path("palm_detection_lite"))
+    x = np.random.default_rng(0).uniform(0, 1, (1, 192, 192, 3)).astype(np.float32)
+    graph_order = [d["index"] for d in ours.interpreter.get_output_details()]
+    assert graph_order == [ours.outputs[name]["index"] for name in ("regressors", "classificators")]  # MediaPipe's
+    for name, tensor in (("regressors", "Identity"), ("classificators", "Identity_1")):
+        np.testing.assert_allclose(ours(x)[name], published(x)[tensor], atol=2e-2)
+
+
 def test_regression_counts_only_labelled_keypoints():
     target = np.zeros((1, 3, 8), np.float32)
     pred = np.zeros((1, 3, 8), np.float32)

@@ -6,7 +6,6 @@ video's frame rate, or `fps` for folders and cameras' own clock).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -144,10 +143,9 @@ class JsonlSink(Calculator):
         self.file = self.path.open("w")
 
     def process(self, timestamp, inputs):
-        instances = inputs.get("INSTANCES") or []
-        record = {"frame": int(inputs["INDEX"]), "timestamp_ms": round(timestamp / 1000, 3),
-                  "instances": [i.to_json() for i in instances]}
-        self.file.write(json.dumps(record) + "\n")
+        instances = ",".join(i.to_json() for i in inputs.get("INSTANCES") or [])
+        self.file.write(f'{{"frame":{int(inputs["INDEX"])},"timestamp_ms":{round(timestamp / 1000, 3)},'
+                        f'"instances":[{instances}]}}\n')
 
     def close(self):
         self.file.close()
