@@ -11,8 +11,9 @@ Model (`build_model`): the detector's architecture at its input size, BatchNorm 
 convolutions (trained from scratch; folded on export), the regressor outputs scaled by
 recipe.regressor_scale; palm: recipe.width full | lite and recipe.decoder fpn | none (the
 ablation). With recipe.architecture naming the published file (set by
-init=mediapipe:palm_detection_full and the like) its layers as published, to fine-tune its weights. Input float32 [B, S, S, 3] in the published input range; outputs in MediaPipe's layout,
-so that an export is a drop-in for the published file:
+init=mediapipe:palm_detection_full and the like): its layers as published, to fine-tune its
+weights (width and decoder then do not apply). Input float32 [B, S, S, 3] in the published input
+range; outputs in MediaPipe's layout, so that an export is a drop-in for the published file:
 - "regressors" [B, A, 4 + 2K]: dx, dy, w, h of the box and (dx, dy) of K keypoints per anchor, in
   input pixels relative to the anchor (`geometry.matching.encode` / `geometry.detections.decode`);
 - "classificators" [B, A, 1]: logits.
