@@ -11,7 +11,7 @@ import numpy as np
 from blazeforge.datasets.schema import Sample, append_jsonl
 from blazeforge.synthetic.gestures import GESTURES
 from blazeforge.synthetic.kinematics import forward_kinematics
-from blazeforge.topology.hand import EDGES
+from blazeforge.topology.hand import EDGES, PALM_KEYPOINTS
 
 
 def hand_points(rng: np.random.Generator, size: int = 128, gesture: str | None = None) -> np.ndarray:
@@ -39,19 +39,34 @@ def draw_hand(kp: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray
     return image
 
 
-def fake_renders(root: Path, shards: int = 2, per_shard: int = 6, size: int = 128, seed: int = 0) -> Path:
-    """A render run directory in the renderer's layout, with drawn hands instead of Blender frames."""
+def fake_renders(root: Path, shards: int = 2, per_shard: int = 6, size: int = 128, seed: int = 0,
+                 occluded_every: int = 0) -> Path:
+    """A render run directory in the renderer's layout, with drawn hands instead of Blender frames:
+    frames/, masks/ (1 on the hull of the hand's landmarks), labels.jsonl. occluded_every=n: every n-th frame
+    a grey card hides the palm (in the frame and the mask), as a render's occluder would."""
     rng = np.random.default_rng(seed)
     for shard in range(shards):
         folder = root / f"shard-{shard:05d}"
         (folder / "frames").mkdir(parents=True)
+        (folder / "masks").mkdir()
         for frame in range(per_shard):
             gesture = sorted(GESTURES)[rng.integers(len(GESTURES))]
             kp = hand_points(rng, size, gesture)
             name = f"frames/{frame:06d}.png"
-            cv2.imwrite(str(folder / name), draw_hand(kp, size, rng))
+            image = draw_hand(kp, size, rng)
+            mask = np.zeros((size, size), np.uint8)  # the hand: the hull of its landmarks
+            cv2.fillConvexPoly(mask, cv2.convexHull(np.round(kp[:, :2]).astype(np.int32)), 1)
+            if occluded_every and frame % occluded_every == occluded_every - 1:
+                palm = kp[list(PALM_KEYPOINTS), :2]
+                x0, y0 = (palm.min(0) - 6).astype(int)
+                x1, y1 = (palm.max(0) + 6).astype(int)
+                cv2.rectangle(image, (x0, y0), (x1, y1), (128, 128, 128), -1)
+                cv2.rectangle(mask, (x0, y0), (x1, y1), 0, -1)
+            cv2.imwrite(str(folder / name), image)
+            cv2.imwrite(str(folder / f"masks/{frame:06d}.png"), mask)
             append_jsonl(folder / "labels.jsonl", Sample(
-                image=name, width=size, height=size, keypoints=kp[None].astype(np.float32),
+                image=name, mask=f"masks/{frame:06d}.png", width=size, height=size,
+                keypoints=kp[None].astype(np.float32),
                 keypoint_mask=np.ones((1, 21, 3), bool), visibility=np.ones((1, 21), np.float32),
                 boxes=np.array([[*kp[:, :2].min(0), *kp[:, :2].max(0)]], np.float32),
                 presence=np.ones(1, np.float32), handedness=np.array([frame % 2], np.float32),

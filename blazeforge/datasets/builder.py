@@ -48,10 +48,11 @@ def _builder_class():
     class SampleDataset(tfds.core.GeneratorBasedBuilder):
         """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
 
-        VERSION = tfds.core.Version("1.2.0")
+        VERSION = tfds.core.Version("1.3.0")
         RELEASE_NOTES = {"1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
                          "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG.",
-                         "1.2.0": "K keypoints of the dataset's topology (21 hands, 6 face detection)."}
+                         "1.2.0": "K keypoints of the dataset's topology (21 hands, 6 face detection).",
+                         "1.3.0": "The instance mask (PNG bytes, i + 1 on instance i; empty where none)."}
 
         def __init__(self, *, num_keypoints: int = 21, records: dict | None = None, **kwargs):
             self._records = records or {}
@@ -70,6 +71,7 @@ def _builder_class():
                 "presence": f.Tensor(shape=(None,), dtype=np.float32),
                 "handedness": f.Tensor(shape=(None,), dtype=np.float32),
                 "camera": f.Tensor(shape=(4,), dtype=np.float32),
+                "mask": f.Tensor(shape=(), dtype=np.object_),
                 **{name: f.Text() for name in META_FIELDS},
             }
             return self.dataset_info_from_configs(features=f.FeaturesDict(features),
@@ -86,6 +88,7 @@ def _builder_class():
                     "visibility": s.visibility, "boxes": s.boxes, "presence": s.presence,
                     "handedness": s.handedness,
                     "camera": np.array([cam.get(c, 0.0) for c in ("fx", "fy", "cx", "cy")], np.float32),
+                    "mask": Path(s.mask).read_bytes() if s.mask else b"",
                     **{name: s.meta.get(name, "") for name in META_FIELDS},
                 }
 
@@ -172,6 +175,14 @@ def load(dataset_dir: str | Path, split: str, decode_images: bool = True):
     builder = tfds.builder_from_directory(str(dataset_dir / info["tfds_dir"]))
     decoders = None if decode_images else {"image": tfds.decode.SkipDecoding()}
     return builder.as_dataset(split=split, shuffle_files=False, decoders=decoders)
+
+
+def decode_mask(png) -> np.ndarray | None:
+    """A sample's "mask" (PNG bytes) as uint8 [H, W] (i + 1 on instance i); None where it has none (b"")."""
+    import cv2
+
+    png = np.asarray(png).item()  # bytes, also from tf.numpy_function's 0-d array
+    return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE) if png else None
 
 
 def require_topology(dataset_dir: str | Path, needs: str, who: str) -> dict:

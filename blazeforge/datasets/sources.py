@@ -10,6 +10,7 @@ no training can use: degenerate boxes and boxes wholly outside the image.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -53,6 +54,9 @@ def read_renders(render_dir: str | Path, num_keypoints: int, topology: str | Non
                 sample = _derived(sample, derive)
             path = labels.parent / sample.image
             check_image(path)
+            if sample.mask is not None:
+                sample = replace(sample, mask=str(labels.parent / sample.mask))
+                check_image(Path(sample.mask))
             yield path, sample
 
 
@@ -68,8 +72,6 @@ def _render_topology(render_dir: Path) -> str | None:
 
 def _derived(sample: Sample, derive) -> Sample:
     """The sample with keypoints, mask and visibility mapped through `derive` ([K, C] -> [k, C])."""
-    from dataclasses import replace
-
     k = len(derive(np.zeros((sample.keypoints.shape[1], 1))))
     keypoints = np.stack([derive(p) for p in sample.keypoints]) if len(sample.keypoints) else \
         np.zeros((0, k, 3), np.float32)
@@ -237,5 +239,6 @@ def check_instances(sample: Sample, where: str, policy: str) -> tuple[Sample, di
                  keypoint_mask=sample.keypoint_mask[keep], visibility=sample.visibility[keep],
                  boxes=clipped[keep].astype(np.float32), presence=sample.presence[keep],
                  handedness=sample.handedness[keep], keypoints_camera=pick(sample.keypoints_camera),
-                 mask=sample.mask, camera=sample.camera, meta=sample.meta)
+                 mask=sample.mask if keep.all() else None,  # its instance numbers would no longer hold
+                 camera=sample.camera, meta=sample.meta)
     return out, counts

@@ -5,7 +5,9 @@ every whole image of a split through the runtime's `Detector` (letterbox, anchor
 NMS), at a low score threshold so that AP sees the whole precision-recall curve. Written beside
 `metrics.json`:
 - gt.json: what the detector should find in the split, in COCO format (`recipes.detection.instances`:
-  palms from hand landmarks, or labelled faces; keypoints with v=0 where unlabelled);
+  palms from hand landmarks, or labelled faces; keypoints with v=0 where unlabelled); instances
+  their render mask shows less than data.min_visible of (`recipes.detection.hidden`) are
+  `iscrowd` regions: pycocotools counts neither missing them nor detecting them;
 - predictions.json: the detections in COCO results format (bbox, score, keypoints).
 Figures (metrics.json): AP and AP50 from pycocotools' COCOeval on exactly those two files, with
 evaluate.nms (weighted | plain); the same for the other NMS kind under `nms`, and the difference;
@@ -28,13 +30,16 @@ from omegaconf import DictConfig
 
 from blazeforge.errors import BlazeforgeError
 from blazeforge.geometry.detections import iou
-from blazeforge.recipes.detection import DETECTORS, Detector, detector, instances
+from blazeforge.datasets.builder import decode_mask
+from blazeforge.recipes.detection import DETECTORS, Detector, detector, hidden, instances, min_visible
 
 log = logging.getLogger(__name__)
 
 
-def ground_truth(dataset_dir: str, split: str, kind: Detector) -> tuple[list[np.ndarray], dict]:
-    """(images uint8 RGB, COCO gt dict) of what `kind` detects in the split."""
+def ground_truth(dataset_dir: str, split: str, kind: Detector, min_visible: float = 0.0
+                 ) -> tuple[list[np.ndarray], dict]:
+    """(images uint8 RGB, COCO gt dict) of what `kind` detects in the split; instances hidden under
+    min_visible (`recipes.detection.hidden`) are iscrowd."""
     import tensorflow_datasets as tfds
 
     from blazeforge import topology
@@ -48,11 +53,13 @@ def ground_truth(dataset_dir: str, split: str, kind: Detector) -> tuple[list[np.
         h, w = ex["image"].shape[:2]
         images.append(ex["image"])
         coco_images.append({"id": i, "width": int(w), "height": int(h)})
-        for box, points, mask in zip(*instances(kind, ex["keypoints"], ex["keypoint_mask"], ex["boxes"],
-                                                lambda xy: xy, 1.0)):
+        unseen = hidden(kind, ex["keypoints"], ex["keypoint_mask"], decode_mask(ex.get("mask", b"")),
+                        min_visible)
+        for box, points, mask, ignore in zip(*instances(kind, ex["keypoints"], ex["keypoint_mask"], ex["boxes"],
+                                                        lambda xy: xy, 1.0, hidden=unseen)):
             x0, y0, x1, y1 = (float(v) for v in box)
             annotations.append({
-                "id": len(annotations) + 1, "image_id": i, "category_id": 1, "iscrowd": 0,
+                "id": len(annotations) + 1, "image_id": i, "category_id": 1, "iscrowd": int(ignore),
                 "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
                 "keypoints": [float(v) for p, m in zip(points, mask) for v in ((*p, 2) if m else (0, 0, 0))],
                 "num_keypoints": int(mask.sum())})
@@ -92,7 +99,7 @@ def coco_ap(gt_path: Path, predictions_path: Path) -> dict:
 
 
 def keypoint_error(gt: dict, predictions: list[dict]) -> float:
-    """Mean over ground-truth instances found at IoU >= 0.5 (and with a labelled keypoint) of the
+    """Mean over ground-truth instances (not iscrowd) found at IoU >= 0.5 (and with a labelled keypoint) of the
     mean labelled-keypoint distance / the box's long side."""
     by_image: dict[int, list] = {}
     for p in predictions:
@@ -100,7 +107,7 @@ def keypoint_error(gt: dict, predictions: list[dict]) -> float:
     errors = []
     for a in gt["annotations"]:
         candidates = by_image.get(a["image_id"], [])
-        if not candidates:
+        if not candidates or a["iscrowd"]:
             continue
         x, y, w, h = a["bbox"]
         boxes = np.array([[c["bbox"][0], c["bbox"][1], c["bbox"][0] + c["bbox"][2], c["bbox"][1] + c["bbox"][3]]
@@ -176,8 +183,8 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     dataset_dir = _dataset_dir(cfg)
     name = detector_name(e.checkpoint, str(cfg.recipe.get("detector", "PALM_DETECTION")))
     kind = detector(name)
-    images, gt = ground_truth(dataset_dir, str(e.split), kind)
-    if not gt["annotations"]:
+    images, gt = ground_truth(dataset_dir, str(e.split), kind, min_visible(cfg))
+    if not any(not a["iscrowd"] for a in gt["annotations"]):
         what = "hand with its 7 palm landmarks" if kind.box == "palm" else "face"
         raise BlazeforgeError(f"dataset={dataset_dir}", f"split {e.split!r} has no {what}")
     gt_path = run_dir / "gt.json"
@@ -200,5 +207,7 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     return {"AP": main["AP"], "AP50": main["AP50"], "keypoint_error": main["keypoint_error"], "nms": results,
             "nms_used": str(e.nms), "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],
             "latency_ms": latency, "images": len(images), "detector": name,
-            "instances": len(gt["annotations"]), "checkpoint": str(e.checkpoint), "dataset": dataset_dir,
+            "instances": sum(not a["iscrowd"] for a in gt["annotations"]),
+            "hidden": sum(a["iscrowd"] for a in gt["annotations"]), "min_visible": min_visible(cfg),
+            "checkpoint": str(e.checkpoint), "dataset": dataset_dir,
             "split": str(e.split)}

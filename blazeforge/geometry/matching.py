@@ -38,9 +38,13 @@ def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def match(boxes: np.ndarray, anchor_boxes: np.ndarray, positive_iou: float = 0.5,
-          negative_iou: float = 0.4) -> np.ndarray:
-    """For each anchor, the index of its box, BACKGROUND or IGNORE. boxes [G, 4], anchor_boxes [A, 4]."""
+          negative_iou: float = 0.4, ignore_boxes: np.ndarray | None = None) -> np.ndarray:
+    """For each anchor, the index of its box, BACKGROUND or IGNORE. boxes [G, 4], anchor_boxes [A, 4];
+    ignore_boxes [M, 4] (regions that hold an object no one could see): a background anchor that
+    overlaps one by negative_iou or more is ignored instead."""
     matched = np.full(len(anchor_boxes), BACKGROUND, np.int64)
+    if ignore_boxes is not None and len(ignore_boxes):
+        matched[pairwise_iou(anchor_boxes, ignore_boxes).max(1) >= negative_iou] = IGNORE
     if not len(boxes):
         return matched
     overlap = pairwise_iou(anchor_boxes, boxes)  # [A, G]

@@ -5,7 +5,9 @@ recipe.detector names the published detector a model replaces (`DETECTORS`): its
 decoding options (`geometry.anchors`, the same numpy code as the runtime's), its architecture
 (`models.blazepalm`, `models.blazeface`) and input range, and what it detects in a labelled
 sample (`instances`): a palm box and 7 keypoints derived from 21 hand landmarks, or a face's box
-and its 6 keypoints as labelled (unlabelled keypoints are masked out of the loss).
+and its 6 keypoints as labelled (unlabelled keypoints are masked out of the loss). Instances their
+render mask shows less than data.min_visible of (`hidden`: a hand behind an occluder) are ignore
+regions in training and evaluation.
 
 Model (`build_model`): the detector's architecture at its input size, BatchNorm after its
 convolutions (trained from scratch; folded on export), the regressor outputs scaled by
@@ -22,7 +24,8 @@ Losses (recipe.loss): classification is `focal` (alpha, gamma; the published cho
 biases start at the logit of recipe.loss.prior) or `ce` (binary cross-entropy with hard-negative
 mining, `negatives_per_positive` negatives per positive, the hardest first); both normalized by the
 number of positive anchors and blind to ignored anchors. Regression is Huber on the positive
-anchors' labelled values in units of the input size (delta recipe.loss.huber_delta), weighted by
+anchors' labelled values in units of the input size (delta recipe.loss.huber_delta; the box's 4
+values weighted recipe.loss.box_weight against a keypoint coordinate), weighted by
 recipe.loss.regression.
 Targets (`pack_targets`): "regressors" [B, A, 2V] (V encoded values, then V weights: 1 for a
 positive anchor's box and labelled keypoints), "classificators" [B, A, 1] (1 positive,
@@ -84,21 +87,56 @@ def detector(name: str) -> Detector:
     return DETECTORS[name]
 
 
-def instances(kind: Detector, keypoints, keypoint_mask, boxes, to_units: Callable, scale: float, flip: bool = False):
-    """(boxes [G, 4] x0, y0, x1, y1, points [G, k, 2], point_mask [G, k]) of what `kind` detects.
+def min_visible(cfg: DictConfig) -> float:
+    """data.min_visible: the share of an instance its render mask must show for it to count (0: all count)."""
+    return float(cfg.data.get("min_visible", 0.0))
+
+
+def hidden(kind: Detector, keypoints, keypoint_mask, segmentation, min_visible: float) -> np.ndarray:
+    """[N] bool: the instances that `segmentation` shows less than `min_visible` of.
+
+    An instance's region is the convex hull of its detector keypoints (the 7 palm landmarks, the 6
+    face keypoints; keypoints [N, K, >=2] in image pixels, keypoint_mask [N, K, >=1]), the part in
+    the image; segmentation uint8 [H, W] holds i + 1 on instance i's visible pixels (a render's
+    mask: the hand or face itself hides none of it, an occluder in front does). Without a
+    segmentation (real photos), with min_visible 0 or under 3 labelled keypoints: not hidden.
+    """
+    import cv2
+
+    out = np.zeros(len(keypoints), bool)
+    if segmentation is None or min_visible <= 0:
+        return out
+    index = list(kind.keypoints)
+    for i, (kp, mask) in enumerate(zip(keypoints, keypoint_mask)):
+        points = np.asarray(kp, np.float64)[index, :2][np.asarray(mask)[index, 0].astype(bool)]
+        if len(points) < 3:
+            continue
+        region = np.zeros(segmentation.shape[:2], np.uint8)
+        cv2.fillConvexPoly(region, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+        inside = region.astype(bool)
+        out[i] = inside.any() and (segmentation[inside] == i + 1).mean() < min_visible
+    return out
+
+
+def instances(kind: Detector, keypoints, keypoint_mask, boxes, to_units: Callable, scale: float, flip: bool = False,
+              hidden: np.ndarray | None = None):
+    """(boxes [G, 4] x0, y0, x1, y1, points [G, k, 2], point_mask [G, k], ignore [G]) of what `kind`
+    detects.
 
     keypoints [N, K, >=2], keypoint_mask [N, K, >=1] and boxes [N, 4] in image pixels; to_units maps
     pixel xy [M, 2] to the output's units (the identity for image pixels; a training view's crop in
     [0, 1]) and scale is how lengths change under it (sizes of labelled boxes). flip mirrors x in
     [0, 1] units and swaps left and right keypoints where the kind says so. Palms need all 7
-    landmarks labelled; other instances without them are left out.
+    landmarks labelled; other instances without them are left out. ignore: the instance is in
+    `hidden` [N] (see `hidden`): an ignore region, neither to be found nor a false detection.
     """
     from blazeforge import topology
     from blazeforge.topology.hand import palm_label
 
     index = list(kind.keypoints)
-    out_boxes, out_points, out_mask = [], [], []
-    for kp, mask, box in zip(keypoints, keypoint_mask, boxes):
+    hidden = np.zeros(len(keypoints), bool) if hidden is None else np.asarray(hidden, bool)
+    out_boxes, out_points, out_mask, out_ignore = [], [], [], []
+    for kp, mask, box, ignore in zip(keypoints, keypoint_mask, boxes, hidden):
         labelled = np.asarray(mask)[index, 0].astype(bool)
         if kind.box == "palm":
             if not labelled.all():
@@ -121,9 +159,10 @@ def instances(kind: Detector, keypoints, keypoint_mask, boxes, to_units: Callabl
         out_boxes.append(b)
         out_points.append(points)
         out_mask.append(labelled if kind.box != "palm" else np.ones(len(index), bool))
+        out_ignore.append(bool(ignore))
     k = len(index)
     return (np.array(out_boxes, np.float64).reshape(-1, 4), np.array(out_points, np.float64).reshape(-1, k, 2),
-            np.array(out_mask, bool).reshape(-1, k))
+            np.array(out_mask, bool).reshape(-1, k), np.array(out_ignore, bool))
 
 
 def build_model(recipe: DictConfig) -> keras.Model:
@@ -203,13 +242,15 @@ def mined_ce_loss(labels, logits, negatives_per_positive: float = 3.0):
     return ops.sum(ce * (positive + hard)) / ops.maximum(ops.sum(positive), 1.0)
 
 
-def regression_loss(target, pred, weights, input_size: float, delta: float):
+def regression_loss(target, pred, weights, input_size: float, delta: float, box_weight: float = 1.0):
     """Huber loss of the encoded values in units of the input size, weighted, per positive anchor.
     target, pred, weights [B, A, V]: weights 1 on a positive anchor's box (its first 4 values,
-    which count the positives) and labelled keypoints, 0 elsewhere."""
+    which count the positives) and labelled keypoints, 0 elsewhere; the box's 4 values count
+    box_weight times a keypoint coordinate."""
     error = ops.abs(pred - target) / float(input_size)
     huber = ops.where(error < delta, 0.5 * ops.square(error) / delta, error - 0.5 * delta)
-    return ops.sum(huber * weights) / ops.maximum(ops.sum(weights[..., :1]), 1.0)
+    scale = ops.concatenate([ops.full((4,), box_weight), ops.ones((target.shape[-1] - 4,))])
+    return ops.sum(huber * weights * scale) / ops.maximum(ops.sum(weights[..., :1]), 1.0)
 
 
 # ---- the same, in Keras' (y_true, y_pred) form for model.compile ------------------------------
@@ -230,7 +271,8 @@ def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
     values = 4 + 2 * len(detector(str(recipe.detector)).keypoints)
 
     def regressors(y_true, y_pred):
-        return regression_loss(y_true[..., :values], y_pred, y_true[..., values:], size, float(loss.huber_delta))
+        return regression_loss(y_true[..., :values], y_pred, y_true[..., values:], size, float(loss.huber_delta),
+                               float(loss.box_weight))
 
     if loss.classification == "focal":
         def classificators(y_true, y_pred):

@@ -13,6 +13,8 @@ square zoomed, shifted and turned (recipe.augment), then flipped and colour-jitt
 cut with `geometry.roi.crop_image` (zeros outside the image, as the detector's letterbox pads) and
 the labels move with `geometry.roi.image_to_crop`, so they follow the pixels exactly. An instance
 counts when its box centre falls inside the view; images without one train the background.
+Instances that their render mask shows less than data.min_visible of (`recipes.detection.hidden`:
+a hand behind an occluder) are ignore regions: their anchors are neither positive nor background.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 from blazeforge.geometry.anchors import generate_anchors
 from blazeforge.geometry.matching import BACKGROUND, encode, match, sized_anchors
 from blazeforge.geometry.roi import Roi, crop_image, image_to_crop, letterbox_roi
-from blazeforge.recipes.detection import Detector, detector, instances
+from blazeforge.datasets.builder import decode_mask
+from blazeforge.recipes.detection import Detector, detector, hidden, instances, min_visible
 
 
 def random_view(width: int, height: int, rng: np.random.Generator, aug) -> Roi:
@@ -45,18 +48,21 @@ class Targets:
         self.anchors = generate_anchors(kind.spec.anchors)  # [A, 4] as the decoder reads them
         self.sized = sized_anchors(kind.spec.anchors)  # [A, 4] boxes, for matching
 
-    def __call__(self, keypoints, keypoint_mask, boxes, view: Roi, size: int, flip: bool):
+    def __call__(self, keypoints, keypoint_mask, boxes, view: Roi, size: int, flip: bool, ignored=None):
         """(regressors [A, V], weights [A, V], labels [A, 1]) for what `view` sees.
 
-        keypoints [N, K, >=2], keypoint_mask [N, K, >=1] and boxes [N, 4] in image pixels.
+        keypoints [N, K, >=2], keypoint_mask [N, K, >=1] and boxes [N, 4] in image pixels; ignored [N]
+        bool: instances to ignore (`recipes.detection.hidden`).
         """
         to_view = lambda xy: image_to_crop(xy, view, size) / size  # noqa: E731
-        found, points, point_mask = instances(self.kind, keypoints, keypoint_mask, boxes, to_view,
-                                              1.0 / view.width, flip)
+        found, points, point_mask, ignore = instances(self.kind, keypoints, keypoint_mask, boxes, to_view,
+                                                      1.0 / view.width, flip, ignored)
         centre = (found[:, :2] + found[:, 2:]) / 2
         inside = ((0 <= centre) & (centre <= 1)).all(1)
-        found, points, point_mask = found[inside], points[inside], point_mask[inside]
-        matched = match(found, self.sized, float(self.matching.positive_iou), float(self.matching.negative_iou))
+        keep = inside & ~ignore
+        found, points, point_mask, unseen = found[keep], points[keep], point_mask[keep], found[inside & ignore]
+        matched = match(found, self.sized, float(self.matching.positive_iou), float(self.matching.negative_iou),
+                        unseen)
         raw = encode(found, points, matched, self.anchors, self.kind.spec.decode)
         weights = np.zeros_like(raw)
         rows = np.flatnonzero(matched >= 0)
@@ -80,9 +86,11 @@ class Examples:
         self.targets = Targets(self.kind, matching)
         self.size, self.seed, self.training = int(cfg.recipe.input_size), int(cfg.seed), training
         self.photometric = photometric(cfg.recipe.augment) if training else None
+        self.min_visible = min_visible(cfg)
 
-    def __call__(self, image, keypoints, keypoint_mask, boxes, index):
+    def __call__(self, image, keypoints, keypoint_mask, boxes, segmentation, index):
         h, w = image.shape[:2]
+        unseen = hidden(self.kind, keypoints, keypoint_mask, decode_mask(segmentation), self.min_visible)
         rng = np.random.default_rng([self.seed, int(index)])
         view = random_view(w, h, rng, self.aug) if self.training else letterbox_roi(w, h)
         crop = crop_image(image, view, self.size, border="constant")
@@ -91,7 +99,7 @@ class Examples:
             crop = np.ascontiguousarray(crop[:, ::-1])
         if self.photometric is not None:
             crop = self.photometric(image=crop)["image"]
-        raw, weights, labels = self.targets(keypoints, keypoint_mask, boxes, view, self.size, flip)
+        raw, weights, labels = self.targets(keypoints, keypoint_mask, boxes, view, self.size, flip, unseen)
         lo, hi = self.kind.input_range
         return (crop.astype(np.float32) * ((hi - lo) / 255.0) + lo).astype(np.float32), raw, weights, labels
 
@@ -112,7 +120,8 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     specs = (tf.TensorSpec((size, size, 3), tf.float32), tf.TensorSpec((a, v), tf.float32),
              tf.TensorSpec((a, v), tf.float32), tf.TensorSpec((a, 1), tf.float32))
     raw = load(dataset_dir, split, decode_images=False)
-    ds = raw.map(lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["boxes"]))
+    ds = raw.map(lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["boxes"],
+                             ex.get("mask", tf.constant(b""))))  # datasets built before 1.3.0 hold no masks
     if training:
         ds = ds.repeat().shuffle(512, seed=int(cfg.seed))
     else:
@@ -120,9 +129,10 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
         ds = ds.apply(tf.data.experimental.assert_cardinality(count))
 
     def decode_and_make(index, item):
-        image, keypoints, keypoint_mask, boxes = item
+        image, keypoints, keypoint_mask, boxes, segmentation = item
         image = tf.io.decode_jpeg(image, channels=3)
-        out = tf.numpy_function(make, [image, keypoints, keypoint_mask, boxes, index], [s.dtype for s in specs],
+        out = tf.numpy_function(make, [image, keypoints, keypoint_mask, boxes, segmentation, index],
+                                [s.dtype for s in specs],
                                 stateful=False)
         for tensor, spec in zip(out, specs):
             tensor.set_shape(spec.shape)

@@ -17,6 +17,16 @@ def test_every_box_gets_anchors_and_far_anchors_are_background():
     assert (match(np.zeros((0, 4)), anchor_boxes) == BACKGROUND).all()
 
 
+def test_anchors_over_an_ignore_region_are_ignored_not_background():
+    anchor_boxes = sized_anchors(PALM_DETECTION.anchors)
+    box, unseen = np.array([[0.2, 0.2, 0.45, 0.45]]), np.array([[0.6, 0.55, 0.75, 0.7]])
+    plain, ignoring = match(box, anchor_boxes), match(box, anchor_boxes, ignore_boxes=unseen)
+    near_unseen = pairwise_iou(anchor_boxes, unseen)[:, 0] >= 0.4
+    assert near_unseen.any() and (plain[near_unseen] == BACKGROUND).all() and (ignoring[near_unseen] == IGNORE).all()
+    assert np.array_equal(plain[~near_unseen], ignoring[~near_unseen])  # the seen palm's anchors are unchanged
+    assert (match(np.zeros((0, 4)), anchor_boxes, ignore_boxes=unseen)[near_unseen] == IGNORE).all()
+
+
 def test_decode_inverts_encode_for_matched_anchors():
     spec = PALM_DETECTION
     anchors = generate_anchors(spec.anchors)

@@ -21,7 +21,8 @@ BOX = np.zeros((1, 4), np.float32)  # palms take their box from the landmarks
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("palm")
-    build(compose("datasets", [f"renders={fake_renders(root / 'r', shards=2, per_shard=8)}"]), root / "d")
+    build(compose("datasets", [f"renders={fake_renders(root / 'r', shards=2, per_shard=8, occluded_every=4)}"]),
+          root / "d")
     return root / "d"
 
 
@@ -30,7 +31,7 @@ def test_eval_targets_decode_to_the_palm_label():
     rng = np.random.default_rng(3)
     kp = hand_points(rng, 160)[None]
     image = np.zeros((120, 160, 3), np.uint8)  # letterboxed: bands above and below
-    crop, raw, weights, labels = Examples(cfg, training=False)(image, kp, np.ones((1, 21, 3), bool), BOX, 0)
+    crop, raw, weights, labels = Examples(cfg, training=False)(image, kp, np.ones((1, 21, 3), bool), BOX, b"", 0)
     positive = weights[:, :1]
     assert crop.shape == (192, 192, 3) and positive.sum() >= 1 and set(np.unique(labels)) <= {-1, 0, 1}
     assert (weights[positive[:, 0] > 0] == 1).all() and (weights[positive[:, 0] == 0] == 0).all()
@@ -50,7 +51,7 @@ def test_training_views_move_the_labels_with_the_pixels():
     make = Examples(cfg, training=True)
     hits = 0
     for index in range(8):
-        crop, raw, weights, _ = make(image, kp, np.ones((1, 21, 3), bool), BOX, index)
+        crop, raw, weights, _ = make(image, kp, np.ones((1, 21, 3), bool), BOX, b"", index)
         positive = weights[:, :1]
         if positive.sum() == 0 or crop.max() == 0:
             continue
@@ -61,6 +62,32 @@ def test_training_views_move_the_labels_with_the_pixels():
         assert np.linalg.norm(wrist - peak) < 3.0  # within the bilinear spread of one source pixel
         hits += 1
     assert hits >= 3
+
+
+def test_a_palm_hidden_behind_an_occluder_is_an_ignore_region():
+    import cv2
+
+    rng = np.random.default_rng(4)
+    kp = hand_points(rng, 160)[None]
+    image = np.zeros((160, 160, 3), np.uint8)
+    seen = np.zeros((160, 160), np.uint8)
+    cv2.fillConvexPoly(seen, cv2.convexHull(np.round(kp[0, :, :2]).astype(np.int32)), 1)
+    covered = seen.copy()
+    x0, y0 = kp[0, [0, 5, 17], :2].min(0).astype(int)  # a card over the wrist and the knuckles' side
+    x1, y1 = kp[0, [0, 5, 17], :2].max(0).astype(int)
+    covered[y0:y1 + 1, x0:x1 + 1] = 0
+    kind = detection.detector("PALM_DETECTION")
+    share = lambda m: float(detection.hidden(kind, kp, np.ones((1, 21, 3), bool), m, 0.9))  # noqa: E731
+    assert not share(seen) and share(covered) and not detection.hidden(kind, kp, np.ones((1, 21, 3)), None, 0.5)[0]
+    png = lambda m: cv2.imencode(".png", m)[1].tobytes()  # noqa: E731
+    labels = {}
+    for name, mask, visible in (("seen", seen, 0.5), ("hidden", np.zeros_like(seen), 0.5),
+                                ("counted anyway", np.zeros_like(seen), 0.0)):
+        cfg = compose("train", CFG + [f"data.min_visible={visible}"])
+        labels[name] = Examples(cfg, training=False)(image, kp, np.ones((1, 21, 3), bool), BOX, png(mask), 0)[3]
+    assert (labels["seen"] == 1).any() and (labels["counted anyway"] == 1).any()
+    assert not (labels["hidden"] == 1).any()  # no anchor learns to find it ...
+    assert (labels["hidden"] == -1).sum() >= (labels["seen"] == 1).sum()  # ... and none learns it is background
 
 
 @pytest.mark.parametrize("recipe", ["palm_detection", "face_detection_full"])
@@ -118,7 +145,9 @@ def test_evaluation_ap_is_pycocotools_on_the_written_files(trained, tmp_path):
     run_dir, _ = trained
     metrics = evaluate(compose("evaluate", [f"checkpoint={run_dir}", "split=train", "min_score=0.001"]), tmp_path)
     gt = COCO(str(tmp_path / "gt.json"))
-    assert len(gt.getAnnIds()) == metrics["instances"] > 0
+    assert len(gt.getAnnIds()) == metrics["instances"] + metrics["hidden"] and metrics["instances"] > 0
+    crowd = [a for a in gt.loadAnns(gt.getAnnIds()) if a["iscrowd"]]
+    assert len(crowd) == metrics["hidden"] >= 1  # the palms behind a card (1 frame in 4)
     check = COCOeval(gt, gt.loadRes(str(tmp_path / "predictions.json")), "bbox")
     check.evaluate()
     check.accumulate()
@@ -202,6 +231,10 @@ def test_regression_counts_only_labelled_keypoints():
     assert float(detection.regression_loss(target, pred, weights, 128.0, 0.01)) == 0.0
     weights[0, 0, 6:] = 1.0
     assert float(detection.regression_loss(target, pred, weights, 128.0, 0.01)) > 0.5
+    pred[0, 0] = 0.0
+    pred[0, 0, :2] = 12.8  # the box's centre off by 10% of the input: box_weight scales only that
+    box = lambda w: float(detection.regression_loss(target, pred, weights, 128.0, 0.01, box_weight=w))  # noqa: E731
+    assert box(4.0) == pytest.approx(4 * box(1.0)) and box(1.0) > 0
 
 
 # ---- faces: a fixture of package-photo faces pasted on other photos, labelled by construction --
@@ -226,10 +259,11 @@ def test_face_targets_flip_with_the_image():
     mask[0, 5] = False  # the left ear unlabelled
     box = np.array([[20, 30, 100, 110]], np.float64)
     same = lambda xy: xy / 128  # noqa: E731
-    boxes, points, labelled = instances(kind, kp, mask, box, same, 1 / 128, flip=True)
+    boxes, points, labelled, ignore = instances(kind, kp, mask, box, same, 1 / 128, flip=True)
     np.testing.assert_allclose(boxes[0], [1 - 100 / 128, 30 / 128, 1 - 20 / 128, 110 / 128])
     np.testing.assert_allclose(points[0, 0], [1 - 80 / 128, 50 / 128])  # right eye: the old left eye, mirrored
     assert labelled[0].tolist() == [True, True, True, True, False, True]  # the unlabelled ear moved too
+    assert not ignore.any()  # no mask, nothing hidden
 
 
 def test_face_dataset_reads_coco_faces_and_keeps_empty_images(faces):
