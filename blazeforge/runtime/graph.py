@@ -25,6 +25,9 @@ Semantics (MediaPipe's defaults):
 - `previous` inputs close loops (MediaPipe's PreviousLoopbackCalculator): the node gets the packet
   the stream carried at the node's previous timestamp (None on the first), and waits for it.
   A cycle through plain inputs is an error.
+- Priority: the nodes whose outputs reach the next frame through a `previous` input (the
+  tracking loop, which every frame waits for) are foreground; the others (smoothing, effects,
+  drawing, sinks) are background and start only while no foreground node runs Python (`Priority`).
 - Back-pressure: the source waits (`overflow: queue`) or drops frames (`overflow: drop`, for
   live cameras) while `max_in_flight` frames are in the graph.
 - A calculator that raises on a frame is logged and the frame skipped on that node (its outputs
@@ -40,6 +43,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -286,12 +290,60 @@ class _Stream:
         return False
 
 
+class Priority:
+    """Foreground calculators before background ones, across the scheduler's threads.
+
+    Python runs one thread at a time (the GIL), so a background calculator that runs while the
+    tracking loop wants to go on delays every frame. A background task therefore starts only when
+    no thread runs foreground Python: the loop's threads are idle, or inside a model, whose
+    native code releases the GIL (`released`, which the pipeline hands its models). Inference
+    then hides the background work; with one thread (workers=0) nothing changes.
+    """
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.busy = 0  # threads running foreground Python
+        self.local = threading.local()
+
+    def enter(self) -> None:
+        """This thread starts foreground work."""
+        with self.cond:
+            self.busy += 1
+        self.local.foreground = True
+
+    def leave(self) -> None:
+        """This thread's foreground work ends."""
+        self.local.foreground = False
+        with self.cond:
+            self.busy -= 1
+            if self.busy == 0:
+                self.cond.notify_all()
+
+    def wait(self) -> None:
+        """Before background work: until no thread runs foreground Python."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.busy == 0)
+
+    @contextmanager
+    def released(self):
+        """Around native code that releases the GIL: a foreground thread counts as idle meanwhile."""
+        if not getattr(self.local, "foreground", False):
+            yield
+            return
+        self.leave()
+        try:
+            yield
+        finally:
+            self.enter()
+
+
 @dataclass
 class _Live:
     """A node while the graph runs."""
 
     node: Node
     calc: Calculator
+    foreground: bool = False         # its outputs reach the next frame (Priority)
     last: int | None = None          # the last timestamp it was considered for (processed or skipped)
     running: bool = False
     times_ms: list = field(default_factory=list)
@@ -320,6 +372,8 @@ class GraphRun:
                 raise BlazeforgeError(f"{config.source}: node {node.name}", f"bad options: {e}") from None
             self.live.append(_Live(node, calc))
         self.sources = [n for n in self.live if isinstance(n.calc, Source)]
+        self._mark_foreground()
+        self.priority = Priority()
         rank = {node.name: i for i, node in enumerate(config.ordered())}
         self.ordered = sorted((n for n in self.live if n.node.inputs), key=lambda n: rank[n.node.name])
         if len(self.sources) != 1:
@@ -333,6 +387,16 @@ class GraphRun:
         self.emitted: list[int] = []
         self.dropped = 0
         self.error: BaseException | None = None
+
+    def _mark_foreground(self) -> None:
+        """Foreground: the producers of the streams read as `previous`, and upstream of them."""
+        producers = {stream: n for n in self.live for stream in n.node.outputs.values()}
+        stack = [stream for n in self.live for stream in n.node.previous.values()]
+        while stack:
+            producer = producers.get(stack.pop())
+            if producer is not None and not producer.foreground:
+                producer.foreground = True
+                stack.extend(producer.node.inputs.values())
 
     def observe(self, stream: str, callback: Callable[[int, Any], None]) -> None:
         """Call callback(timestamp, value) for each packet of `stream` (on the producing thread)."""
@@ -386,6 +450,8 @@ class GraphRun:
             except StopIteration:
                 return
             elapsed = (time.perf_counter() - t0) * 1000
+            if self.pool is not None:  # the source reads ahead of the loop: it yields to its Python
+                self.priority.wait()
             with self.lock:
                 if self.error is not None:
                     return
@@ -489,6 +555,7 @@ class GraphRun:
                 inputs[tag] = self.streams[stream].packets.get(live.last) if live.last is not None else None
             live.running = True
             ready.append((live, t, inputs))
+        ready.sort(key=lambda task: not task[0].foreground)  # the calling thread goes on with the loop
         mine = ready.pop(0) if inline and ready else None
         for task in ready:
             if self.pool is None:
@@ -501,28 +568,46 @@ class GraphRun:
 
     def _process(self, live: _Live, timestamp: int, inputs: dict) -> None:
         task = (live, timestamp, inputs)
-        while task is not None:
-            live, timestamp, inputs = task
-            start = time.perf_counter()
-            outputs = None
-            try:
-                outputs = live.calc.process(timestamp, inputs)
-            except BlazeforgeError as e:
-                with self.lock:
-                    self.error = e
-            except Exception as e:  # a frame that fails is logged and skipped on this node
-                live.failures += 1
-                log.warning("%s failed at timestamp %d: %s: %s", live.node.name, timestamp, type(e).__name__, e)
-            elapsed = (time.perf_counter() - start) * 1000
+        foreground = False  # this thread holds foreground standing (kept along a chain of such tasks)
+        try:
+            while task is not None:
+                live, timestamp, inputs = task
+                if live.foreground != foreground:
+                    foreground = live.foreground
+                    if foreground:
+                        self.priority.enter()
+                    else:
+                        self.priority.leave()
+                if not foreground:
+                    self.priority.wait()
+                task = self._step(live, timestamp, inputs)
+        finally:
+            if foreground:
+                self.priority.leave()
+
+    def _step(self, live: _Live, timestamp: int, inputs: dict) -> tuple | None:
+        """Run one task; returns the next task for this thread, if any."""
+        start = time.perf_counter()
+        outputs = None
+        try:
+            outputs = live.calc.process(timestamp, inputs)
+        except BlazeforgeError as e:
             with self.lock:
-                live.times_ms.append(elapsed)
-                live.last = timestamp
-                self._emit(live, timestamp, outputs)
-                live.running = False
-                changed = {*live.node.inputs.values(), *live.node.outputs.values()}  # itself, and downstream
-                task = self._dispatch(changed, inline=True) if self.error is None else None
-                if task is None and self.backlog:
-                    task = self.backlog.popleft()
+                self.error = e
+        except Exception as e:  # a frame that fails is logged and skipped on this node
+            live.failures += 1
+            log.warning("%s failed at timestamp %d: %s: %s", live.node.name, timestamp, type(e).__name__, e)
+        elapsed = (time.perf_counter() - start) * 1000
+        with self.lock:
+            live.times_ms.append(elapsed)
+            live.last = timestamp
+            self._emit(live, timestamp, outputs)
+            live.running = False
+            changed = {*live.node.inputs.values(), *live.node.outputs.values()}  # itself, and downstream
+            task = self._dispatch(changed, inline=True) if self.error is None else None
+            if task is None and self.backlog:
+                task = self.backlog.popleft()
+        return task
 
     def _forget(self) -> None:
         """Drop packets every consumer has passed (and, for `previous` readers, no longer needs)."""

@@ -10,6 +10,7 @@ Outputs are named by the model's signature when it has one (our exports: "landma
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -54,7 +55,11 @@ class TfliteModel:
     (`delegate`, from `gpu_delegate()`).
 
     `seconds` and `calls` add up the time spent in `__call__` (quantize, invoke, dequantize), so a
-    pipeline can tell its models' time from its own."""
+    pipeline can tell its models' time from its own. `released` is entered around each invoke, whose
+    native code runs without Python's GIL: a graph scheduler sets it to run other calculators
+    meanwhile (`runtime.graph.Priority.released`)."""
+
+    released = staticmethod(contextlib.nullcontext)
 
     def __init__(self, path: str | Path, threads: int = 1, delegate=None):
         self.path = Path(path)
@@ -91,7 +96,8 @@ class TfliteModel:
             details = {d["index"]: d for d in self.interpreter.get_output_details()}
             self.outputs = {name: details[d["index"]] for name, d in self.outputs.items()}
         self.interpreter.set_tensor(self.input["index"], _quantize(batch, self.input))
-        self.interpreter.invoke()
+        with self.released():
+            self.interpreter.invoke()
         out = {name: _dequantize(self.interpreter.get_tensor(d["index"]), d) for name, d in self.outputs.items()}
         self.seconds += time.perf_counter() - start
         self.calls += 1

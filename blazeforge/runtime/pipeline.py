@@ -116,6 +116,8 @@ def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: 
             if node.calculator == "VideoSource":
                 node.options = {**node.options, "limit": int(limit)}
     run = GraphRun(config, context)
+    for model in files:  # background calculators run while a model runs
+        model.released = run.priority.released
     stats = run.run()
     frames = max(stats["frames"], 1)
     detector_calls = sum(stats["calculators"].get(n.name, {}).get("calls", 0)

@@ -78,6 +78,46 @@ class ToyBusy(Calculator):
         return {"Y": inputs["X"]}
 
 
+@calculator
+class ToyTrack(Calculator):
+    """A tracking loop's step: 10 ms of "Python" (a sleep standing in), then 10 ms inside a
+    "model" (released, as TfliteModel's invoke is); records both windows."""
+
+    INPUTS = {"X": "int", "PREV": "int"}
+    OUTPUTS = {"STATE": "int"}
+
+    def __init__(self, context=None):
+        super().__init__(context)
+        self.busy, self.released = [], []
+        self.context["track"] = self
+
+    def process(self, timestamp, inputs):
+        start = time.perf_counter()
+        time.sleep(0.01)
+        self.busy.append((start, time.perf_counter()))
+        with self.context["priority"].released():
+            start = time.perf_counter()
+            time.sleep(0.01)
+            self.released.append((start, time.perf_counter()))
+        return {"STATE": inputs["X"]}
+
+
+@calculator
+class ToyStamp(Calculator):
+    """A background sink: records when each call starts."""
+
+    INPUTS = {"X": "int"}
+
+    def __init__(self, context=None):
+        super().__init__(context)
+        self.starts = []
+        self.context["stamp"] = self
+
+    def process(self, timestamp, inputs):
+        self.starts.append(time.perf_counter())
+        time.sleep(0.002)
+
+
 def _graph(nodes, **top):
     return GraphConfig.parse({"name": "test", "nodes": nodes, **top})
 
@@ -122,6 +162,22 @@ def test_independent_calculators_run_concurrently():
                                 "outputs": {"Y": f"y{i}"}} for i in range(2))], workers=2)
     GraphRun(config).run()
     assert ToyBusy.most == 2
+
+
+def test_background_calculators_wait_while_the_loop_runs_python():
+    config = _graph([SOURCE, {"name": "track", "calculator": "ToyTrack", "inputs": {"X": "a"},
+                              "previous": {"PREV": "state"}, "outputs": {"STATE": "state"}},
+                     {"name": "sink", "calculator": "ToyStamp", "inputs": {"X": "state"}}], workers=2)
+    context = {}
+    run = GraphRun(config, context)
+    context["priority"] = run.priority
+    assert {n.node.name: n.foreground for n in run.live} == {"src": True, "track": True, "sink": False}
+    run.run()
+    track, starts = context["track"], context["stamp"].starts
+    assert len(starts) == 10
+    inside = lambda windows: sum(any(a <= t < b for a, b in windows) for t in starts)  # noqa: E731
+    assert inside(track.busy) == 0  # never while the loop runs Python
+    assert inside(track.released) >= 5  # but while it is inside its model
 
 
 def test_back_pressure_queues_or_drops_frames():
