@@ -101,6 +101,9 @@ def test_face_mesh_tracks_with_iris_depth_and_without_the_iris_stage(clips, tmp_
     assert error < 0.05, error
     face = frames[10]["instances"][0]
     assert np.array(face["iris"]).shape == (2, 5, 3) and 100 < face["depth_mm"] < 3000
+    # 2 workers (iris and the sinks in the background, beside the loop) or one thread: same results
+    run_pipeline(load("face_mesh", workers=0, video=False), clip, tmp_path / "serial")
+    assert (tmp_path / "serial" / "frames.jsonl").read_text() == (tmp_path / "iris" / "frames.jsonl").read_text()
 
     metrics = run_pipeline(load("face_mesh", iris=False), clip, tmp_path / "plain")
     assert "iris" not in metrics["calculators"] and "iris" not in metrics["models"]
