@@ -22,9 +22,22 @@ from blazeforge.errors import BlazeforgeError
 GPU_DELEGATES = ("libtensorflowlite_gpu_delegate.so", "libLiteRtGpuAccelerator.so")
 
 
-def gpu_delegate():
-    """A loaded TFLite GPU delegate ($BLAZEFORGE_GPU_DELEGATE, else the usual library names), or
-    None where none loads (then models run on the CPU with XNNPack)."""
+class LiteRtGpu:
+    """The `delegate` that runs a model on LiteRT's own GPU accelerator: a CompiledModel with
+    HardwareAccelerator.GPU (WebGPU: Vulkan on Linux, Metal on macOS, shipped in the ai-edge-litert
+    wheel), ops it lacks on the CPU."""
+
+    def __repr__(self) -> str:
+        return "LiteRtGpu()"
+
+
+LITERT_GPU = LiteRtGpu()
+
+
+def gpu_delegate(probe: str | Path | None = None):
+    """A GPU to run models on: a TFLite GPU delegate library ($BLAZEFORGE_GPU_DELEGATE, else the
+    usual library names) that loads, else LITERT_GPU where LiteRT's GPU accelerator compiles the
+    `probe` model (it needs a GPU adapter), else None (then models run on the CPU with XNNPack)."""
     import os
 
     from ai_edge_litert.interpreter import load_delegate
@@ -34,7 +47,20 @@ def gpu_delegate():
             return load_delegate(library)
         except (ValueError, OSError, RuntimeError):
             continue
+    if probe is not None:
+        try:
+            _compiled_on_gpu(Path(probe))
+            return LITERT_GPU
+        except (ImportError, RuntimeError, ValueError):
+            return None
     return None
+
+
+def _compiled_on_gpu(path: Path):
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+
+    return CompiledModel.from_file(str(path), hardware_accel=HardwareAccelerator.GPU | HardwareAccelerator.CPU)
 
 
 def _interpreter(path: Path, threads: int, delegate=None):
@@ -51,8 +77,9 @@ def _interpreter(path: Path, threads: int, delegate=None):
 
 
 class TfliteModel:
-    """A .tflite file run by LiteRT on the CPU (XNNPack), `threads` threads, or on a GPU delegate
-    (`delegate`, from `gpu_delegate()`).
+    """A .tflite file run by LiteRT on the CPU (XNNPack), `threads` threads, or on a GPU
+    (`delegate`, from `gpu_delegate()`: a TFLite delegate, or LITERT_GPU for LiteRT's own GPU
+    accelerator, `fully_accelerated` then says whether every op runs there).
 
     `seconds` and `calls` add up the time spent in `__call__` (quantize, invoke, dequantize), so a
     pipeline can tell its models' time from its own. `released` is entered around each invoke, whose
@@ -67,7 +94,16 @@ class TfliteModel:
             raise BlazeforgeError(self.path, "TFLite file not found")
         self.threads = threads
         self.seconds, self.calls = 0.0, 0
-        self.interpreter = _interpreter(self.path, threads, delegate)
+        self.interpreter = _interpreter(self.path, threads, None if delegate is LITERT_GPU else delegate)
+        self.compiled, self.fully_accelerated = None, None
+        if delegate is LITERT_GPU:  # runs there; the interpreter above still describes the tensors
+            try:
+                self.compiled = _compiled_on_gpu(self.path)
+            except RuntimeError as e:
+                raise BlazeforgeError(self.path, f"LiteRT's GPU accelerator cannot compile it ({str(e).strip().splitlines()[0]})") from None
+            self.fully_accelerated = bool(self.compiled.is_fully_accelerated())
+            self.buffers = self.compiled.create_input_buffers(0), self.compiled.create_output_buffers(0)
+            self.compiled_outputs = self.compiled.get_signature_by_index(0)["outputs"]
         signatures = self.interpreter.get_signature_list()
         self.input = self.interpreter.get_input_details()[0]
         details = {d["index"]: d for d in self.interpreter.get_output_details()}
@@ -89,6 +125,8 @@ class TfliteModel:
         if batch.shape[1:] != self.input_shape[1:]:
             raise BlazeforgeError(self.path, f"input of shape {list(batch.shape)}, expected [B, "
                                              f"{', '.join(map(str, self.input_shape[1:]))}]")
+        if self.compiled is not None:
+            return self._run_compiled(batch, start)
         if batch.shape[0] != self.input_shape[0]:
             self.interpreter.resize_tensor_input(self.input["index"], batch.shape)
             self.interpreter.allocate_tensors()
@@ -99,6 +137,21 @@ class TfliteModel:
         with self.released():
             self.interpreter.invoke()
         out = {name: _dequantize(self.interpreter.get_tensor(d["index"]), d) for name, d in self.outputs.items()}
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
+        return out
+
+    def _run_compiled(self, batch: np.ndarray, start: float) -> dict[str, np.ndarray]:
+        if batch.shape[0] != self.input_shape[0]:
+            raise BlazeforgeError(self.path, f"a batch of {batch.shape[0]} on the GPU accelerator, which runs "
+                                             f"the file's batch of {self.input_shape[0]}")
+        inputs, outputs = self.buffers
+        inputs[0].write(np.ascontiguousarray(_quantize(batch, self.input)))
+        self.compiled.run_by_index(0, inputs, outputs)  # holds the GIL (measured), so not `released`
+        out = {}
+        for name, buffer in zip(self.compiled_outputs, outputs):
+            d = self.outputs[name]
+            out[name] = _dequantize(buffer.read(int(np.prod(d["shape"])), d["dtype"]).reshape(d["shape"]), d)
         self.seconds += time.perf_counter() - start
         self.calls += 1
         return out

@@ -16,7 +16,7 @@ from pathlib import Path
 from blazeforge.errors import BlazeforgeError
 from blazeforge.runtime import calculators  # noqa: F401  (registers the calculators)
 from blazeforge.runtime.graph import GraphConfig, GraphRun
-from blazeforge.runtime.interpreter import gpu_delegate
+from blazeforge.runtime.interpreter import LITERT_GPU, gpu_delegate
 from blazeforge.runtime.models import ROLES, find_export, load_detector, load_landmarks, resolve
 
 log = logging.getLogger(__name__)
@@ -79,16 +79,20 @@ def roles(config: GraphConfig) -> list[str]:
 def load_models(paths: dict, threads: int = 1, delegate: str = "cpu") -> tuple[dict, list, str]:
     """({role: loaded model}, [their TfliteModels], the delegate they run on): a Detector for
     detectors, (LandmarkModel, Role) for landmark models. delegate="gpu" uses a GPU delegate
-    where one loads (`interpreter.gpu_delegate`), else XNNPack on the CPU, with a warning."""
+    library where one loads, else LiteRT's own GPU accelerator where it finds a GPU
+    (`interpreter.gpu_delegate`), else XNNPack on the CPU, with a warning."""
     if delegate not in ("cpu", "gpu"):
         raise BlazeforgeError("delegate", f"expected cpu or gpu, got {delegate!r}")
-    if delegate == "gpu" and gpu_delegate() is None:
-        log.warning("run: no GPU delegate loads here (set BLAZEFORGE_GPU_DELEGATE to its library); "
-                    "running on the CPU with XNNPack")
+    first = gpu_delegate(probe=next(iter(paths.values()), None)) if delegate == "gpu" else None
+    if delegate == "gpu" and first is None:
+        log.warning("run: no GPU delegate loads here and LiteRT's GPU accelerator finds no GPU (set "
+                    "BLAZEFORGE_GPU_DELEGATE to a delegate library); running on the CPU with XNNPack")
         delegate = "cpu"
     out, files = {}, []
-    for role, path in paths.items():
-        device = gpu_delegate() if delegate == "gpu" else None
+    for i, (role, path) in enumerate(paths.items()):
+        device = None  # a TFLite delegate serves one interpreter; LITERT_GPU is a choice, shared
+        if delegate == "gpu":
+            device = first if i == 0 or first is LITERT_GPU else gpu_delegate()
         if role.endswith("_detector"):
             out[role] = load_detector(path, threads, device)
             files.append(out[role].model)
@@ -130,7 +134,9 @@ def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: 
             "detector_fraction": round(detector_calls / frames, 4),
             "inference_ms": round(inference * 1000 / frames, 3),  # per frame, all models
             "pipeline_ms": round(stats["seconds"] * 1000 / frames, 3),  # per frame, wall clock
-            "models": {role: str(path) for role, path in paths.items()}, "delegate": delegate, "threads": threads}
+            "models": {role: str(path) for role, path in paths.items()}, "delegate": delegate, "threads": threads,
+            **({"fully_accelerated": {f.path.name: f.fully_accelerated for f in files}}
+               if any(f.fully_accelerated is not None for f in files) else {})}
 
 
 def run(cfg, run_dir: Path) -> dict:

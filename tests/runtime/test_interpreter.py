@@ -67,3 +67,24 @@ def test_an_export_without_its_decoding_options_is_one_line(tmp_path):
     path.write_bytes(zoo.tflite_path("palm_detection_lite").read_bytes())
     with pytest.raises(BlazeforgeError, match="expected the decoding options beside it"):
         Detector.from_export(path)
+
+
+def test_the_litert_accelerator_path_reads_and_writes_the_same_tensors(monkeypatch):
+    """LITERT_GPU runs a CompiledModel; with the CPU standing in for a GPU (none here), its outputs
+    are the interpreter's, by name."""
+    from ai_edge_litert.compiled_model import CompiledModel
+
+    from blazeforge.runtime import interpreter
+
+    monkeypatch.setattr(interpreter, "_compiled_on_gpu", lambda path: CompiledModel.from_file(str(path)))
+    path = zoo.tflite_path("iris_landmark")
+    assert interpreter.gpu_delegate(probe=path) is interpreter.LITERT_GPU
+    x = np.random.default_rng(0).uniform(0, 1, (1, 64, 64, 3)).astype(np.float32)
+    plain, compiled = TfliteModel(path), TfliteModel(path, delegate=interpreter.LITERT_GPU)
+    assert compiled.fully_accelerated is not None and plain.fully_accelerated is None
+    expected, got = plain(x), compiled(x)
+    assert set(got) == set(expected) == {"output_eyes_contours_and_brows", "output_iris"}
+    for name in expected:
+        np.testing.assert_allclose(got[name], expected[name], atol=1e-4)
+    with pytest.raises(BlazeforgeError, match="batch of 2"):
+        compiled(np.concatenate([x, x]))
