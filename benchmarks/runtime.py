@@ -74,10 +74,10 @@ def main() -> dict:
             for key, iris, workers in runs:
                 ms = measured[key]
                 wall, inference = (float(np.median([m[k] for m in ms])) for k in ("pipeline_ms", "inference_ms"))
+                each = [(m["pipeline_ms"] - m["inference_ms"]) / m["inference_ms"] for m in ms]
                 figures[key] = {"fps": round(1000 / wall, 2), "pipeline_ms": round(wall, 3), "inference_ms": round(inference, 3),
                                 "overhead": round((wall - inference) / inference, 4),
-                                "overhead_range": [round(min((m["pipeline_ms"] - m["inference_ms"]) / m["inference_ms"] for m in ms), 4),
-                                                   round(max((m["pipeline_ms"] - m["inference_ms"]) / m["inference_ms"] for m in ms), 4)],
+                                "overhead_range": [round(min(each), 4), round(max(each), 4)],
                                 "detector_fraction": ms[0]["detector_fraction"]}
                 if workers:
                     serial = figures[key.replace(f"workers_{workers}", "workers_0")]["inference_ms"]
