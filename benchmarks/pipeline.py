@@ -9,7 +9,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 BATCHES = 20
 
 
@@ -34,7 +33,9 @@ def main() -> dict:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        build(compose("datasets", [f"renders={fake_renders(root / 'r', shards=4, per_shard=32, size=256)}"]), root / "d")
+        build(
+            compose("datasets", [f"renders={fake_renders(root / 'r', shards=4, per_shard=32, size=256)}"]), root / "d"
+        )
         for width, size in (("lite", 128), ("full", 224)):
             cfg = compose("train", [f"recipe.width={width}", f"recipe.input_size={size}", "trainer.batch_size=32"])
             pipeline = _rate(iter(make_dataset(cfg, root / "d", "train", training=True)), BATCHES, 32)
@@ -49,7 +50,9 @@ def main() -> dict:
             start = time.perf_counter()
             model.fit(batch, epochs=1, steps_per_epoch=steps, verbose=0)
             step = steps * 32 / (time.perf_counter() - start)
-            results[f"{width}_{size}"] = {"pipeline_samples_per_second": round(pipeline, 1),
-                                          "train_samples_per_second": round(step, 1),
-                                          "pipeline_over_step": round(pipeline / step, 2)}
+            results[f"{width}_{size}"] = {
+                "pipeline_samples_per_second": round(pipeline, 1),
+                "train_samples_per_second": round(step, 1),
+                "pipeline_over_step": round(pipeline / step, 2),
+            }
     return results

@@ -32,7 +32,12 @@ def main() -> dict:
             _render_quietly()  # the same scene again, colour pass only
             bare.append(time.perf_counter() - start)
     per_frame, per_bare = float(np.median(labelled)), float(np.median(bare))
-    return {"resolution": 256, "samples": 16, "threads": 1, "frames": FRAMES,
-            "labelled_frames_per_second_per_core": round(1 / per_frame, 3),
-            "bare_render_frames_per_second_per_core": round(1 / per_bare, 3),
-            "labelled_over_bare_time": round(per_frame / per_bare, 3)}
+    return {
+        "resolution": 256,
+        "samples": 16,
+        "threads": 1,
+        "frames": FRAMES,
+        "labelled_frames_per_second_per_core": round(1 / per_frame, 3),
+        "bare_render_frames_per_second_per_core": round(1 / per_bare, 3),
+        "labelled_over_bare_time": round(per_frame / per_bare, 3),
+    }

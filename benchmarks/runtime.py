@@ -66,23 +66,40 @@ def main() -> dict:
             measured, package = {key: [] for key, _, _ in runs}, []
             for _ in range(ROUNDS):  # all configurations in turn, so that drift in the machine falls on all
                 for key, iris, workers in runs:
-                    m = run_pipeline(load(pipeline, iris=iris, video=False, workers=workers), clip, Path(tmp) / pipeline / key)
+                    m = run_pipeline(
+                        load(pipeline, iris=iris, video=False, workers=workers), clip, Path(tmp) / pipeline / key
+                    )
                     measured[key].append(m)
-                package.append(json.loads(subprocess.run([mediapipe_python(), str(script), pipeline, str(clip)], check=True,
-                                                         capture_output=True, text=True).stdout.splitlines()[-1]))
+                package.append(
+                    json.loads(
+                        subprocess.run(
+                            [mediapipe_python(), str(script), pipeline, str(clip)],
+                            check=True,
+                            capture_output=True,
+                            text=True,
+                        ).stdout.splitlines()[-1]
+                    )
+                )
             figures = {}
-            for key, iris, workers in runs:
+            for key, _iris, workers in runs:
                 ms = measured[key]
                 wall, inference = (float(np.median([m[k] for m in ms])) for k in ("pipeline_ms", "inference_ms"))
                 each = [(m["pipeline_ms"] - m["inference_ms"]) / m["inference_ms"] for m in ms]
-                figures[key] = {"fps": round(1000 / wall, 2), "pipeline_ms": round(wall, 3), "inference_ms": round(inference, 3),
-                                "overhead": round((wall - inference) / inference, 4),
-                                "overhead_range": [round(min(each), 4), round(max(each), 4)],
-                                "detector_fraction": ms[0]["detector_fraction"]}
+                figures[key] = {
+                    "fps": round(1000 / wall, 2),
+                    "pipeline_ms": round(wall, 3),
+                    "inference_ms": round(inference, 3),
+                    "overhead": round((wall - inference) / inference, 4),
+                    "overhead_range": [round(min(each), 4), round(max(each), 4)],
+                    "detector_fraction": ms[0]["detector_fraction"],
+                }
                 if workers:
                     serial = figures[key.replace(f"workers_{workers}", "workers_0")]["inference_ms"]
                     figures[key]["overhead_vs_serial"] = round((wall - serial) / serial, 4)
-            ours = [json.loads(line) for line in (Path(tmp) / pipeline / "workers_0" / "frames.jsonl").read_text().splitlines()]
+            ours = [
+                json.loads(line)
+                for line in (Path(tmp) / pipeline / "workers_0" / "frames.jsonl").read_text().splitlines()
+            ]
             theirs = {**package[0], "fps": float(np.median([run["fps"] for run in package]))}
             a, b = NORMALIZERS[pipeline]
             distances = []
@@ -92,9 +109,14 @@ def main() -> dict:
                     distances.append(np.linalg.norm(p - q, axis=1).mean() / np.linalg.norm(q[a] - q[b]))
             best = max((f for key, f in figures.items() if key.startswith("workers_")), key=lambda f: f["fps"])
             inference = figures["workers_0"]["inference_ms"]
-            result[pipeline] = {**figures, "mediapipe_fps": round(theirs["fps"], 2),
-                                "mediapipe_overhead": round((1000 / theirs["fps"] - inference) / inference, 4),
-                                "fps_ratio": round(best["fps"] / theirs["fps"], 3),
-                                "agreement": round(float(np.mean(distances)), 4), "frames_compared": len(distances),
-                                "frames": CLIP_FRAMES, "mediapipe": theirs["mediapipe"]}
+            result[pipeline] = {
+                **figures,
+                "mediapipe_fps": round(theirs["fps"], 2),
+                "mediapipe_overhead": round((1000 / theirs["fps"] - inference) / inference, 4),
+                "fps_ratio": round(best["fps"] / theirs["fps"], 3),
+                "agreement": round(float(np.mean(distances)), 4),
+                "frames_compared": len(distances),
+                "frames": CLIP_FRAMES,
+                "mediapipe": theirs["mediapipe"],
+            }
     return result

@@ -25,9 +25,12 @@ def main() -> dict:
             path = parity.reexport(name, Path(tmp) / f"{name}.tflite")
             figures = parity.compare_reexport(name, path, parity.model_inputs(name, images))
             original, ours = latency_ms([TfliteModel(zoo.tflite_path(name), 1), TfliteModel(path, 1)], 200, 20)
-            result[name] = {"original_ms": original["median"], "ours_ms": ours["median"],
-                            "ours_over_original": round(ours["median"] / original["median"], 3),
-                            "max_abs_diff": max(f["max_abs_diff"] for f in figures.values()),
-                            "bytes": path.stat().st_size,
-                            "original_bytes": zoo.tflite_path(name).stat().st_size}
+            result[name] = {
+                "original_ms": original["median"],
+                "ours_ms": ours["median"],
+                "ours_over_original": round(ours["median"] / original["median"], 3),
+                "max_abs_diff": max(f["max_abs_diff"] for f in figures.values()),
+                "bytes": path.stat().st_size,
+                "original_bytes": zoo.tflite_path(name).stat().st_size,
+            }
     return result

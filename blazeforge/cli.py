@@ -48,30 +48,39 @@ def _stage(verb: str):
     """The function that runs `verb`: (cfg, run_dir) -> metrics dict. Imported lazily (TF, bpy)."""
     if verb == "render":
         from blazeforge.synthetic.render import render
+
         return render
     if verb == "datasets":
         from blazeforge.datasets import build
+
         return build
     if verb == "train":
         from blazeforge.training.trainer import train
+
         return train
     if verb == "evaluate":
         from blazeforge.evaluation import evaluate
+
         return evaluate
     if verb == "export":
         from blazeforge.export.tflite import export
+
         return export
     if verb == "run":
         from blazeforge.runtime.pipeline import run
+
         return run
     if verb == "demo":
         from blazeforge.demo import demo
+
         return demo
     if verb == "bench":
         from blazeforge.evaluation.ablation import bench
+
         return bench
-    raise BlazeforgeError(verb, "unknown verb; expected one of render, datasets, train, evaluate, export, run, "
-                                "demo, bench")
+    raise BlazeforgeError(
+        verb, "unknown verb; expected one of render, datasets, train, evaluate, export, run, demo, bench"
+    )
 
 
 def run_stage(verb: str, cfg, run_dir: Path | None = None) -> tuple[Path, dict]:
@@ -110,9 +119,11 @@ def verb_help(verb: str) -> str:
             section.append(line)
     body = "\n".join(section) if section else f"{verb}: (no keys of its own; see the groups below)"
     groups = "\n".join(f"  {g}={'|'.join(group_options(g))}" for g in GROUPS)
-    return (f"usage: blazeforge {verb} [key=value ...]\n\nkeys of this verb (bare keys set these):\n{body}\n\n"
-            f"config groups:\n{groups}\n\nalso: run_dir=PATH seed=N, and any dotted key of the tree, e.g. "
-            f"trainer.epochs=3 recipe.width=lite")
+    return (
+        f"usage: blazeforge {verb} [key=value ...]\n\nkeys of this verb (bare keys set these):\n{body}\n\n"
+        f"config groups:\n{groups}\n\nalso: run_dir=PATH seed=N, and any dotted key of the tree, e.g. "
+        f"trainer.epochs=3 recipe.width=lite"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     verb, args = argv[0], argv[1:]
     if verb in ("-V", "--version"):
         from blazeforge import __version__
+
         print(__version__)
         return 0
     if verb == "zoo":
@@ -154,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"blazeforge: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("blazeforge: interrupted; run the same command with run_dir=<its run dir> to resume",
-              file=sys.stderr)
+        print("blazeforge: interrupted; run the same command with run_dir=<its run dir> to resume", file=sys.stderr)
         return 130
 
 
@@ -165,8 +176,11 @@ def _zoo(args: list[str]) -> int:
 
     try:
         if not args or args[0] not in ("list", "fetch", "parity"):
-            raise BlazeforgeError("zoo", "expected an action: zoo list | zoo fetch [name ...] [source=wheel|url] | "
-                                         "zoo parity [name ...] [renders=DIR] [run_dir=DIR]")
+            raise BlazeforgeError(
+                "zoo",
+                "expected an action: zoo list | zoo fetch [name ...] [source=wheel|url] | "
+                "zoo parity [name ...] [renders=DIR] [run_dir=DIR]",
+            )
         names = [a for a in args[1:] if "=" not in a]
         options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
         allowed = {"fetch": {"source"}, "parity": {"renders", "run_dir"}, "list": set()}[args[0]]
@@ -201,16 +215,24 @@ def _zoo_parity(names: list[str], options: dict) -> int:
 
     for name in names:
         zoo.get(name)  # unknown names fail before anything runs
-    cfg = OmegaConf.create({"run_dir": options.get("run_dir"), "models": names or "all",
-                            "renders": options.get("renders"), "tolerance": parity.TOLERANCE})
+    cfg = OmegaConf.create(
+        {
+            "run_dir": options.get("run_dir"),
+            "models": names or "all",
+            "renders": options.get("renders"),
+            "tolerance": parity.TOLERANCE,
+        }
+    )
     run_dir = make_run_dir(cfg, "zoo")
     report, skipped = parity.parity(names or None, renders=options.get("renders"))
     write_metrics(run_dir, report)
     for name, outputs in report.items():
         for output, f in outputs.items():
             flag = "ok" if f["max_abs_diff"] <= f["tolerance"] else f"OVER TOLERANCE {f['tolerance']:.0e}"
-            print(f"{name:32s} {output:16s} max {f['max_abs_diff']:.2e}  mean {f['mean_abs_diff']:.2e}  "
-                  f"({f['unit']}, {f['inputs']} inputs)  {flag}")
+            print(
+                f"{name:32s} {output:16s} max {f['max_abs_diff']:.2e}  mean {f['mean_abs_diff']:.2e}  "
+                f"({f['unit']}, {f['inputs']} inputs)  {flag}"
+            )
     for name, reason in skipped.items():
         print(f"{name:32s} skipped: {reason}")
     print(f"zoo parity: done -> {run_dir}")

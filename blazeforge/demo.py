@@ -84,7 +84,9 @@ def _print_summary(summary: dict, results: dict) -> None:
     console.print(table)
     nme, base = summary["nme_2d"], summary["baseline_nme_2d"]
     if nme is not None and base is not None:
-        console.print(f"palm-normalized 2D NME on held-out renders: model {nme:.4f}, mean-pose baseline "
-                      f"{base:.4f} (baseline / model = {base / max(nme, 1e-9):.2f})")
+        console.print(
+            f"palm-normalized 2D NME on held-out renders: model {nme:.4f}, mean-pose baseline "
+            f"{base:.4f} (baseline / model = {base / max(nme, 1e-9):.2f})"
+        )
     for quant, figures in results["export"].get("exports", {}).items():
         console.print(f"tflite {quant}: {json.dumps(figures, default=str)[:300]}")

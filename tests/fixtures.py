@@ -39,8 +39,9 @@ def draw_hand(kp: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray
     return image
 
 
-def fake_renders(root: Path, shards: int = 2, per_shard: int = 6, size: int = 128, seed: int = 0,
-                 occluded_every: int = 0) -> Path:
+def fake_renders(
+    root: Path, shards: int = 2, per_shard: int = 6, size: int = 128, seed: int = 0, occluded_every: int = 0
+) -> Path:
     """A render run directory in the renderer's layout, with drawn hands instead of Blender frames:
     frames/, masks/ (1 on the hull of the hand's landmarks), labels.jsonl. occluded_every=n: every n-th frame
     a grey card hides the palm (in the frame and the mask), as a render's occluder would."""
@@ -64,14 +65,27 @@ def fake_renders(root: Path, shards: int = 2, per_shard: int = 6, size: int = 12
                 cv2.rectangle(mask, (x0, y0), (x1, y1), 0, -1)
             cv2.imwrite(str(folder / name), image)
             cv2.imwrite(str(folder / f"masks/{frame:06d}.png"), mask)
-            append_jsonl(folder / "labels.jsonl", Sample(
-                image=name, mask=f"masks/{frame:06d}.png", width=size, height=size,
-                keypoints=kp[None].astype(np.float32),
-                keypoint_mask=np.ones((1, 21, 3), bool), visibility=np.ones((1, 21), np.float32),
-                boxes=np.array([[*kp[:, :2].min(0), *kp[:, :2].max(0)]], np.float32),
-                presence=np.ones(1, np.float32), handedness=np.array([frame % 2], np.float32),
-                meta={"source": "synthetic", "subject_id": f"s{shard}-{frame}", "skin_tone": str(1 + frame % 10),
-                      "gesture": gesture}))
+            append_jsonl(
+                folder / "labels.jsonl",
+                Sample(
+                    image=name,
+                    mask=f"masks/{frame:06d}.png",
+                    width=size,
+                    height=size,
+                    keypoints=kp[None].astype(np.float32),
+                    keypoint_mask=np.ones((1, 21, 3), bool),
+                    visibility=np.ones((1, 21), np.float32),
+                    boxes=np.array([[*kp[:, :2].min(0), *kp[:, :2].max(0)]], np.float32),
+                    presence=np.ones(1, np.float32),
+                    handedness=np.array([frame % 2], np.float32),
+                    meta={
+                        "source": "synthetic",
+                        "subject_id": f"s{shard}-{frame}",
+                        "skin_tone": str(1 + frame % 10),
+                        "gesture": gesture,
+                    },
+                ),
+            )
     return root
 
 
@@ -86,12 +100,21 @@ def fake_coco(root: Path, count: int = 6, size: int = 128, seed: int = 1) -> Pat
         images.append({"id": i, "file_name": f"{i}.jpg", "width": size, "height": size})
         flat = np.concatenate([kp[:, :2], np.full((21, 1), 2.0)], 1)
         flat[3, 2] = 1  # one labelled but occluded point
-        annotations.append({"id": i, "image_id": i, "category_id": 1, "keypoints": flat.ravel().tolist(),
-                            "num_keypoints": 21, "handedness": "right" if i % 2 else "left",
-                            "subject_id": f"person-{i // 2}"})
+        annotations.append(
+            {
+                "id": i,
+                "image_id": i,
+                "category_id": 1,
+                "keypoints": flat.ravel().tolist(),
+                "num_keypoints": 21,
+                "handedness": "right" if i % 2 else "left",
+                "subject_id": f"person-{i // 2}",
+            }
+        )
     path = root / "hands.json"
-    path.write_text(json.dumps({"images": images, "annotations": annotations,
-                                "categories": [{"id": 1, "name": "hand"}]}))
+    path.write_text(
+        json.dumps({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "hand"}]})
+    )
     return path
 
 
@@ -131,7 +154,7 @@ def pasted_faces(root: Path, count: int = 24, size: int = 160, seed: int = 2, em
         else:
             bg = backgrounds[i % len(backgrounds)]
             y, x = rng.integers(0, bg.shape[0] - size), rng.integers(0, bg.shape[1] - size)
-            canvas = bg[y:y + size, x:x + size].copy()
+            canvas = bg[y : y + size, x : x + size].copy()
         if i % empty_every != empty_every - 1:
             photo, box, points = faces[int(rng.integers(len(faces)))]
             side = rng.uniform(0.25, 0.55) * size / (box[2] - box[0])  # face box side 25-55% of the image
@@ -152,27 +175,47 @@ def pasted_faces(root: Path, count: int = 24, size: int = 160, seed: int = 2, em
                 moved = moved[FACE_KEYPOINTS.flip_permutation()]
             x0, x1 = sorted(corners[:, 0])
             y0, y1 = sorted(corners[:, 1])
-            annotations.append({"id": len(annotations) + 1, "image_id": i, "category_id": 1,
-                                "bbox": [x0, y0, x1 - x0, y1 - y0], "num_keypoints": 6,
-                                "keypoints": np.c_[moved, np.full(6, 2.0)].ravel().tolist(),
-                                "subject_id": f"paste-{i}"})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": i,
+                    "category_id": 1,
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "num_keypoints": 6,
+                    "keypoints": np.c_[moved, np.full(6, 2.0)].ravel().tolist(),
+                    "subject_id": f"paste-{i}",
+                }
+            )
         cv2.imwrite(str(root / f"{i}.jpg"), canvas[..., ::-1])
         images.append({"id": i, "file_name": f"{i}.jpg", "width": size, "height": size})
     path = root / "faces.json"
-    path.write_text(json.dumps({"images": images, "annotations": annotations,
-                                "categories": [{"id": 1, "name": "face", "keypoints": list(FACE_KEYPOINTS.names)}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "images": images,
+                "annotations": annotations,
+                "categories": [{"id": 1, "name": "face", "keypoints": list(FACE_KEYPOINTS.names)}],
+            }
+        )
+    )
     return path
 
 
-def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tuple[int, int] = (30, 40),
-                size: tuple[int, int] = (384, 288), seed: int = 0) -> tuple[Path, np.ndarray]:
+def moving_clip(
+    path: Path,
+    subject: str = "hand",
+    frames: int = 60,
+    absent: tuple[int, int] = (30, 40),
+    size: tuple[int, int] = (384, 288),
+    seed: int = 0,
+) -> tuple[Path, np.ndarray]:
     """A video of a subject moving smoothly over a package photo, gone for the frames in `absent`.
 
     subject "hand": our render tests/zoo/renders/hand_0.png; "face": skimage's astronaut photo,
-    cropped around the face; "body": the whole astronaut photo (head and torso, for pose). The subject patch is scaled, turned (within 12 degrees) and moved
-    along a smooth path. Returns (path, truth) with truth [frames, K, 2]: the landmarks MediaPipe
-    found on the still subject (tests/zoo/mediapipe_outputs.json) moved with it, in pixels, NaN
-    where the subject is absent.
+    cropped around the face; "body": the whole astronaut photo (head and torso, for pose). The
+    subject patch is scaled, turned (within 12 degrees) and moved along a smooth path. Returns (path,
+    truth) with truth [frames, K, 2]: the landmarks MediaPipe found on the still subject
+    (tests/zoo/mediapipe_outputs.json) moved with it, in pixels, NaN where the subject is absent.
     """
     from blazeforge.zoo.parity import photos
 
@@ -192,7 +235,7 @@ def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tup
         x1, y1 = points.max(0)
         c, half = ((x0 + x1) / 2, (y0 + y1) / 2), 0.9 * max(x1 - x0, y1 - y0)
         box = np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half]).round().astype(int)
-        patch = photo[box[1]:box[3], box[0]:box[2]]
+        patch = photo[box[1] : box[3], box[0] : box[2]]
         points = points - box[:2]
         side = 180
     w, h = size
@@ -204,7 +247,9 @@ def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tup
     ph, pw = patch.shape[:2]
     for i in range(frames):
         t = i / 30.0
-        centre = np.array([w / 2 + 0.18 * w * np.sin(1.3 * t + phase[0]), h / 2 + 0.12 * h * np.sin(0.9 * t + phase[1])])
+        centre = np.array(
+            [w / 2 + 0.18 * w * np.sin(1.3 * t + phase[0]), h / 2 + 0.12 * h * np.sin(0.9 * t + phase[1])]
+        )
         angle = 12 * np.sin(0.7 * t + phase[2])
         scale = side / max(ph, pw)
         m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, scale)
@@ -220,9 +265,14 @@ def moving_clip(path: Path, subject: str = "hand", frames: int = 60, absent: tup
     return path, truth
 
 
-def face_mesh_coco(root: Path, count: int = 18, size: int = 256, seed: int = 3,
-                   regions: tuple[str, ...] = ("Northern Europe", "Eastern Asia", "Western Africa"),
-                   second_annotator_px: float | None = None) -> Path:
+def face_mesh_coco(
+    root: Path,
+    count: int = 18,
+    size: int = 256,
+    seed: int = 3,
+    regions: tuple[str, ...] = ("Northern Europe", "Eastern Asia", "Western Africa"),
+    second_annotator_px: float | None = None,
+) -> Path:
     """A COCO-style set of 468-point face meshes: the package photos' faces, each labelled with the
     mesh MediaPipe's own package found on it (tests/zoo/mediapipe_outputs.json), warped by random
     similarity transforms (labels moved with them) into size x size images. Image i's face gets
@@ -232,8 +282,11 @@ def face_mesh_coco(root: Path, count: int = 18, size: int = 256, seed: int = 3,
     from blazeforge.zoo.parity import photos
 
     recorded = json.loads((Path(__file__).parent / "zoo" / "mediapipe_outputs.json").read_text())["photos"]
-    faces = [(photos()[name], np.array(r["face_mesh"])[:, :2] * photos()[name].shape[1::-1])
-             for name, r in sorted(recorded.items()) if r.get("face_mesh")]
+    faces = [
+        (photos()[name], np.array(r["face_mesh"])[:, :2] * photos()[name].shape[1::-1])
+        for name, r in sorted(recorded.items())
+        if r.get("face_mesh")
+    ]
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
@@ -248,13 +301,23 @@ def face_mesh_coco(root: Path, count: int = 18, size: int = 256, seed: int = 3,
         name = f"{i:03d}.png"
         cv2.imwrite(str(root / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         images.append({"id": i, "file_name": name, "width": size, "height": size})
-        annotations.append({"id": i, "image_id": i, "keypoints": np.c_[points, np.full(len(points), 2)].ravel().tolist(),
-                            "region": regions[i % len(regions)], "skin_tone": str(1 + i % 10), "subject_id": f"face-{i}"})
+        annotations.append(
+            {
+                "id": i,
+                "image_id": i,
+                "keypoints": np.c_[points, np.full(len(points), 2)].ravel().tolist(),
+                "region": regions[i % len(regions)],
+                "skin_tone": str(1 + i % 10),
+                "subject_id": f"face-{i}",
+            }
+        )
         if second_annotator_px:
             moved = points + rng.normal(0, second_annotator_px, points.shape)
-            annotations.append({**annotations[-1], "id": count + i,
-                                "keypoints": np.c_[moved, np.full(len(moved), 2)].ravel().tolist()})
+            annotations.append(
+                {**annotations[-1], "id": count + i, "keypoints": np.c_[moved, np.full(len(moved), 2)].ravel().tolist()}
+            )
     path = root / "faces.json"
-    path.write_text(json.dumps({"images": images, "annotations": annotations,
-                                "categories": [{"id": 1, "name": "face"}]}))
+    path.write_text(
+        json.dumps({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "face"}]})
+    )
     return path

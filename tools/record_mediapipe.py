@@ -2,8 +2,8 @@
 
 The zoo tests decode the same photos with blazeforge's letterbox, anchors, decoder, ROI rules and
 projection and compare: face boxes by IoU (tests/zoo/test_detectors.py), face meshes and pose
-landmarks and hand landmarks (on our renders) by their distance (tests/zoo/test_pipelines.py). Run it in a venv of its own, since
-mediapipe pins its own numpy and protobuf:
+landmarks and hand landmarks (on our renders) by their distance (tests/zoo/test_pipelines.py).
+Run it in a venv of its own, since mediapipe pins its own numpy and protobuf:
 
     python3.11 -m venv /tmp/mpvenv && /tmp/mpvenv/bin/pip install mediapipe==0.10.21 scikit-image matplotlib
     /tmp/mpvenv/bin/python tools/record_mediapipe.py > tests/zoo/mediapipe_outputs.json
@@ -46,9 +46,13 @@ def faces(image, selection):
     out = []
     for det in result.detections or []:
         b = det.location_data.relative_bounding_box
-        out.append({"score": round(float(det.score[0]), 6),
-                    "box": _round((b.xmin, b.ymin, b.xmin + b.width, b.ymin + b.height)),
-                    "keypoints": [_round((k.x, k.y)) for k in det.location_data.relative_keypoints]})
+        out.append(
+            {
+                "score": round(float(det.score[0]), 6),
+                "box": _round((b.xmin, b.ymin, b.xmin + b.width, b.ymin + b.height)),
+                "keypoints": [_round((k.x, k.y)) for k in det.location_data.relative_keypoints],
+            }
+        )
     return out
 
 
@@ -73,8 +77,10 @@ def hands(image):
         result = h.process(image)
     if not result.multi_hand_landmarks:
         return None
-    return {"landmarks": [_round((p.x, p.y, p.z)) for p in result.multi_hand_landmarks[0].landmark],
-            "handedness": result.multi_handedness[0].classification[0].label}
+    return {
+        "landmarks": [_round((p.x, p.y, p.z)) for p in result.multi_hand_landmarks[0].landmark],
+        "handedness": result.multi_handedness[0].classification[0].label,
+    }
 
 
 def main():
@@ -85,8 +91,9 @@ def main():
         record["face_mesh"] = face_mesh(image)
         record["pose"] = pose(image)
         out["photos"][photo] = record
-    out["renders"] = {name: {"hands": hands(np.asarray(Image.open(path).convert("RGB")))}
-                      for name, path in RENDERS.items()}
+    out["renders"] = {
+        name: {"hands": hands(np.asarray(Image.open(path).convert("RGB")))} for name, path in RENDERS.items()
+    }
     print(json.dumps(out))
 
 

@@ -49,10 +49,12 @@ def _builder_class():
         """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
 
         VERSION = tfds.core.Version("1.3.0")
-        RELEASE_NOTES = {"1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
-                         "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG.",
-                         "1.2.0": "K keypoints of the dataset's topology (21 hands, 6 face detection).",
-                         "1.3.0": "The instance mask (PNG bytes, i + 1 on instance i; empty where none)."}
+        RELEASE_NOTES = {
+            "1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
+            "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG.",
+            "1.2.0": "K keypoints of the dataset's topology (21 hands, 6 face detection).",
+            "1.3.0": "The instance mask (PNG bytes, i + 1 on instance i; empty where none).",
+        }
 
         def __init__(self, *, num_keypoints: int = 21, records: dict | None = None, **kwargs):
             self._records = records or {}
@@ -74,8 +76,9 @@ def _builder_class():
                 "mask": f.Tensor(shape=(), dtype=np.object_),
                 **{name: f.Text() for name in META_FIELDS},
             }
-            return self.dataset_info_from_configs(features=f.FeaturesDict(features),
-                                                  description="blazeforge sample schema")
+            return self.dataset_info_from_configs(
+                features=f.FeaturesDict(features), description="blazeforge sample schema"
+            )
 
         def _split_generators(self, dl_manager):
             return {split: self._generate_examples(items) for split, items in self._records.items() if items}
@@ -83,14 +86,21 @@ def _builder_class():
         def _generate_examples(self, items):
             for key, (path, s) in items:
                 cam = s.camera or {}
-                yield key, {
-                    "image": _jpeg_source(path), "keypoints": s.keypoints, "keypoint_mask": s.keypoint_mask,
-                    "visibility": s.visibility, "boxes": s.boxes, "presence": s.presence,
-                    "handedness": s.handedness,
-                    "camera": np.array([cam.get(c, 0.0) for c in ("fx", "fy", "cx", "cy")], np.float32),
-                    "mask": Path(s.mask).read_bytes() if s.mask else b"",
-                    **{name: s.meta.get(name, "") for name in META_FIELDS},
-                }
+                yield (
+                    key,
+                    {
+                        "image": _jpeg_source(path),
+                        "keypoints": s.keypoints,
+                        "keypoint_mask": s.keypoint_mask,
+                        "visibility": s.visibility,
+                        "boxes": s.boxes,
+                        "presence": s.presence,
+                        "handedness": s.handedness,
+                        "camera": np.array([cam.get(c, 0.0) for c in ("fx", "fy", "cx", "cy")], np.float32),
+                        "mask": Path(s.mask).read_bytes() if s.mask else b"",
+                        **{name: s.meta.get(name, "") for name in META_FIELDS},
+                    },
+                )
 
     return SampleDataset
 
@@ -105,8 +115,10 @@ def _sources(cfg: DictConfig, num_keypoints: int) -> list:
     if d.wider:
         items += list(read_wider(d.wider, d.wider_images, num_keypoints))
     if not d.renders and not d.coco and not d.wider:
-        raise BlazeforgeError("datasets", "no source given: expected renders=RUN_DIR, coco=FILE.json and/or "
-                                          "wider=wider_face_train_bbx_gt.txt")
+        raise BlazeforgeError(
+            "datasets",
+            "no source given: expected renders=RUN_DIR, coco=FILE.json and/or wider=wider_face_train_bbx_gt.txt",
+        )
     return items
 
 
@@ -143,8 +155,9 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
     for i, ((path, sample), split) in enumerate(zip(items, splits)):
         records[split].append((f"{i:08d}", (path, sample)))
     builder = _builder_class()(num_keypoints=k, records=records, data_dir=str(run_dir / "tfds"))
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-        download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS))
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+    )
     counts = {split: dict(Counter(s.meta.get("source", "") for _, (_, s) in records[split])) for split in SPLITS}
     result = {
         "topology": str(cfg.data.topology),

@@ -24,9 +24,9 @@ Pixel coordinates are continuous: the image spans [0, W] x [0, H] (see `geometry
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -59,7 +59,9 @@ class Sample:
     def to_json(self) -> dict:
         """A JSON-ready dict (arrays as nested lists, rounded to 1/1000 pixel)."""
         out = {
-            "image": self.image, "width": self.width, "height": self.height,
+            "image": self.image,
+            "width": self.width,
+            "height": self.height,
             "keypoints": np.round(self.keypoints.astype(np.float64), 3).tolist(),
             "keypoint_mask": self.keypoint_mask.astype(bool).tolist(),
             "visibility": np.round(self.visibility.astype(np.float64), 3).tolist(),
@@ -77,7 +79,7 @@ class Sample:
         return out
 
     @classmethod
-    def from_json(cls, record: dict, where: str = "sample", num_keypoints: int | None = None) -> "Sample":
+    def from_json(cls, record: dict, where: str = "sample", num_keypoints: int | None = None) -> Sample:
         """Validate a decoded JSON record; BlazeforgeError naming `where` and the field otherwise."""
         if not isinstance(record, dict):
             raise BlazeforgeError(where, "expected a JSON object per line")
@@ -94,14 +96,21 @@ class Sample:
             if arr.size == 0 and shape[0] == n:
                 arr = arr.reshape((0,) + tuple(s for s in shape[1:]))
             if arr.ndim != len(shape) or any(s is not None and a != s for a, s in zip(arr.shape, shape)):
-                raise BlazeforgeError(where, f"field {key!r} has shape {list(arr.shape)}, expected "
-                                             f"{['*' if s is None else s for s in shape]}")
+                raise BlazeforgeError(
+                    where,
+                    f"field {key!r} has shape {list(arr.shape)}, expected {['*' if s is None else s for s in shape]}",
+                )
             return arr
 
-        kp = np.asarray(record["keypoints"], dtype=np.float32) if record["keypoints"] else np.zeros((0, num_keypoints or 0, 3), np.float32)
+        kp = (
+            np.asarray(record["keypoints"], dtype=np.float32)
+            if record["keypoints"]
+            else np.zeros((0, num_keypoints or 0, 3), np.float32)
+        )
         if kp.ndim != 3 or kp.shape[-1] != 3 or (num_keypoints is not None and kp.shape[1] != num_keypoints):
-            raise BlazeforgeError(where, f"field 'keypoints' has shape {list(kp.shape)}, expected "
-                                         f"[N, {num_keypoints or 'K'}, 3]")
+            raise BlazeforgeError(
+                where, f"field 'keypoints' has shape {list(kp.shape)}, expected [N, {num_keypoints or 'K'}, 3]"
+            )
         n, k = kp.shape[:2]
         if not np.isfinite(kp).all():
             raise BlazeforgeError(where, "field 'keypoints' holds NaN or infinite values")
@@ -117,10 +126,21 @@ class Sample:
         width, height = int(record["width"]), int(record["height"])
         if width <= 0 or height <= 0:
             raise BlazeforgeError(where, f"image size {width}x{height} must be positive")
-        return cls(image=str(record["image"]), width=width, height=height, keypoints=kp,
-                   keypoint_mask=kmask, visibility=vis, boxes=boxes, presence=presence,
-                   handedness=handedness, keypoints_camera=kcam, mask=record.get("mask"),
-                   camera=camera, meta={k: str(v) for k, v in record.get("meta", {}).items()})
+        return cls(
+            image=str(record["image"]),
+            width=width,
+            height=height,
+            keypoints=kp,
+            keypoint_mask=kmask,
+            visibility=vis,
+            boxes=boxes,
+            presence=presence,
+            handedness=handedness,
+            keypoints_camera=kcam,
+            mask=record.get("mask"),
+            camera=camera,
+            meta={k: str(v) for k, v in record.get("meta", {}).items()},
+        )
 
 
 def _boxes_from_keypoints(kp: np.ndarray) -> np.ndarray:

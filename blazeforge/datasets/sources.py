@@ -10,9 +10,9 @@ no training can use: degenerate boxes and boxes wholly outside the image.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -29,8 +29,9 @@ def check_image(path: Path) -> None:
         raise BlazeforgeError(path, "not a readable image (corrupt or not PNG/JPEG)")
 
 
-def read_renders(render_dir: str | Path, num_keypoints: int, topology: str | None = None
-                 ) -> Iterator[tuple[Path, Sample]]:
+def read_renders(
+    render_dir: str | Path, num_keypoints: int, topology: str | None = None
+) -> Iterator[tuple[Path, Sample]]:
     """Samples of every shard-*/labels.jsonl in a render run directory.
 
     With `topology` different from the renders' (their scene's), labels are derived where a rule
@@ -73,14 +74,26 @@ def _render_topology(render_dir: Path) -> str | None:
 def _derived(sample: Sample, derive) -> Sample:
     """The sample with keypoints, mask and visibility mapped through `derive` ([K, C] -> [k, C])."""
     k = len(derive(np.zeros((sample.keypoints.shape[1], 1))))
-    keypoints = np.stack([derive(p) for p in sample.keypoints]) if len(sample.keypoints) else \
-        np.zeros((0, k, 3), np.float32)
-    mask = np.stack([derive(m.astype(np.float32)) > 0.999 for m in sample.keypoint_mask]) if len(sample.keypoints) \
+    keypoints = (
+        np.stack([derive(p) for p in sample.keypoints]) if len(sample.keypoints) else np.zeros((0, k, 3), np.float32)
+    )
+    mask = (
+        np.stack([derive(m.astype(np.float32)) > 0.999 for m in sample.keypoint_mask])
+        if len(sample.keypoints)
         else np.zeros((0, k, 3), bool)
-    visibility = np.stack([derive(v[:, None])[:, 0] for v in sample.visibility]) if len(sample.keypoints) \
+    )
+    visibility = (
+        np.stack([derive(v[:, None])[:, 0] for v in sample.visibility])
+        if len(sample.keypoints)
         else np.zeros((0, k), np.float32)
-    return replace(sample, keypoints=keypoints.astype(np.float32), keypoint_mask=mask,
-                   visibility=(visibility > 0.5).astype(np.float32), keypoints_camera=None)
+    )
+    return replace(
+        sample,
+        keypoints=keypoints.astype(np.float32),
+        keypoint_mask=mask,
+        visibility=(visibility > 0.5).astype(np.float32),
+        keypoints_camera=None,
+    )
 
 
 def _handedness(value) -> float:
@@ -89,8 +102,9 @@ def _handedness(value) -> float:
     return 0.5 if value is None else float(value)
 
 
-def read_coco(json_path: str | Path, images_dir: str | Path | None, num_keypoints: int
-              ) -> Iterator[tuple[Path, Sample]]:
+def read_coco(
+    json_path: str | Path, images_dir: str | Path | None, num_keypoints: int
+) -> Iterator[tuple[Path, Sample]]:
     """Samples of a COCO-style file of real photos (2D only): hands with 21 keypoints, faces with
     the 6 BlazeFace keypoints, or boxes alone.
 
@@ -134,26 +148,38 @@ def read_coco(json_path: str | Path, images_dir: str | Path | None, num_keypoint
             if "bbox" in a:
                 bbox = np.asarray(a["bbox"], np.float64).ravel() if isinstance(a["bbox"], list) else np.zeros(0)
                 if bbox.size != 4:
-                    raise BlazeforgeError(f"{json_path}: annotation {a.get('id', '?')} of image {image['id']}",
-                                          f"bbox {a['bbox']!r} is not [x, y, width, height]")
+                    raise BlazeforgeError(
+                        f"{json_path}: annotation {a.get('id', '?')} of image {image['id']}",
+                        f"bbox {a['bbox']!r} is not [x, y, width, height]",
+                    )
                 x, y, w, h = bbox
                 boxes.append([x, y, x + w, y + h])
             else:
                 boxes.append([*k[m, :2].min(0), *k[m, :2].max(0)])
         first = anns[0] if anns else {}
         sample = Sample(
-            image=str(path), width=int(image["width"]), height=int(image["height"]), keypoints=keypoints,
-            keypoint_mask=mask, visibility=(kp[..., 2] == 2).astype(np.float32),
+            image=str(path),
+            width=int(image["width"]),
+            height=int(image["height"]),
+            keypoints=keypoints,
+            keypoint_mask=mask,
+            visibility=(kp[..., 2] == 2).astype(np.float32),
             boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
             presence=np.ones(len(anns), np.float32),
             handedness=np.asarray([_handedness(a.get("handedness")) for a in anns], np.float32),
-            meta={"source": "real", "subject_id": str(first.get("subject_id", f"coco-{image['id']}")),
-                  "skin_tone": str(first.get("skin_tone", "")), "region": str(first.get("region", ""))})
+            meta={
+                "source": "real",
+                "subject_id": str(first.get("subject_id", f"coco-{image['id']}")),
+                "skin_tone": str(first.get("skin_tone", "")),
+                "region": str(first.get("region", "")),
+            },
+        )
         yield path, sample
 
 
-def read_wider(annotation_path: str | Path, images_dir: str | Path | None, num_keypoints: int
-               ) -> Iterator[tuple[Path, Sample]]:
+def read_wider(
+    annotation_path: str | Path, images_dir: str | Path | None, num_keypoints: int
+) -> Iterator[tuple[Path, Sample]]:
     """Samples of a WIDER FACE annotation file (wider_face_{train,val}_bbx_gt.txt): boxes only.
 
     The file repeats: an image path (relative to images_dir, default the file's folder), a face
@@ -191,8 +217,10 @@ def read_wider(annotation_path: str | Path, images_dir: str | Path | None, num_k
             except ValueError:
                 numbers = []
             if len(numbers) < 4:
-                raise BlazeforgeError(f"{annotation_path}:{at}", f"expected 'x y w h blur expression "
-                                                                 f"illumination invalid occlusion pose', got {row!r}")
+                raise BlazeforgeError(
+                    f"{annotation_path}:{at}",
+                    f"expected 'x y w h blur expression illumination invalid occlusion pose', got {row!r}",
+                )
             if int(count) and not (len(numbers) > 7 and numbers[7] == 1):
                 x, y, w, h = numbers[:4]
                 boxes.append([x, y, x + w, y + h])
@@ -200,11 +228,21 @@ def read_wider(annotation_path: str | Path, images_dir: str | Path | None, num_k
         check_image(path)
         height, width = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).shape[:2]
         n = len(boxes)
-        yield path, Sample(
-            image=str(path), width=width, height=height, keypoints=np.zeros((n, num_keypoints, 3), np.float32),
-            keypoint_mask=np.zeros((n, num_keypoints, 3), bool), visibility=np.zeros((n, num_keypoints), np.float32),
-            boxes=np.asarray(boxes, np.float32).reshape(-1, 4), presence=np.ones(n, np.float32),
-            handedness=np.full(n, 0.5, np.float32), meta={"source": "real", "subject_id": f"wider-{name}"})
+        yield (
+            path,
+            Sample(
+                image=str(path),
+                width=width,
+                height=height,
+                keypoints=np.zeros((n, num_keypoints, 3), np.float32),
+                keypoint_mask=np.zeros((n, num_keypoints, 3), bool),
+                visibility=np.zeros((n, num_keypoints), np.float32),
+                boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
+                presence=np.ones(n, np.float32),
+                handedness=np.full(n, 0.5, np.float32),
+                meta={"source": "real", "subject_id": f"wider-{name}"},
+            ),
+        )
 
 
 PROBLEMS = ("degenerate box", "box outside the image")
@@ -227,18 +265,30 @@ def check_instances(sample: Sample, where: str, policy: str) -> tuple[Sample, di
         else:
             continue
         if policy == "error":
-            raise BlazeforgeError(where, f"instance {i}: {problem} {[round(float(v), 2) for v in (x0, y0, x1, y1)]} "
-                                         f"(expected x0 < x1, y0 < y1 inside {sample.width}x{sample.height}); "
-                                         f"datasets.invalid=skip leaves such instances out")
+            raise BlazeforgeError(
+                where,
+                f"instance {i}: {problem} {[round(float(v), 2) for v in (x0, y0, x1, y1)]} "
+                f"(expected x0 < x1, y0 < y1 inside {sample.width}x{sample.height}); "
+                f"datasets.invalid=skip leaves such instances out",
+            )
         counts[problem] += 1
         keep[i] = False
     clipped = np.clip(boxes, 0, [sample.width, sample.height, sample.width, sample.height])
     counts["clipped"] = int((np.abs(clipped - boxes).max(1) > 1e-6)[keep].sum()) if len(boxes) else 0
     pick = lambda a: None if a is None else a[keep]  # noqa: E731
-    out = Sample(image=sample.image, width=sample.width, height=sample.height, keypoints=sample.keypoints[keep],
-                 keypoint_mask=sample.keypoint_mask[keep], visibility=sample.visibility[keep],
-                 boxes=clipped[keep].astype(np.float32), presence=sample.presence[keep],
-                 handedness=sample.handedness[keep], keypoints_camera=pick(sample.keypoints_camera),
-                 mask=sample.mask if keep.all() else None,  # its instance numbers would no longer hold
-                 camera=sample.camera, meta=sample.meta)
+    out = Sample(
+        image=sample.image,
+        width=sample.width,
+        height=sample.height,
+        keypoints=sample.keypoints[keep],
+        keypoint_mask=sample.keypoint_mask[keep],
+        visibility=sample.visibility[keep],
+        boxes=clipped[keep].astype(np.float32),
+        presence=sample.presence[keep],
+        handedness=sample.handedness[keep],
+        keypoints_camera=pick(sample.keypoints_camera),
+        mask=sample.mask if keep.all() else None,  # its instance numbers would no longer hold
+        camera=sample.camera,
+        meta=sample.meta,
+    )
     return out, counts

@@ -22,5 +22,5 @@ def assign_splits(keys: list[str], val: float, test: float, seed: int = 0) -> li
     if len(distinct) - n_test - n_val < 1:
         raise ValueError(f"{len(distinct)} groups cannot fill val={val} and test={test} and leave a train split")
     split = {k: "test" for k in distinct[:n_test]}
-    split.update({k: "val" for k in distinct[n_test:n_test + n_val]})
+    split.update({k: "val" for k in distinct[n_test : n_test + n_val]})
     return [split.get(k, "train") for k in keys]

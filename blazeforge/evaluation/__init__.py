@@ -18,9 +18,11 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
 
     if cfg.evaluate.report == "fairness":
         from blazeforge.evaluation.fairness import evaluate_fairness
+
         return evaluate_fairness(cfg, run_dir)
     if cfg.evaluate.report == "iris_depth":
         from blazeforge.evaluation.iris_depth import evaluate_iris_depth
+
         return evaluate_iris_depth(cfg, run_dir)
     recipe = of_checkpoint(cfg.evaluate.checkpoint, str(cfg.recipe.name))
     if is_detector(recipe):

@@ -72,13 +72,23 @@ def bench(cfg: DictConfig, run_dir: Path) -> dict:
         fp32 = exported["exports"]["fp32"]
         v.evaluate.checkpoint, v.evaluate.dataset = fp32["path"], dataset
         scored = _stage("evaluate", v, folder / "evaluate")
-        table[name] = {"AP": scored["AP"], "AP50": scored["AP50"], "keypoint_error": scored["keypoint_error"],
-                       "params": trained["params"], "latency_ms": fp32["latency_ms"]["threads_1"]["median"],
-                       "train_seconds": trained["seconds"], "run_dir": str(folder)}
+        table[name] = {
+            "AP": scored["AP"],
+            "AP50": scored["AP50"],
+            "keypoint_error": scored["keypoint_error"],
+            "params": trained["params"],
+            "latency_ms": fp32["latency_ms"]["threads_1"]["median"],
+            "train_seconds": trained["seconds"],
+            "run_dir": str(folder),
+        }
         log.info("bench: %s AP %.3f AP50 %.3f", name, scored["AP"], scored["AP50"])
-    return {"ablation": table,
-            "published": {"AP": PUBLISHED_AP, "source": "MediaPipe Hands (arXiv:2006.10214), table 1"},
-            "dataset": dataset, "split": str(cfg.evaluate.split),
-            "helps": {"decoder": table["fpn+ce"]["AP50"] > table["none+ce"]["AP50"],
-                      "focal": table["fpn+focal"]["AP50"] > table["fpn+ce"]["AP50"]}}
-
+    return {
+        "ablation": table,
+        "published": {"AP": PUBLISHED_AP, "source": "MediaPipe Hands (arXiv:2006.10214), table 1"},
+        "dataset": dataset,
+        "split": str(cfg.evaluate.split),
+        "helps": {
+            "decoder": table["fpn+ce"]["AP50"] > table["none+ce"]["AP50"],
+            "focal": table["fpn+focal"]["AP50"] > table["fpn+ce"]["AP50"],
+        },
+    }

@@ -28,16 +28,17 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
+from blazeforge.datasets.builder import decode_mask
 from blazeforge.errors import BlazeforgeError
 from blazeforge.geometry.detections import iou
-from blazeforge.datasets.builder import decode_mask
 from blazeforge.recipes.detection import DETECTORS, Detector, detector, hidden, instances, min_visible
 
 log = logging.getLogger(__name__)
 
 
-def ground_truth(dataset_dir: str, split: str, kind: Detector, min_visible: float = 0.0
-                 ) -> tuple[list[np.ndarray], dict]:
+def ground_truth(
+    dataset_dir: str, split: str, kind: Detector, min_visible: float = 0.0
+) -> tuple[list[np.ndarray], dict]:
     """(images uint8 RGB, COCO gt dict) of what `kind` detects in the split; instances hidden under
     min_visible (`recipes.detection.hidden`) are iscrowd."""
     import tensorflow_datasets as tfds
@@ -53,16 +54,23 @@ def ground_truth(dataset_dir: str, split: str, kind: Detector, min_visible: floa
         h, w = ex["image"].shape[:2]
         images.append(ex["image"])
         coco_images.append({"id": i, "width": int(w), "height": int(h)})
-        unseen = hidden(kind, ex["keypoints"], ex["keypoint_mask"], decode_mask(ex.get("mask", b"")),
-                        min_visible)
-        for box, points, mask, ignore in zip(*instances(kind, ex["keypoints"], ex["keypoint_mask"], ex["boxes"],
-                                                        lambda xy: xy, 1.0, hidden=unseen)):
+        unseen = hidden(kind, ex["keypoints"], ex["keypoint_mask"], decode_mask(ex.get("mask", b"")), min_visible)
+        for box, points, mask, ignore in zip(
+            *instances(kind, ex["keypoints"], ex["keypoint_mask"], ex["boxes"], lambda xy: xy, 1.0, hidden=unseen)
+        ):
             x0, y0, x1, y1 = (float(v) for v in box)
-            annotations.append({
-                "id": len(annotations) + 1, "image_id": i, "category_id": 1, "iscrowd": int(ignore),
-                "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
-                "keypoints": [float(v) for p, m in zip(points, mask) for v in ((*p, 2) if m else (0, 0, 0))],
-                "num_keypoints": int(mask.sum())})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": i,
+                    "category_id": 1,
+                    "iscrowd": int(ignore),
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "area": (x1 - x0) * (y1 - y0),
+                    "keypoints": [float(v) for p, m in zip(points, mask) for v in ((*p, 2) if m else (0, 0, 0))],
+                    "num_keypoints": int(mask.sum()),
+                }
+            )
     categories = [{"id": 1, "name": "palm" if kind.box == "palm" else "face", "keypoints": names, "skeleton": []}]
     return images, {"images": coco_images, "annotations": annotations, "categories": categories}
 
@@ -75,9 +83,15 @@ def detections_to_coco(detections: list[np.ndarray], images: list[np.ndarray]) -
         for d in dets:
             x0, y0, x1, y1 = d[1:5] * (w, h, w, h)
             points = d[5:].reshape(-1, 2) * (w, h)
-            out.append({"image_id": i, "category_id": 1, "score": float(d[0]),
-                        "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                        "keypoints": [float(v) for p in points for v in (*p, 1)]})
+            out.append(
+                {
+                    "image_id": i,
+                    "category_id": 1,
+                    "score": float(d[0]),
+                    "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                    "keypoints": [float(v) for p in points for v in (*p, 1)],
+                }
+            )
     return out
 
 
@@ -110,8 +124,9 @@ def keypoint_error(gt: dict, predictions: list[dict]) -> float:
         if not candidates or a["iscrowd"]:
             continue
         x, y, w, h = a["bbox"]
-        boxes = np.array([[c["bbox"][0], c["bbox"][1], c["bbox"][0] + c["bbox"][2], c["bbox"][1] + c["bbox"][3]]
-                          for c in candidates])
+        boxes = np.array(
+            [[c["bbox"][0], c["bbox"][1], c["bbox"][0] + c["bbox"][2], c["bbox"][1] + c["bbox"][3]] for c in candidates]
+        )
         overlap = iou(np.array([x, y, x + w, y + h]), boxes)
         if overlap.max() < 0.5:
             continue
@@ -134,8 +149,10 @@ def detector_name(checkpoint: str, default: str) -> str:
 
         name = zoo.get(checkpoint.split(":", 1)[1]).detector
         if name not in DETECTORS:
-            raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", f"expected one of the zoo's detectors "
-                                                                       f"{sorted(DETECTORS)}, got {name}")
+            raise BlazeforgeError(
+                f"evaluate.checkpoint={checkpoint}",
+                f"expected one of the zoo's detectors {sorted(DETECTORS)}, got {name}",
+            )
         return name
     if checkpoint.endswith(".tflite"):
         from blazeforge.runtime.detector import read_sidecar
@@ -168,6 +185,7 @@ def _detector(checkpoint: str, kind: Detector, nms: str, min_score: float):
         def model(x):  # ours: a list of outputs; the published architectures (init=mediapipe:): a dict
             out = keras_model(x, training=False)
             return [np.asarray(o) for o in (out.values() if isinstance(out, dict) else out)]
+
     spec = replace(kind.spec, decode=replace(kind.spec.decode, min_score=min_score))
     return Runtime(model, spec, kind.input_range, weighted_nms=nms == "weighted")
 
@@ -195,19 +213,38 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         predictions = detections_to_coco([runtime(image, max_detections=100) for image in images], images)
         path = run_dir / ("predictions.json" if nms == e.nms else f"predictions_{nms}.json")
         path.write_text(json.dumps(predictions))
-        results[nms] = {**coco_ap(gt_path, path), "keypoint_error": keypoint_error(gt, predictions),
-                        "detections": len(predictions)}
+        results[nms] = {
+            **coco_ap(gt_path, path),
+            "keypoint_error": keypoint_error(gt, predictions),
+            "detections": len(predictions),
+        }
     from blazeforge.runtime import TfliteModel
 
     latency = runtime.model.latency_ms() if isinstance(runtime.model, TfliteModel) else None  # LiteRT only
     main = results[e.nms]
     other = "plain" if e.nms == "weighted" else "weighted"
-    log.info("evaluate: AP %.3f AP50 %.3f (%s NMS; %s: AP %.3f)", main["AP"], main["AP50"], e.nms, other,
-             results[other]["AP"])
-    return {"AP": main["AP"], "AP50": main["AP50"], "keypoint_error": main["keypoint_error"], "nms": results,
-            "nms_used": str(e.nms), "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],
-            "latency_ms": latency, "images": len(images), "detector": name,
-            "instances": sum(not a["iscrowd"] for a in gt["annotations"]),
-            "hidden": sum(a["iscrowd"] for a in gt["annotations"]), "min_visible": min_visible(cfg),
-            "checkpoint": str(e.checkpoint), "dataset": dataset_dir,
-            "split": str(e.split)}
+    log.info(
+        "evaluate: AP %.3f AP50 %.3f (%s NMS; %s: AP %.3f)",
+        main["AP"],
+        main["AP50"],
+        e.nms,
+        other,
+        results[other]["AP"],
+    )
+    return {
+        "AP": main["AP"],
+        "AP50": main["AP50"],
+        "keypoint_error": main["keypoint_error"],
+        "nms": results,
+        "nms_used": str(e.nms),
+        "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],
+        "latency_ms": latency,
+        "images": len(images),
+        "detector": name,
+        "instances": sum(not a["iscrowd"] for a in gt["annotations"]),
+        "hidden": sum(a["iscrowd"] for a in gt["annotations"]),
+        "min_visible": min_visible(cfg),
+        "checkpoint": str(e.checkpoint),
+        "dataset": dataset_dir,
+        "split": str(e.split),
+    }

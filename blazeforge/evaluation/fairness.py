@@ -48,8 +48,9 @@ def bootstrap_interval(values: np.ndarray, rounds: int, rng: np.random.Generator
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
-def group_report(errors: np.ndarray, groups: list[str], human_variance: float, rounds: int = 1000,
-                 seed: int = 0) -> dict:
+def group_report(
+    errors: np.ndarray, groups: list[str], human_variance: float, rounds: int = 1000, seed: int = 0
+) -> dict:
     """Per group: NME (% IOD), its 95% bootstrap interval and count; the spread (max minus min of
     the group NMEs) against human variance; per group, how far it is from the best group."""
     rng = np.random.default_rng(seed)
@@ -58,17 +59,29 @@ def group_report(errors: np.ndarray, groups: list[str], human_variance: float, r
     for g in sorted(set(groups)):
         values = errors[[i for i, x in enumerate(groups) if x == g]]
         lo, hi = bootstrap_interval(values, rounds, rng)
-        out[g] = {"nme": round(float(values.mean()), 3), "interval": [round(lo, 3), round(hi, 3)],
-                  "count": int(len(values))}
+        out[g] = {
+            "nme": round(float(values.mean()), 3),
+            "interval": [round(lo, 3), round(hi, 3)],
+            "count": int(len(values)),
+        }
     best = min(v["nme"] for v in out.values())
     for v in out.values():
         v["above_best"] = round(v["nme"] - best, 3)
-        v["verdict"] = "within human variance of the best group" if v["above_best"] <= human_variance \
+        v["verdict"] = (
+            "within human variance of the best group"
+            if v["above_best"] <= human_variance
             else "worse than the best group by more than human variance"
+        )
     spread = round(max(v["nme"] for v in out.values()) - best, 3)
     verdict = "fair" if spread <= human_variance else "unfair"
-    return {"groups": out, "spread": spread, "human_variance": human_variance, "verdict": verdict,
-            "nme": round(float(errors.mean()), 3), "count": int(len(errors))}
+    return {
+        "groups": out,
+        "spread": spread,
+        "human_variance": human_variance,
+        "verdict": verdict,
+        "nme": round(float(errors.mean()), 3),
+        "count": int(len(errors)),
+    }
 
 
 DOUBLE_LABEL_IOU = 0.7  # two labelled meshes in one image overlapping this much: one face, two annotators
@@ -132,11 +145,18 @@ def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
         raise BlazeforgeError(f"dataset={e.dataset}", f"no labelled faces in split {e.split!r}")
     variance = round(human_variance(pairs, OUTER_EYE_CORNERS), 3) if pairs else float(e.human_variance)
     report = group_report(np.array(errors), groups, variance, int(e.bootstrap), int(cfg.seed))
-    report.update({"group_by": str(e.group_by), "checkpoint": str(e.checkpoint or "mediapipe:face_landmark"),
-                   "dataset": str(e.dataset), "split": str(e.split),
-                   "human_variance_source": f"measured on {len(pairs)} doubly labelled faces" if pairs
-                   else "evaluate.human_variance"})
-    worst = sorted(worst, key=lambda w: -w[0])[:int(e.worst)]
+    report.update(
+        {
+            "group_by": str(e.group_by),
+            "checkpoint": str(e.checkpoint or "mediapipe:face_landmark"),
+            "dataset": str(e.dataset),
+            "split": str(e.split),
+            "human_variance_source": f"measured on {len(pairs)} doubly labelled faces"
+            if pairs
+            else "evaluate.human_variance",
+        }
+    )
+    worst = sorted(worst, key=lambda w: -w[0])[: int(e.worst)]
     run_dir = Path(run_dir)
     (run_dir / "report.html").write_text(_html(report, np.array(errors), groups, worst))
     (run_dir / "model_card.md").write_text(model_card(report))
@@ -145,14 +165,18 @@ def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
 
 def model_card(report: dict) -> str:
     """The fairness section of a model card, in Markdown."""
-    rows = "\n".join(f"| {g} | {v['nme']:.2f} | {v['interval'][0]:.2f}-{v['interval'][1]:.2f} | {v['count']} |"
-                     for g, v in report["groups"].items())
-    return (f"## Fairness\n\nNME in % of the interocular distance on `{report['dataset']}` ({report['split']} split), "
-            f"by {report['group_by']}, for `{report['checkpoint']}`:\n\n"
-            f"| {report['group_by']} | NME (% IOD) | 95% interval | faces |\n|---|---|---|---|\n{rows}\n\n"
-            f"Spread (max - min): {report['spread']:.2f}% IOD against a human annotator variance of "
-            f"{report['human_variance']:.2f}% IOD ({report['human_variance_source']}): **{report['verdict']}** "
-            f"(a model is unfair where the spread exceeds human variance).\n")
+    rows = "\n".join(
+        f"| {g} | {v['nme']:.2f} | {v['interval'][0]:.2f}-{v['interval'][1]:.2f} | {v['count']} |"
+        for g, v in report["groups"].items()
+    )
+    return (
+        f"## Fairness\n\nNME in % of the interocular distance on `{report['dataset']}` ({report['split']} split), "
+        f"by {report['group_by']}, for `{report['checkpoint']}`:\n\n"
+        f"| {report['group_by']} | NME (% IOD) | 95% interval | faces |\n|---|---|---|---|\n{rows}\n\n"
+        f"Spread (max - min): {report['spread']:.2f}% IOD against a human annotator variance of "
+        f"{report['human_variance']:.2f}% IOD ({report['human_variance_source']}): **{report['verdict']}** "
+        f"(a model is unfair where the spread exceeds human variance).\n"
+    )
 
 
 def _figure(report: dict, errors: np.ndarray, groups: list[str]) -> str:
@@ -197,19 +221,26 @@ def _drawn(image: np.ndarray, gt: np.ndarray, pred: np.ndarray) -> str:
 
 
 def _html(report: dict, errors: np.ndarray, groups: list[str], worst: list) -> str:
-    rows = "".join(f"<tr><td>{html.escape(g)}</td><td class=nme>{v['nme']:.3f}</td>"
-                   f"<td>{v['interval'][0]:.3f} - {v['interval'][1]:.3f}</td><td>{v['count']}</td>"
-                   f"<td>{html.escape(v['verdict'])}</td></tr>" for g, v in report["groups"].items())
-    faces = "".join(f"<figure><img src='data:image/png;base64,{_drawn(img, gt, pred)}'><figcaption>"
-                    f"{html.escape(g)}: {err:.2f}% IOD</figcaption></figure>" for err, g, img, gt, pred in worst)
+    rows = "".join(
+        f"<tr><td>{html.escape(g)}</td><td class=nme>{v['nme']:.3f}</td>"
+        f"<td>{v['interval'][0]:.3f} - {v['interval'][1]:.3f}</td><td>{v['count']}</td>"
+        f"<td>{html.escape(v['verdict'])}</td></tr>"
+        for g, v in report["groups"].items()
+    )
+    faces = "".join(
+        f"<figure><img src='data:image/png;base64,{_drawn(img, gt, pred)}'><figcaption>"
+        f"{html.escape(g)}: {err:.2f}% IOD</figcaption></figure>"
+        for err, g, img, gt, pred in worst
+    )
     return f"""<!doctype html><html><head><meta charset=utf-8><title>Fairness report</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px}}
 figure{{display:inline-block;margin:4px}}figure img{{max-width:256px}}img.plot{{max-width:100%}}</style></head><body>
-<h1>Fairness: {html.escape(report['checkpoint'])}</h1>
-<p id=summary>NME {report['nme']:.3f}% IOD over {report['count']} faces; spread <b id=spread>{report['spread']:.3f}</b>%
-against human variance {report['human_variance']:.2f}% ({html.escape(report['human_variance_source'])}):
-<b id=verdict>{report['verdict']}</b>.</p>
-<table id=groups><tr><th>{html.escape(report['group_by'])}</th><th>NME (% IOD)</th><th>95% interval</th><th>faces</th>
+<h1>Fairness: {html.escape(report["checkpoint"])}</h1>
+<p id=summary>NME {report["nme"]:.3f}% IOD over {report["count"]} faces; spread <b id=spread>{report["spread"]:.3f}</b>%
+against human variance {report["human_variance"]:.2f}% ({html.escape(report["human_variance_source"])}):
+<b id=verdict>{report["verdict"]}</b>.</p>
+<table id=groups><tr><th>{html.escape(report["group_by"])}</th><th>NME (% IOD)</th><th>95% interval</th><th>faces</th>
 <th>verdict</th></tr>{rows}</table>
 <img class=plot src='data:image/png;base64,{_figure(report, errors, groups)}' alt='NME by group'>
 <h2>Worst faces (green: labels, red: model)</h2>{faces}

@@ -40,6 +40,7 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         from omegaconf import OmegaConf
 
         from blazeforge.config import CONFIG_DIR
+
         recipe = OmegaConf.load(CONFIG_DIR / "recipe" / "gesture.yaml")
     if checkpoint.endswith(".tflite"):
         recipe.classes = [c for c in (read_sidecar(checkpoint) or {}).get("classes", []) if c != "other"]
@@ -51,14 +52,26 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     pred = _predictor(checkpoint)(x).argmax(1)
     confusion = np.zeros((len(classes), len(classes)), int)
     np.add.at(confusion, (y, pred), 1)
-    per_class = {c: {"count": int(confusion[i].sum()),
-                     "accuracy": round(float(confusion[i, i] / confusion[i].sum()), 4) if confusion[i].sum() else None}
-                 for i, c in enumerate(classes)}
+    per_class = {
+        c: {
+            "count": int(confusion[i].sum()),
+            "accuracy": round(float(confusion[i, i] / confusion[i].sum()), 4) if confusion[i].sum() else None,
+        }
+        for i, c in enumerate(classes)
+    }
     ruled = [i for i, label in enumerate(y) if classes[label] in RULE_NAMES]
     rules_right = [rule_gesture(points[i]) == classes[y[i]] for i in ruled]
     (Path(run_dir) / "confusion.json").write_text(json.dumps({"classes": classes, "matrix": confusion.tolist()}))
-    return {"accuracy": round(float((pred == y).mean()), 4), "samples": int(len(y)), "per_class": per_class,
-            "rules_accuracy": round(float(np.mean(rules_right)), 4) if rules_right else None,
-            "rules_samples": len(ruled), "classifier_accuracy_on_rule_classes":
-                round(float(np.mean([pred[i] == y[i] for i in ruled])), 4) if ruled else None,
-            "checkpoint": checkpoint, "dataset": str(dataset_dir), "split": str(cfg.evaluate.split)}
+    return {
+        "accuracy": round(float((pred == y).mean()), 4),
+        "samples": int(len(y)),
+        "per_class": per_class,
+        "rules_accuracy": round(float(np.mean(rules_right)), 4) if rules_right else None,
+        "rules_samples": len(ruled),
+        "classifier_accuracy_on_rule_classes": round(float(np.mean([pred[i] == y[i] for i in ruled])), 4)
+        if ruled
+        else None,
+        "checkpoint": checkpoint,
+        "dataset": str(dataset_dir),
+        "split": str(cfg.evaluate.split),
+    }

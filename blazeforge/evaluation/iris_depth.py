@@ -31,8 +31,12 @@ def _frames(render_dir: Path):
         if sample.keypoints_camera is None or not sample.camera:
             raise BlazeforgeError(path, "expected face renders with camera positions (blazeforge render scene=faces)")
         image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-        yield image, sample.keypoints[0].astype(np.float64), sample.keypoints_camera[0].astype(np.float64), \
-            float(sample.camera["fx"])
+        yield (
+            image,
+            sample.keypoints[0].astype(np.float64),
+            sample.keypoints_camera[0].astype(np.float64),
+            float(sample.camera["fx"]),
+        )
 
 
 def evaluate_iris_depth(cfg: DictConfig, run_dir: Path) -> dict:
@@ -61,12 +65,16 @@ def evaluate_iris_depth(cfg: DictConfig, run_dir: Path) -> dict:
     from_labels = np.abs(np.array(labelled) - truths) / truths
     counts, edges = np.histogram(np.abs(errors), bins=[0, 0.025, 0.05, 0.1, 0.2, 0.4, np.inf])
     return {
-        "eyes": int(len(errors)), "checkpoint": checkpoint, "renders": str(e.renders),
+        "eyes": int(len(errors)),
+        "checkpoint": checkpoint,
+        "renders": str(e.renders),
         "relative_error": {f"p{q}": round(float(np.percentile(np.abs(errors), q)), 4) for q in (10, 25, 50, 75, 90)},
         "mean_signed_error": round(float(errors.mean()), 4),
         "within_10_percent": round(float((np.abs(errors) < 0.1).mean()), 4),
         "histogram": {"edges": [float(x) for x in edges[:-1]] + ["inf"], "counts": counts.tolist()},
-        "labelled_relative_error": {"p50": round(float(np.median(from_labels)), 4),
-                                    "max": round(float(from_labels.max()), 4)},
+        "labelled_relative_error": {
+            "p50": round(float(np.median(from_labels)), 4),
+            "max": round(float(from_labels.max()), 4),
+        },
         "true_distance_mm": {"min": round(float(truths.min()), 1), "max": round(float(truths.max()), 1)},
     }

@@ -26,7 +26,8 @@ from blazeforge.evaluation import metrics as M
 from blazeforge.evaluation.predictors import load_predictor
 from blazeforge.geometry.roi import crop_image, crop_to_image
 from blazeforge.runtime.draw import draw_landmarks
-from blazeforge.topology import Topology, get as get_topology
+from blazeforge.topology import Topology
+from blazeforge.topology import get as get_topology
 
 log = logging.getLogger(__name__)
 BASELINE_SAMPLES = 2000
@@ -36,9 +37,11 @@ def _dataset_dir(cfg: DictConfig) -> str:
     if cfg.evaluate.dataset:
         return str(cfg.evaluate.dataset)
     if not cfg.evaluate.checkpoint:
-        raise BlazeforgeError("evaluate.checkpoint", "expected a train run directory, a .keras/.tflite file or "
-                                                     "mediapipe:NAME")
+        raise BlazeforgeError(
+            "evaluate.checkpoint", "expected a train run directory, a .keras/.tflite file or mediapipe:NAME"
+        )
     from blazeforge.training.trainer import train_config
+
     trained = None if str(cfg.evaluate.checkpoint).startswith("mediapipe:") else train_config(cfg.evaluate.checkpoint)
     if trained is None or not trained.train.dataset:
         raise BlazeforgeError("evaluate.dataset", "expected dataset=RUN_DIR (the checkpoint does not name one)")
@@ -71,8 +74,9 @@ def recipe_config(cfg: DictConfig, dataset_dir: str, checkpoint) -> DictConfig:
     else:
         recipe = compose("evaluate", [f"recipe={name}"]).recipe
     if data_topology(recipe) != found:
-        raise BlazeforgeError(f"dataset={dataset_dir}", f"holds {found} labels; recipe {name} reads "
-                                                        f"{data_topology(recipe)} labels")
+        raise BlazeforgeError(
+            f"dataset={dataset_dir}", f"holds {found} labels; recipe {name} reads {data_topology(recipe)} labels"
+        )
     out = cfg.copy()
     with open_dict(out):
         out.recipe = OmegaConf.to_container(recipe, resolve=True)
@@ -92,8 +96,22 @@ def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limi
 
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": input_size}})
     rng = np.random.default_rng(int(cfg.seed))
-    rows = {k: [] for k in ("crop", "negative", "keypoints", "crop_keypoints", "mask", "roi", "mirrored", "handedness",
-                            "source", "skin_tone", "image")}
+    rows = {
+        k: []
+        for k in (
+            "crop",
+            "negative",
+            "keypoints",
+            "crop_keypoints",
+            "mask",
+            "roi",
+            "mirrored",
+            "handedness",
+            "source",
+            "skin_tone",
+            "image",
+        )
+    }
     for n, ex in enumerate(eval_examples(cfg, dataset_dir, split)):
         if limit is not None and n >= limit:
             break
@@ -136,9 +154,12 @@ def score(pred: np.ndarray, data: dict, topology: Topology) -> dict:
     z_mask = mask[..., 2]
     has_z = z_mask.sum(1) > 0
     per_3d = M.per_sample_nme(pred, gt, z_mask, norm)
-    return {"per_sample": per_2d, "nme_2d": float(np.nanmean(per_2d)),
-            "nme_3d": float(np.nanmean(per_3d[has_z])) if has_z.any() else None,
-            "pck_0.2": M.pck(pred, gt, mask[..., 0], norm, 0.2)}
+    return {
+        "per_sample": per_2d,
+        "nme_2d": float(np.nanmean(per_2d)),
+        "nme_3d": float(np.nanmean(per_3d[has_z])) if has_z.any() else None,
+        "pck_0.2": M.pck(pred, gt, mask[..., 0], norm, 0.2),
+    }
 
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
@@ -162,27 +183,41 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         presence = np.concatenate([out[recipe.SCORE].ravel(), negatives])
         presence_auc = M.roc_auc(presence, np.r_[np.ones(len(data["crop"])), np.zeros(len(negatives))])
     known = np.isin(data["handedness"], (0.0, 1.0))
-    hand_acc = float(((out["handedness"].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean()) \
-        if known.any() and "handedness" in out else None
+    hand_acc = (
+        float(((out["handedness"].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean())
+        if known.any() and "handedness" in out
+        else None
+    )
 
     train = collect(cfg, dataset_dir, "train", size, limit=BASELINE_SAMPLES)
     mean_shape = train["crop_keypoints"].mean(0).reshape(1, -1)
-    baseline = score(to_image(np.repeat(mean_shape, len(data["roi"]), 0), data["roi"], size, data["mirrored"]),
-                     data, topology)
+    baseline = score(
+        to_image(np.repeat(mean_shape, len(data["roi"]), 0), data["roi"], size, data["mirrored"]), data, topology
+    )
 
     per = result["per_sample"]
     metrics = {
-        "checkpoint": str(cfg.evaluate.checkpoint), "dataset": dataset_dir, "split": cfg.evaluate.split,
-        "topology": topology.name, "normalizer": list(topology.normalizer),
-        "count": int(len(per)), "nme_2d": result["nme_2d"], "nme_3d": result["nme_3d"], "pck_0.2": result["pck_0.2"],
-        "baseline_nme_2d": baseline["nme_2d"], "baseline_nme_3d": baseline["nme_3d"],
-        "baseline_pck_0.2": baseline["pck_0.2"], "presence_auc": presence_auc,
+        "checkpoint": str(cfg.evaluate.checkpoint),
+        "dataset": dataset_dir,
+        "split": cfg.evaluate.split,
+        "topology": topology.name,
+        "normalizer": list(topology.normalizer),
+        "count": int(len(per)),
+        "nme_2d": result["nme_2d"],
+        "nme_3d": result["nme_3d"],
+        "pck_0.2": result["pck_0.2"],
+        "baseline_nme_2d": baseline["nme_2d"],
+        "baseline_nme_3d": baseline["nme_3d"],
+        "baseline_pck_0.2": baseline["pck_0.2"],
+        "presence_auc": presence_auc,
         "handedness_accuracy": hand_acc,
-        "by_source": M.by_group(per, data["source"]), "by_skin_tone": M.by_group(per, data["skin_tone"]),
+        "by_source": M.by_group(per, data["source"]),
+        "by_skin_tone": M.by_group(per, data["skin_tone"]),
     }
     if cfg.evaluate.palm_detector:
         from blazeforge import zoo
         from blazeforge.evaluation.palm_check import palm_detection_check
+
         name = str(cfg.evaluate.palm_detector)
         path = zoo.tflite_path(name.split(":", 1)[1]) if name.startswith("mediapipe:") else name
         metrics["palm_detection"] = {"model": name, **palm_detection_check(data["image"], data["keypoints"], path)}
@@ -190,9 +225,18 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
     return metrics
 
 
-def _report(run_dir: Path, metrics: dict, per: np.ndarray, base: np.ndarray, pred: np.ndarray, data: dict,
-            worst: int, topology: Topology) -> None:
+def _report(
+    run_dir: Path,
+    metrics: dict,
+    per: np.ndarray,
+    base: np.ndarray,
+    pred: np.ndarray,
+    data: dict,
+    worst: int,
+    topology: Topology,
+) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -218,16 +262,24 @@ def _report(run_dir: Path, metrics: dict, per: np.ndarray, base: np.ndarray, pre
         image = draw_landmarks(image, pred[i], topology.edges, (0, 0, 255), radius=radius)
         name = f"worst/{rank:02d}.png"
         cv2.imwrite(str(run_dir / name), image)
-        figures.append(f'<figure><img src="{name}" width="256"><figcaption>NME {per[i]:.3f} · '
-                       f'{html.escape(data["source"][i])} · tone {html.escape(data["skin_tone"][i])}</figcaption></figure>')
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v))}</td></tr>"
-                   for k, v in metrics.items() if not isinstance(v, dict))
-    groups = "".join(f"<tr><td>{html.escape(g)}</td><td>{name}</td><td>{v['nme']:.4f}</td><td>{v['count']}</td></tr>"
-                     for g in ("by_source", "by_skin_tone") for name, v in metrics[g].items())
+        figures.append(
+            f'<figure><img src="{name}" width="256"><figcaption>NME {per[i]:.3f} · '
+            f"{html.escape(data['source'][i])} · tone {html.escape(data['skin_tone'][i])}</figcaption></figure>"
+        )
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v))}</td></tr>"
+        for k, v in metrics.items()
+        if not isinstance(v, dict)
+    )
+    groups = "".join(
+        f"<tr><td>{html.escape(g)}</td><td>{name}</td><td>{v['nme']:.4f}</td><td>{v['count']}</td></tr>"
+        for g in ("by_source", "by_skin_tone")
+        for name, v in metrics[g].items()
+    )
     (run_dir / "report.html").write_text(f"""<!doctype html><meta charset="utf-8"><title>blazeforge evaluation</title>
 <style>body{{font-family:sans-serif;margin:2em}}td{{padding:2px 8px}}figure{{display:inline-block;margin:4px}}</style>
 <h1>Landmarks ({topology.name}): evaluation</h1><table>{rows}</table>
 <h2>Error distribution</h2><img src="nme_cdf.png">
 <h2>By group</h2><table><tr><th>grouping</th><th>group</th><th>NME 2D</th><th>count</th></tr>{groups}</table>
-<h2>Worst examples</h2><p>ground truth green, prediction red</p>{''.join(figures)}
+<h2>Worst examples</h2><p>ground truth green, prediction red</p>{"".join(figures)}
 """)

@@ -33,5 +33,9 @@ def palm_detection_check(images: list, keypoints: np.ndarray, model_path, tolera
         found.append(best is not None and best <= tolerance)
         if best is not None:
             errors.append(best)
-    return {"recall": float(np.mean(found)), "count": len(found), "tolerance_palm_sizes": tolerance,
-            "median_keypoint_error": float(np.median(errors)) if errors else None}
+    return {
+        "recall": float(np.mean(found)),
+        "count": len(found),
+        "tolerance_palm_sizes": tolerance,
+        "median_keypoint_error": float(np.median(errors)) if errors else None,
+    }

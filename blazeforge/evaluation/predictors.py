@@ -5,11 +5,12 @@ export parity: `predict(crops uint8 [B, S, S, 3]) -> {"landmarks" [B, 63], "pres
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
+
 
 @dataclass
 class Predictor:
@@ -18,7 +19,7 @@ class Predictor:
     run: Callable[[np.ndarray], dict]
 
     def __call__(self, crops: np.ndarray, batch: int = 32) -> dict:
-        outs = [self._run(crops[i:i + batch].astype(np.float32) / 255.0) for i in range(0, len(crops), batch)]
+        outs = [self._run(crops[i : i + batch].astype(np.float32) / 255.0) for i in range(0, len(crops), batch)]
         return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
 
     def _run(self, x: np.ndarray) -> dict:
@@ -31,6 +32,7 @@ def keras_predictor(model, name: str = "keras") -> Predictor:
     def run(x):
         out = model(x, training=False)
         return {k: np.asarray(v) for k, v in out.items()}
+
     return Predictor(name, int(model.input_shape[1]), run)
 
 
@@ -42,6 +44,7 @@ def tflite_predictor(path: str | Path, threads: int = 1, rename: dict | None = N
     def run(x):
         out = model(x)
         return {rename.get(k, k): v for k, v in out.items() if k in rename} if rename else out
+
     return Predictor(Path(path).name, model.input_shape[1], run)
 
 
@@ -49,6 +52,7 @@ def load_predictor(checkpoint: str, threads: int = 1) -> Predictor:
     """`mediapipe:NAME`, a .tflite file, or a Keras checkpoint (.keras or train run directory)."""
     if str(checkpoint).startswith("mediapipe:"):
         from blazeforge import zoo
+
         name = str(checkpoint).split(":", 1)[1]
         predictor = tflite_predictor(zoo.tflite_path(name), threads, {o.tensor: o.name for o in zoo.get(name).outputs})
         predictor.name = checkpoint
@@ -56,6 +60,7 @@ def load_predictor(checkpoint: str, threads: int = 1) -> Predictor:
     if str(checkpoint).endswith(".tflite"):
         return tflite_predictor(checkpoint, threads)
     from blazeforge.training.trainer import load_model
+
     return keras_predictor(load_model(checkpoint), str(checkpoint))
 
 
@@ -78,7 +83,8 @@ def landmark_model(checkpoint: str, role: str):
     model = load_model(checkpoint, "evaluate.checkpoint")
     output = ROLES[role].landmarks
     if not isinstance(model.output, dict) or output not in model.output:
-        raise BlazeforgeError(f"evaluate.checkpoint={checkpoint}", f"expected a {ROLES[role].recipe} model "
-                                                                   f"(an output named {output})")
+        raise BlazeforgeError(
+            f"evaluate.checkpoint={checkpoint}", f"expected a {ROLES[role].recipe} model (an output named {output})"
+        )
     run = lambda batch: {k: np.asarray(v) for k, v in model(batch, training=False).items()}  # noqa: E731
     return LandmarkModel(run, int(model.input_shape[1]), output)

@@ -35,8 +35,10 @@ def _letterboxed(dataset_dir: str, split: str, count: int, kind: Detector) -> np
     from blazeforge.runtime.detector import letterbox
 
     size = kind.spec.anchors.input_size
-    out = [letterbox(ex["image"], size, kind.input_range)[0]
-           for ex, _ in zip(tfds.as_numpy(load(dataset_dir, split)), range(count))]
+    out = [
+        letterbox(ex["image"], size, kind.input_range)[0]
+        for ex, _ in zip(tfds.as_numpy(load(dataset_dir, split)), range(count))
+    ]
     if not out:
         raise BlazeforgeError(f"dataset={dataset_dir}", f"split {split!r} has no images")
     return np.stack(out)
@@ -52,8 +54,9 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     model, recipe, dataset_dir = checkpoint_inputs(cfg)
     name, kind = str(recipe.name), detector(str(recipe.detector))
     images = _letterboxed(dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", PARITY_SAMPLES, kind)
-    calibration = _letterboxed(dataset_dir, "train", int(cfg.export.calibration), kind) \
-        if "int8" in quantizations else None
+    calibration = (
+        _letterboxed(dataset_dir, "train", int(cfg.export.calibration), kind) if "int8" in quantizations else None
+    )
     import keras
 
     # Named outputs, in MediaPipe's order (regressors, then classificators; `convert` keeps it).
@@ -68,14 +71,28 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         runner = TfliteModel(path)
         outputs = [runner(x[None]) for x in images]
         candidate = {k: np.concatenate([o[k] for o in outputs]) for k in reference}
-        latency = {f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
-                   for t in cfg.export.threads}
-        exports[QUANTIZATIONS[q]] = {"path": str(path), "bytes": path.stat().st_size,
-                                     "parity": parity(reference, candidate), "latency_ms": latency}
+        latency = {
+            f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
+            for t in cfg.export.threads
+        }
+        exports[QUANTIZATIONS[q]] = {
+            "path": str(path),
+            "bytes": path.stat().st_size,
+            "parity": parity(reference, candidate),
+            "latency_ms": latency,
+        }
         log.info("export: %s %s", path, latency)
-    sidecar = {**spec_to_json(kind.spec), "input_range": list(kind.input_range), "recipe": name,
-               "detector": str(recipe.detector),
-               "outputs": {"regressors": "regressors", "classificators": "classificators"}}
+    sidecar = {
+        **spec_to_json(kind.spec),
+        "input_range": list(kind.input_range),
+        "recipe": name,
+        "detector": str(recipe.detector),
+        "outputs": {"regressors": "regressors", "classificators": "classificators"},
+    }
     (run_dir / f"{name}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
-    return {"exports": exports, "checkpoint": str(cfg.export.checkpoint), "parity_samples": len(images),
-            "decoding": str(run_dir / f"{name}.json")}
+    return {
+        "exports": exports,
+        "checkpoint": str(cfg.export.checkpoint),
+        "parity_samples": len(images),
+        "decoding": str(run_dir / f"{name}.json"),
+    }

@@ -26,7 +26,7 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     run_dir = Path(run_dir)
     model, recipe, dataset_dir = checkpoint_inputs(cfg)
     x, y, _ = examples(dataset_dir, "test" if _has_split(dataset_dir, "test") else "train", recipe)
-    calibration = examples(dataset_dir, "train", recipe)[0][:int(cfg.export.calibration)]
+    calibration = examples(dataset_dir, "train", recipe)[0][: int(cfg.export.calibration)]
     reference = {"gesture": model.predict(x, verbose=0)["gesture"]}
     exports = {}
     for q in _quantizations(cfg.export.quantize):
@@ -34,12 +34,20 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         path.write_bytes(convert(model, q, calibration))
         runner = TfliteModel(path)
         probs = np.concatenate([runner(f[None])["gesture"] for f in x])
-        latency = {f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
-                   for t in cfg.export.threads}
+        latency = {
+            f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
+            for t in cfg.export.threads
+        }
         exports[QUANTIZATIONS[q]] = {
-            "path": str(path), "bytes": path.stat().st_size, "parity": parity(reference, {"gesture": probs}),
+            "path": str(path),
+            "bytes": path.stat().st_size,
+            "parity": parity(reference, {"gesture": probs}),
             "accuracy": round(float((probs.argmax(1) == y).mean()), 4),
-            "keras_accuracy": round(float((reference["gesture"].argmax(1) == y).mean()), 4), "latency_ms": latency}
+            "keras_accuracy": round(float((reference["gesture"].argmax(1) == y).mean()), 4),
+            "latency_ms": latency,
+        }
         log.info("export: %s accuracy %s", path, exports[QUANTIZATIONS[q]]["accuracy"])
-    (run_dir / "gesture.json").write_text(json.dumps({"recipe": "gesture", "classes": class_names(recipe)}, indent=2) + "\n")
+    (run_dir / "gesture.json").write_text(
+        json.dumps({"recipe": "gesture", "classes": class_names(recipe)}, indent=2) + "\n"
+    )
     return {"exports": exports, "checkpoint": str(cfg.export.checkpoint), "parity_samples": len(x)}

@@ -90,9 +90,13 @@ def order_outputs(flatbuffer: bytes, names: list[str] | None) -> bytes:
 
 def parity(reference: dict, candidate: dict) -> dict:
     """{output: {max_abs_diff, mean_abs_diff}} between two predictions of the same inputs."""
-    return {name: {"max_abs_diff": float(np.abs(candidate[name] - ref).max()),
-                   "mean_abs_diff": float(np.abs(candidate[name] - ref).mean())}
-            for name, ref in reference.items()}
+    return {
+        name: {
+            "max_abs_diff": float(np.abs(candidate[name] - ref).max()),
+            "mean_abs_diff": float(np.abs(candidate[name] - ref).mean()),
+        }
+        for name, ref in reference.items()
+    }
 
 
 def export(cfg: DictConfig, run_dir: Path) -> dict:
@@ -107,9 +111,11 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     kind = of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name))
     if is_detector(kind):
         from blazeforge.export.detector import export as export_detector
+
         return export_detector(cfg, run_dir)
     if kind == "gesture":
         from blazeforge.export.gesture import export as export_gesture
+
         return export_gesture(cfg, run_dir)
     from blazeforge import recipes
     from blazeforge.evaluation.landmarks import collect, landmarks_of, recipe_config, score, to_image
@@ -129,8 +135,11 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
     calibration = _calibration(cfg, dataset_dir, size, int(cfg.export.calibration)) if "int8" in quantizations else None
     keras_out = reference(data["crop"])
     recipe = recipes.get(str(cfg.recipe.name))
-    nme = lambda out: score(to_image(landmarks_of(out, recipe), data["roi"], size, data["mirrored"]),  # noqa: E731
-                            data, topology)["nme_2d"]
+    nme = lambda out: score(
+        to_image(landmarks_of(out, recipe), data["roi"], size, data["mirrored"]),  # noqa: E731
+        data,
+        topology,
+    )["nme_2d"]
     keras_nme = nme(keras_out)
 
     exports = {}
@@ -141,15 +150,23 @@ def export(cfg: DictConfig, run_dir: Path) -> dict:
         candidate = tflite_predictor(path)
         out = candidate(data["crop"])
         tflite_nme = nme(out)
-        latency = {f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
-                   for t in cfg.export.threads}
+        latency = {
+            f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
+            for t in cfg.export.threads
+        }
         exports[QUANTIZATIONS[q]] = {
-            "path": str(path), "bytes": path.stat().st_size, "parity": parity(keras_out, out),
-            "nme_2d": tflite_nme, "keras_nme_2d": keras_nme, "nme_delta": tflite_nme - keras_nme, "latency_ms": latency,
+            "path": str(path),
+            "bytes": path.stat().st_size,
+            "parity": parity(keras_out, out),
+            "nme_2d": tflite_nme,
+            "keras_nme_2d": keras_nme,
+            "nme_delta": tflite_nme - keras_nme,
+            "latency_ms": latency,
         }
         log.info("export: %s %s", path, exports[QUANTIZATIONS[q]]["latency_ms"])
-    (run_dir / "export.yaml").write_text(OmegaConf.to_yaml({"recipe": name, "input_size": size,
-                                                            "outputs": sorted(keras_out), "topology": topology.name}))
+    (run_dir / "export.yaml").write_text(
+        OmegaConf.to_yaml({"recipe": name, "input_size": size, "outputs": sorted(keras_out), "topology": topology.name})
+    )
     return {"exports": exports, "checkpoint": str(cfg.export.checkpoint), "parity_samples": len(data["crop"])}
 
 
@@ -168,6 +185,7 @@ def checkpoint_inputs(cfg: DictConfig) -> tuple:
 
 def _has_split(dataset_dir: str, split: str) -> bool:
     from blazeforge.datasets import summary
+
     return bool(summary(dataset_dir)["splits"].get(split))
 
 

@@ -53,7 +53,11 @@ def generate_anchors(options: AnchorOptions) -> np.ndarray:
             else:
                 pairs = [(ar, scale) for ar in o.aspect_ratios]
                 if o.interpolated_scale_aspect_ratio > 0:
-                    nxt = 1.0 if last == len(o.strides) - 1 else _scale(o.min_scale, o.max_scale, last + 1, len(o.strides))
+                    nxt = (
+                        1.0
+                        if last == len(o.strides) - 1
+                        else _scale(o.min_scale, o.max_scale, last + 1, len(o.strides))
+                    )
                     pairs.append((o.interpolated_scale_aspect_ratio, math.sqrt(scale * nxt)))
             for ratio, s in pairs:
                 heights.append(s / math.sqrt(ratio))
@@ -61,8 +65,9 @@ def generate_anchors(options: AnchorOptions) -> np.ndarray:
             last += 1
         stride = o.strides[layer]
         fh, fw = math.ceil(o.input_size[0] / stride), math.ceil(o.input_size[1] / stride)
-        ys, xs = np.meshgrid((np.arange(fh) + o.anchor_offset[1]) / fh, (np.arange(fw) + o.anchor_offset[0]) / fw,
-                             indexing="ij")
+        ys, xs = np.meshgrid(
+            (np.arange(fh) + o.anchor_offset[1]) / fh, (np.arange(fw) + o.anchor_offset[0]) / fw, indexing="ij"
+        )
         n = len(widths)
         centers = np.stack([xs, ys], -1).reshape(-1, 1, 2).repeat(n, axis=1)
         if o.fixed_anchor_size:
@@ -152,5 +157,6 @@ def spec_from_json(data: dict, where: str = "detector options") -> DetectorSpec:
                 raise BlazeforgeError(where, f"{key}.{name} = {value!r} is not a number or a list of numbers")
         return cls(**out)
 
-    return DetectorSpec(options(AnchorOptions, "anchors"), options(DecodeOptions, "decode"),
-                        roi=dict(data.get("roi", {})))
+    return DetectorSpec(
+        options(AnchorOptions, "anchors"), options(DecodeOptions, "decode"), roi=dict(data.get("roi", {}))
+    )

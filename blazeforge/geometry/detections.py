@@ -27,7 +27,7 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, o
     cy = raw_boxes[:, 1] / sy * ah + ay
     w = raw_boxes[:, 2] / sw * aw
     h = raw_boxes[:, 3] / sh * ah
-    kp = raw_boxes[:, 4:4 + 2 * k].reshape(-1, k, 2)
+    kp = raw_boxes[:, 4 : 4 + 2 * k].reshape(-1, k, 2)
     kx = kp[..., 0] / sx * aw[:, None] + ax[:, None]
     ky = kp[..., 1] / sy * ah[:, None] + ay[:, None]
     logits = np.clip(raw_scores.reshape(-1).astype(np.float64), -options.score_clipping, options.score_clipping)
@@ -45,8 +45,13 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(box) + area(boxes) - inter, 1e-12)
 
 
-def non_max_suppression(detections: np.ndarray, min_score: float, iou_threshold: float,
-                        weighted: bool = True, max_detections: int | None = None) -> np.ndarray:
+def non_max_suppression(
+    detections: np.ndarray,
+    min_score: float,
+    iou_threshold: float,
+    weighted: bool = True,
+    max_detections: int | None = None,
+) -> np.ndarray:
     """Detections above `min_score` after NMS, best first.
 
     weighted=True is MediaPipe's weighted blending (BlazeFace): each kept detection's box and
@@ -69,9 +74,17 @@ def non_max_suppression(detections: np.ndarray, min_score: float, iou_threshold:
     return np.stack(kept) if kept else np.zeros((0, width), np.float32)
 
 
-def detection_roi(detection: np.ndarray, image_size: tuple[int, int], start: int, end: int, scale: float,
-                  shift_y: float = 0.0, shift_x: float = 0.0, target_angle: float = TARGET_ANGLE,
-                  alignment: bool = False) -> Roi:
+def detection_roi(
+    detection: np.ndarray,
+    image_size: tuple[int, int],
+    start: int,
+    end: int,
+    scale: float,
+    shift_y: float = 0.0,
+    shift_x: float = 0.0,
+    target_angle: float = TARGET_ANGLE,
+    alignment: bool = False,
+) -> Roi:
     """MediaPipe's detection-to-ROI rules: the ROI of the next model from one detection.
 
     The detection is in [0, 1] units of an image of `image_size` = (width, height) pixels; the

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def refine_from_heatmap(points: np.ndarray, heatmap: np.ndarray, kernel: int = 7,
-                        min_confidence: float = 0.5) -> np.ndarray:
+def refine_from_heatmap(
+    points: np.ndarray, heatmap: np.ndarray, kernel: int = 7, min_confidence: float = 0.5
+) -> np.ndarray:
     """points [K, >=2] (x, y in [0, 1] of the crop) and heatmap logits [H, W, K] -> refined copy of points."""
     points = np.array(points, np.float64)
     h, w, k = heatmap.shape

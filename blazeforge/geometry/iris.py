@@ -20,8 +20,9 @@ def iris_diameter_px(iris: np.ndarray) -> float:
     return float((np.linalg.norm(iris[1] - iris[3]) + np.linalg.norm(iris[2] - iris[4])) / 2)
 
 
-def iris_depth_mm(iris: np.ndarray, focal_px: float, image_size: tuple[int, int],
-                  diameter_mm: float = IRIS_DIAMETER_MM) -> float:
+def iris_depth_mm(
+    iris: np.ndarray, focal_px: float, image_size: tuple[int, int], diameter_mm: float = IRIS_DIAMETER_MM
+) -> float:
     """Distance from the camera to the iris centre, millimetres (as MediaPipe's iris-to-depth):
     along the ray through the centre, whose length in pixels is sqrt(f^2 + r^2) with r the centre's
     distance from the image centre. image_size = (width, height) pixels; focal_px in pixels."""
@@ -29,7 +30,7 @@ def iris_depth_mm(iris: np.ndarray, focal_px: float, image_size: tuple[int, int]
     w, h = image_size
     r = float(np.linalg.norm(iris[0, :2] - (w / 2, h / 2)))
     diameter = iris_diameter_px(iris)
-    return diameter_mm * math.sqrt(focal_px ** 2 + r ** 2) / diameter if diameter > 0 else float("nan")
+    return diameter_mm * math.sqrt(focal_px**2 + r**2) / diameter if diameter > 0 else float("nan")
 
 
 def focal_from_fov(width: int, fov_deg: float) -> float:

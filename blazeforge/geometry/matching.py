@@ -37,8 +37,13 @@ def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-12)
 
 
-def match(boxes: np.ndarray, anchor_boxes: np.ndarray, positive_iou: float = 0.5,
-          negative_iou: float = 0.4, ignore_boxes: np.ndarray | None = None) -> np.ndarray:
+def match(
+    boxes: np.ndarray,
+    anchor_boxes: np.ndarray,
+    positive_iou: float = 0.5,
+    negative_iou: float = 0.4,
+    ignore_boxes: np.ndarray | None = None,
+) -> np.ndarray:
     """For each anchor, the index of its box, BACKGROUND or IGNORE. boxes [G, 4], anchor_boxes [A, 4];
     ignore_boxes [M, 4] (regions that hold an object no one could see): a background anchor that
     overlaps one by negative_iou or more is ignored instead."""
@@ -57,8 +62,9 @@ def match(boxes: np.ndarray, anchor_boxes: np.ndarray, positive_iou: float = 0.5
     return matched
 
 
-def encode(boxes: np.ndarray, keypoints: np.ndarray, matched: np.ndarray, anchors: np.ndarray,
-           options: DecodeOptions) -> np.ndarray:
+def encode(
+    boxes: np.ndarray, keypoints: np.ndarray, matched: np.ndarray, anchors: np.ndarray, options: DecodeOptions
+) -> np.ndarray:
     """Raw regression targets [A, 4 + 2K]: what `detections.decode` turns back into the matched boxes.
 
     boxes [G, 4] (x0, y0, x1, y1) and keypoints [G, K, 2] in [0, 1] of the model input; anchors

@@ -38,8 +38,14 @@ class Roi:
     height: float
     rotation: float = 0.0
 
-    def transformed(self, scale_x: float = 1.0, scale_y: float = 1.0, shift_x: float = 0.0,
-                    shift_y: float = 0.0, square_long: bool = True) -> "Roi":
+    def transformed(
+        self,
+        scale_x: float = 1.0,
+        scale_y: float = 1.0,
+        shift_x: float = 0.0,
+        shift_y: float = 0.0,
+        square_long: bool = True,
+    ) -> Roi:
         """MediaPipe's RectTransformationCalculator: shift (in units of the size, along the rotated
         axes), make square on the long side, then scale."""
         c, s = math.cos(self.rotation), math.sin(self.rotation)
@@ -198,8 +204,14 @@ def image_to_crop(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
     return out
 
 
-def crop_image(image: np.ndarray, roi: Roi, size: int, border_value: float | tuple = 0,
-               sampling: str = "mediapipe", border: str = "replicate") -> np.ndarray:
+def crop_image(
+    image: np.ndarray,
+    roi: Roi,
+    size: int,
+    border_value: float | tuple = 0,
+    sampling: str = "mediapipe",
+    border: str = "replicate",
+) -> np.ndarray:
     """The `size` x `size` crop of `image` [H, W, C] under `roi` (bilinear).
 
     The defaults make the crop MediaPipe's landmark graphs feed their models, and training,
@@ -222,6 +234,11 @@ def crop_image(image: np.ndarray, roi: Roi, size: int, border_value: float | tup
     if sampling == "centers":  # shift both sides from continuous coordinates to pixel indices
         t = m[:, 2] + m[:, :2] @ np.array([0.5, 0.5]) - 0.5
         m = np.concatenate([m[:, :2], t[:, None]], axis=1)
-    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT if border == "constant" else cv2.BORDER_REPLICATE,
-                          borderValue=border_value)
+    return cv2.warpAffine(
+        image,
+        m,
+        (size, size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT if border == "constant" else cv2.BORDER_REPLICATE,
+        borderValue=border_value,
+    )

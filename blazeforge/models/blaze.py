@@ -52,8 +52,16 @@ class BlazeBlock(layers.Layer):
     Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
 
-    def __init__(self, filters: int, strides: int = 1, kernel_size: int = 5, norm: bool = True,
-                 activation: str = "relu", activate_depthwise: bool = False, **kwargs):
+    def __init__(
+        self,
+        filters: int,
+        strides: int = 1,
+        kernel_size: int = 5,
+        norm: bool = True,
+        activation: str = "relu",
+        activate_depthwise: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if strides not in (1, 2):
             raise ValueError(f"BlazeBlock strides must be 1 or 2, got {strides}")
@@ -63,13 +71,21 @@ class BlazeBlock(layers.Layer):
         if activate_depthwise and activation == "prelu":
             raise ValueError("BlazeBlock activate_depthwise takes relu or relu6, not prelu")
         self.use_norm, self.activation, self.activate_depthwise = bool(norm), activation, bool(activate_depthwise)
-        self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, padding="same", use_bias=not norm,
-                                                activation=activation if activate_depthwise else None,
-                                                name="depthwise")
+        self.depthwise = layers.DepthwiseConv2D(
+            kernel_size,
+            strides=strides,
+            padding="same",
+            use_bias=not norm,
+            activation=activation if activate_depthwise else None,
+            name="depthwise",
+        )
         self.pointwise = layers.Conv2D(filters, 1, use_bias=not norm, name="pointwise")
         self.norm = layers.BatchNormalization(momentum=0.9, name="norm") if norm else None
-        self.act = (layers.PReLU(shared_axes=[1, 2], name="prelu") if activation == "prelu"
-                    else layers.ReLU(6.0 if activation == "relu6" else None))
+        self.act = (
+            layers.PReLU(shared_axes=[1, 2], name="prelu")
+            if activation == "prelu"
+            else layers.ReLU(6.0 if activation == "relu6" else None)
+        )
 
     def build(self, input_shape):
         self.in_channels = int(input_shape[-1])
@@ -93,9 +109,15 @@ class BlazeBlock(layers.Layer):
         return _out_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "strides": self.strides,
-                "kernel_size": self.kernel_size, "norm": self.use_norm, "activation": self.activation,
-                "activate_depthwise": self.activate_depthwise}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "strides": self.strides,
+            "kernel_size": self.kernel_size,
+            "norm": self.use_norm,
+            "activation": self.activation,
+            "activate_depthwise": self.activate_depthwise,
+        }
 
 
 @keras.saving.register_keras_serializable(package="blazeforge")
@@ -121,8 +143,17 @@ class DoubleBlazeBlock(layers.Layer):
     Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
 
-    def __init__(self, filters: int, bottleneck: int, strides: int = 1, kernel_size: int = 5, norm: bool = True,
-                 residual: bool = True, symmetric_pad: bool = False, **kwargs):
+    def __init__(
+        self,
+        filters: int,
+        bottleneck: int,
+        strides: int = 1,
+        kernel_size: int = 5,
+        norm: bool = True,
+        residual: bool = True,
+        symmetric_pad: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if strides not in (1, 2):
             raise ValueError(f"DoubleBlazeBlock strides must be 1 or 2, got {strides}")
@@ -131,8 +162,13 @@ class DoubleBlazeBlock(layers.Layer):
         self.use_norm, self.residual = bool(norm), bool(residual)
         self.symmetric_pad = bool(symmetric_pad) and self.strides == 2
         bias = not norm
-        self.depthwise1 = layers.DepthwiseConv2D(kernel_size, strides=strides, use_bias=bias, name="depthwise1",
-                                                 padding="valid" if self.symmetric_pad else "same")
+        self.depthwise1 = layers.DepthwiseConv2D(
+            kernel_size,
+            strides=strides,
+            use_bias=bias,
+            name="depthwise1",
+            padding="valid" if self.symmetric_pad else "same",
+        )
         self.pointwise1 = layers.Conv2D(bottleneck, 1, use_bias=bias, name="pointwise1")
         self.norm1 = layers.BatchNormalization(momentum=0.9, name="norm1") if norm else None
         self.depthwise2 = layers.DepthwiseConv2D(kernel_size, padding="same", use_bias=bias, name="depthwise2")
@@ -170,9 +206,16 @@ class DoubleBlazeBlock(layers.Layer):
         return _out_shape(input_shape, self.strides, self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "bottleneck": self.bottleneck,
-                "strides": self.strides, "kernel_size": self.kernel_size, "norm": self.use_norm,
-                "residual": self.residual, "symmetric_pad": self.symmetric_pad}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "bottleneck": self.bottleneck,
+            "strides": self.strides,
+            "kernel_size": self.kernel_size,
+            "norm": self.use_norm,
+            "residual": self.residual,
+            "symmetric_pad": self.symmetric_pad,
+        }
 
 
 # The landmark backbone, per width: the stem's channels, then one stage per resolution, each
@@ -300,7 +343,9 @@ def landmark_regressor(size: int, width: str, points: int, heads: dict, name: st
     features = layers.Rescaling(1.0 / math.sqrt(features.shape[-1]), name="head_scale")(features)
     # Every landmark starts at the crop centre: the head learns offsets from there.
     center = keras.initializers.Constant([0.5, 0.5, 0.0] * points)
-    unit = layers.Dense(3 * points, kernel_initializer="zeros", bias_initializer=center, name="landmarks_unit")(features)
+    unit = layers.Dense(3 * points, kernel_initializer="zeros", bias_initializer=center, name="landmarks_unit")(
+        features
+    )
     outputs = {"landmarks": layers.Rescaling(float(size), name="landmarks")(unit)}
     for head, activation in heads.items():
         outputs[head] = layers.Dense(1, activation=activation, name=head)(features)

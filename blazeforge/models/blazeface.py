@@ -22,13 +22,34 @@ from blazeforge.models.blaze import BlazeBlock, DepthToSpace, DoubleBlazeBlock, 
 
 # (filters, stride) of each BlazeBlock after the stem; the 16x16 head reads block 11, the 8x8 head
 # the last one.
-SHORT_RANGE_BLOCKS = ((24, 1), (28, 1), (32, 2), (36, 1), (42, 1), (48, 2), (56, 1), (64, 1), (72, 1),
-                      (80, 1), (88, 1), (96, 2), (96, 1), (96, 1), (96, 1), (96, 1))
+SHORT_RANGE_BLOCKS = (
+    (24, 1),
+    (28, 1),
+    (32, 2),
+    (36, 1),
+    (42, 1),
+    (48, 2),
+    (56, 1),
+    (64, 1),
+    (72, 1),
+    (80, 1),
+    (88, 1),
+    (96, 2),
+    (96, 1),
+    (96, 1),
+    (96, 1),
+    (96, 1),
+)
 OUTPUTS = ("regressors", "classificators")
 
 
-def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_order: list[int] | None = None,
-              regressor_scale: float = 1.0):
+def ssd_heads(
+    features: list,
+    anchors_per_cell: list[int],
+    values: int,
+    anchor_order: list[int] | None = None,
+    regressor_scale: float = 1.0,
+):
     """1x1 convolution heads on each feature map, flattened to MediaPipe's anchor order and joined.
 
     Args:
@@ -55,8 +76,10 @@ def ssd_heads(features: list, anchors_per_cell: list[int], values: int, anchor_o
         scores.append(FlattenGrid(row=1, name=f"classifier_{cells}_anchors")(c))
         regressors.append(FlattenGrid(row=values, name=f"regressor_{cells}_anchors")(r))
     order = range(len(features)) if anchor_order is None else anchor_order
-    return (layers.Concatenate(axis=1, name="regressors")([regressors[i] for i in order]),
-            layers.Concatenate(axis=1, name="classificators")([scores[i] for i in order]))
+    return (
+        layers.Concatenate(axis=1, name="regressors")([regressors[i] for i in order]),
+        layers.Concatenate(axis=1, name="classificators")([scores[i] for i in order]),
+    )
 
 
 def _conv_relu(x, filters, kernel_size, strides, padding, norm, name):
@@ -68,8 +91,7 @@ def _conv_relu(x, filters, kernel_size, strides, padding, norm, name):
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def blazeface_short_range_model(input_size: int = 128, norm: bool = False, regressor_scale: float = 1.0
-                                ) -> keras.Model:
+def blazeface_short_range_model(input_size: int = 128, norm: bool = False, regressor_scale: float = 1.0) -> keras.Model:
     """The published face_detection_short_range architecture: 896 anchors at 128x128.
 
     norm=True puts BatchNorm after the convolutions (training from scratch; the published file has
@@ -95,8 +117,9 @@ FULL_RANGE_DECODER = ((96, 2, 3), (64, 2, 2), (48, 1, 1))
 
 
 def _double(x, filters, bottleneck, strides=1, residual=True, norm=False, name=""):
-    return DoubleBlazeBlock(filters, bottleneck, strides, kernel_size=3, norm=norm, residual=residual,
-                            symmetric_pad=True, name=name)(x)
+    return DoubleBlazeBlock(
+        filters, bottleneck, strides, kernel_size=3, norm=norm, residual=residual, symmetric_pad=True, name=name
+    )(x)
 
 
 def _full_range_head(x, anchors_values: int, name: str, scale: float = 1.0):
@@ -109,8 +132,7 @@ def _full_range_head(x, anchors_values: int, name: str, scale: float = 1.0):
     return x if scale == 1.0 else layers.Rescaling(scale, name=f"{name}_scale")(x)
 
 
-def blazeface_full_range_model(input_size: int = 192, norm: bool = False, regressor_scale: float = 1.0
-                               ) -> keras.Model:
+def blazeface_full_range_model(input_size: int = 192, norm: bool = False, regressor_scale: float = 1.0) -> keras.Model:
     """The published face_detection_full_range architecture: 2304 anchors at 192x192.
 
     norm and regressor_scale: as for `blazeface_short_range_model`.
@@ -126,8 +148,10 @@ def blazeface_full_range_model(input_size: int = 192, norm: bool = False, regres
             x = _double(x, filters, bottleneck, norm=norm, name=f"stage{s}_block{i}")
         stages.append(x)
     # The lateral 1x1s are computed as the encoder passes their level, as in the published graph.
-    laterals = {stage: _conv_relu(stages[stage], filters, 1, 1, "valid", norm, f"lateral{stages[stage].shape[1]}")
-                for filters, _, stage in FULL_RANGE_DECODER}
+    laterals = {
+        stage: _conv_relu(stages[stage], filters, 1, 1, "valid", norm, f"lateral{stages[stage].shape[1]}")
+        for filters, _, stage in FULL_RANGE_DECODER
+    }
     for filters, blocks, stage in FULL_RANGE_DECODER:
         size = stages[stage].shape[1]
         x = _conv_relu(x, filters, 1, 1, "valid", norm, f"fpn{size}_project")

@@ -41,8 +41,9 @@ def _prelu_conv(x, filters, name, norm, kernel_size=1, strides=1):
     return layers.PReLU(shared_axes=[1, 2], name=f"{name}_prelu")(x)
 
 
-def blazepalm_model(variant: str = "full", input_size: int = 192, decoder: str = "fpn",
-                    regressor_scale: float = 1.0, norm: bool = False) -> keras.Model:
+def blazepalm_model(
+    variant: str = "full", input_size: int = 192, decoder: str = "fpn", regressor_scale: float = 1.0, norm: bool = False
+) -> keras.Model:
     """The published palm detector: 2016 anchors at 192x192; `variant` is "full" or "lite".
 
     decoder="none" is the ablation without the decoder: the SSD heads read the encoder's own 24x24
@@ -66,8 +67,9 @@ def blazepalm_model(variant: str = "full", input_size: int = 192, decoder: str =
         for i in range(blocks):
             x = _block(x, filters, 1, f"stage{stage}_block{i}", norm)
     if decoder == "none":
-        regressors, classificators = ssd_heads([x, skips[-1]], [6, 2], 18, anchor_order=[1, 0],
-                                               regressor_scale=regressor_scale)
+        regressors, classificators = ssd_heads(
+            [x, skips[-1]], [6, 2], 18, anchor_order=[1, 0], regressor_scale=regressor_scale
+        )
         return keras.Model(inputs, [regressors, classificators], name=f"palm_detection_{variant}_nodecoder")
     features = []
     for skip, filters in ((skips[-1], 256), (skips[-2], 128)):
@@ -77,6 +79,11 @@ def blazepalm_model(variant: str = "full", input_size: int = 192, decoder: str =
         for i in range(2):
             x = _block(x, filters, 1, f"fpn{size}_block{i}", norm)
         features.append(x)
-    regressors, classificators = ssd_heads(features, [6, 2], 18, anchor_order=[1, 0],  # stride 8 first
-                                           regressor_scale=regressor_scale)
+    regressors, classificators = ssd_heads(
+        features,
+        [6, 2],
+        18,
+        anchor_order=[1, 0],  # stride 8 first
+        regressor_scale=regressor_scale,
+    )
     return keras.Model(inputs, [regressors, classificators], name=f"palm_detection_{variant}")

@@ -63,8 +63,8 @@ def pose_detection_model(input_size: int = 224) -> keras.Model:
     inputs = keras.Input((input_size, input_size, 3), name="image")
     trunk = mobilenet_trunk(inputs, BLOCKS["full"], symmetric_pad=True)
     # The lateral maps are computed where the encoder passes their level, as in the published graph.
-    skip28 = _lateral(trunk[4], 96, "lateral28")     # 28x28x40 -> 96
-    skip14 = _lateral(trunk[10], 192, "lateral14")   # 14x14x112 -> 192
+    skip28 = _lateral(trunk[4], 96, "lateral28")  # 28x28x40 -> 96
+    skip14 = _lateral(trunk[10], 192, "lateral14")  # 14x14x112 -> 192
     x = layers.Conv2D(1152, 1, activation="relu6", name="tail_expand")(trunk[-1])
     x = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="tail_depthwise")(x)
     levels = [x]
@@ -81,19 +81,39 @@ def pose_detection_model(input_size: int = 224) -> keras.Model:
         cells = level.shape[1]
         fine = DepthToSpace(2, name=f"level{cells}_d2s")(level)
         classificators[cells] = FlattenGrid(row=1, name=f"classifier_{cells}_anchors")(
-            _head(fine, anchors, f"classifier_{cells}"))
+            _head(fine, anchors, f"classifier_{cells}")
+        )
         regressors[cells] = FlattenGrid(row=12, name=f"regressor_{cells}_anchors")(
-            _head(fine, anchors * 12, f"regressor_{cells}"))
+            _head(fine, anchors * 12, f"regressor_{cells}")
+        )
     order = sorted(regressors, reverse=True)  # anchors: stride 8 (28x28) first
-    return keras.Model(inputs, [layers.Concatenate(axis=1, name="regressors")([regressors[c] for c in order]),
-                                layers.Concatenate(axis=1, name="classificators")([classificators[c] for c in order])],
-                       name="pose_detection")
+    return keras.Model(
+        inputs,
+        [
+            layers.Concatenate(axis=1, name="regressors")([regressors[c] for c in order]),
+            layers.Concatenate(axis=1, name="classificators")([classificators[c] for c in order]),
+        ],
+        name="pose_detection",
+    )
 
 
 # The landmark model's encoder blocks (expand, filters, kernel, stride) after the stem's block.
-POSE_LANDMARK_BLOCKS = ((64, 24, 3, 2), (144, 24, 3, 1), (144, 32, 5, 2), (192, 32, 5, 1), (192, 64, 3, 2),
-                        (384, 64, 3, 1), (384, 64, 3, 1), (384, 88, 5, 1), (528, 88, 5, 1), (528, 88, 5, 1),
-                        (528, 144, 5, 2), (864, 144, 5, 1), (864, 144, 5, 1), (864, 144, 5, 1))
+POSE_LANDMARK_BLOCKS = (
+    (64, 24, 3, 2),
+    (144, 24, 3, 1),
+    (144, 32, 5, 2),
+    (192, 32, 5, 1),
+    (192, 64, 3, 2),
+    (384, 64, 3, 1),
+    (384, 64, 3, 1),
+    (384, 88, 5, 1),
+    (528, 88, 5, 1),
+    (528, 88, 5, 1),
+    (528, 144, 5, 2),
+    (864, 144, 5, 1),
+    (864, 144, 5, 1),
+    (864, 144, 5, 1),
+)
 POSE_LANDMARK_OUTPUTS = ("landmarks", "pose_flag", "segmentation", "heatmap", "world_landmarks")
 
 
@@ -106,16 +126,19 @@ class StopGradient(layers.Layer):
 
 
 def _relu6_block(x, filters: int, strides: int = 1, name: str = ""):
-    return BlazeBlock(filters, strides, kernel_size=3, norm=False, activation="relu6", activate_depthwise=True,
-                      name=name)(x)
+    return BlazeBlock(
+        filters, strides, kernel_size=3, norm=False, activation="relu6", activate_depthwise=True, name=name
+    )(x)
 
 
 def pose_landmark_model(input_size: int = 256, stop_gradient: bool = True) -> keras.Model:
     """The published pose_landmark_full architecture: 39 landmarks, flag, mask, heatmaps at 256x256."""
     inputs = keras.Input((input_size, input_size, 3), name="image")
     trunk = mobilenet_trunk(inputs, POSE_LANDMARK_BLOCKS, symmetric_pad=True)
-    laterals = {f: _lateral(trunk[i], w, f"lateral{trunk[i].shape[1]}", "relu6")
-                for f, i, w in ((128, 0, 8), (64, 2, 48), (32, 4, 48), (16, 10, 48))}
+    laterals = {
+        f: _lateral(trunk[i], w, f"lateral{trunk[i].shape[1]}", "relu6")
+        for f, i, w in ((128, 0, 8), (64, 2, 48), (32, 4, 48), (16, 10, 48))
+    }
     x = layers.Conv2D(864, 1, activation="relu6", name="tail_expand")(trunk[-1])
     features = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="tail_depthwise")(x)
 

@@ -18,8 +18,22 @@ from keras import layers
 from blazeforge.models.blaze import BlazeBlock
 
 # (filters, stride) of the trunk's BlazeBlocks, 96x96 down to 6x6 at 192.
-TRUNK = ((16, 1), (16, 1), (32, 2), (32, 1), (32, 1), (64, 2), (64, 1), (64, 1), (128, 2), (128, 1),
-         (128, 1), (128, 2), (128, 1), (128, 1))
+TRUNK = (
+    (16, 1),
+    (16, 1),
+    (32, 2),
+    (32, 1),
+    (32, 1),
+    (64, 2),
+    (64, 1),
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (128, 1),
+    (128, 2),
+    (128, 1),
+    (128, 1),
+)
 OUTPUTS = ("landmarks", "face_flag")
 
 

@@ -56,7 +56,7 @@ class RecropBlock(layers.Layer):
         if self.filters > self.in_channels:
             skip = ops.pad(skip, [[0, 0], [0, 0], [0, 0], [0, self.filters - self.in_channels]])
         elif self.filters < self.in_channels:
-            skip = skip[..., :self.filters]
+            skip = skip[..., : self.filters]
         return y + skip
 
     def compute_output_shape(self, input_shape):

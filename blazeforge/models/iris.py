@@ -81,5 +81,4 @@ def iris_landmark_model(input_size: int = 64) -> keras.Model:
     x = layers.PReLU(shared_axes=[1, 2], name="stem_prelu")(x)
     for i, (filters, stride) in enumerate(((64, 1),) * 4 + ((128, 2),) + ((128, 1),) * 4 + ((128, 2),)):
         x = BottleneckBlock(filters, stride, name=f"block{i}")(x)
-    return keras.Model(inputs, [_branch(x, 71 * 3, "eye_contour"), _branch(x, 5 * 3, "iris")],
-                       name="iris_landmark")
+    return keras.Model(inputs, [_branch(x, 71 * 3, "eye_contour"), _branch(x, 5 * 3, "iris")], name="iris_landmark")

@@ -31,16 +31,29 @@ class InvertedResidual(layers.Layer):
     Call: x [B, H, W, C_in] -> [B, ceil(H / strides), ceil(W / strides), filters].
     """
 
-    def __init__(self, expand: int | None, filters: int, kernel_size: int = 3, strides: int = 1,
-                 symmetric_pad: bool = False, **kwargs):
+    def __init__(
+        self,
+        expand: int | None,
+        filters: int,
+        kernel_size: int = 3,
+        strides: int = 1,
+        symmetric_pad: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.expand_channels = None if expand is None else int(expand)
         self.filters, self.kernel_size, self.strides = int(filters), int(kernel_size), int(strides)
         self.symmetric_pad = bool(symmetric_pad) and self.strides == 2
-        self.expand = (layers.Conv2D(self.expand_channels, 1, activation="relu6", name="expand")
-                       if expand is not None else None)
-        self.depthwise = layers.DepthwiseConv2D(kernel_size, strides=strides, activation="relu6", name="depthwise",
-                                                padding="valid" if self.symmetric_pad else "same")
+        self.expand = (
+            layers.Conv2D(self.expand_channels, 1, activation="relu6", name="expand") if expand is not None else None
+        )
+        self.depthwise = layers.DepthwiseConv2D(
+            kernel_size,
+            strides=strides,
+            activation="relu6",
+            name="depthwise",
+            padding="valid" if self.symmetric_pad else "same",
+        )
         self.project = layers.Conv2D(filters, 1, name="project")
 
     def build(self, input_shape):
@@ -71,8 +84,14 @@ class InvertedResidual(layers.Layer):
         return (b, None if h is None else -(-h // s), None if w is None else -(-w // s), self.filters)
 
     def get_config(self):
-        return {**super().get_config(), "expand": self.expand_channels, "filters": self.filters,
-                "kernel_size": self.kernel_size, "strides": self.strides, "symmetric_pad": self.symmetric_pad}
+        return {
+            **super().get_config(),
+            "expand": self.expand_channels,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "symmetric_pad": self.symmetric_pad,
+        }
 
 
 def mobilenet_trunk(inputs, blocks, symmetric_pad: bool = False) -> list:

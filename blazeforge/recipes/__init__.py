@@ -12,13 +12,15 @@ import importlib
 
 from blazeforge.errors import BlazeforgeError
 
-RECIPES = {"hand_landmarks": "blazeforge.recipes.hand_landmarks",
-           "face_mesh": "blazeforge.recipes.face_mesh",
-           "iris": "blazeforge.recipes.iris",
-           "palm_detection": "blazeforge.recipes.detection",  # one family: configs/recipe/*_detection.yaml
-           "face_detection": "blazeforge.recipes.detection",
-           "face_detection_full": "blazeforge.recipes.detection",
-           "gesture": "blazeforge.recipes.gesture"}
+RECIPES = {
+    "hand_landmarks": "blazeforge.recipes.hand_landmarks",
+    "face_mesh": "blazeforge.recipes.face_mesh",
+    "iris": "blazeforge.recipes.iris",
+    "palm_detection": "blazeforge.recipes.detection",  # one family: configs/recipe/*_detection.yaml
+    "face_detection": "blazeforge.recipes.detection",
+    "face_detection_full": "blazeforge.recipes.detection",
+    "gesture": "blazeforge.recipes.gesture",
+}
 
 
 def names() -> list[str]:
@@ -39,8 +41,12 @@ def architectures(recipe) -> list[str]:
     from blazeforge import zoo
 
     detector = recipe.get("detector")
-    return sorted(n for n, m in zoo.MODELS.items() if m.builder and (
-        m.detector == detector if detector else (m.detector is None and m.topology == recipe.topology)))
+    return sorted(
+        n
+        for n, m in zoo.MODELS.items()
+        if m.builder
+        and (m.detector == detector if detector else (m.detector is None and m.topology == recipe.topology))
+    )
 
 
 def published_model(recipe):
@@ -50,8 +56,9 @@ def published_model(recipe):
 
     name, size = str(recipe.architecture), int(recipe.input_size)
     if name not in architectures(recipe):
-        raise BlazeforgeError("recipe.architecture", f"expected blazeforge or one of {architectures(recipe)}, "
-                                                     f"got {name!r}")
+        raise BlazeforgeError(
+            "recipe.architecture", f"expected blazeforge or one of {architectures(recipe)}, got {name!r}"
+        )
     spec = zoo.get(name)
     if size != spec.input_size[0]:
         raise BlazeforgeError("recipe.input_size", f"expected {spec.input_size[0]} for architecture {name}, got {size}")
@@ -83,8 +90,11 @@ def of_checkpoint(checkpoint, default: str) -> str:
         from blazeforge import zoo
 
         spec = zoo.get(checkpoint.split(":", 1)[1])
-        detectors = {"PALM_DETECTION": "palm_detection", "FACE_DETECTION_SHORT_RANGE": "face_detection",
-                     "FACE_DETECTION_FULL_RANGE": "face_detection_full"}
+        detectors = {
+            "PALM_DETECTION": "palm_detection",
+            "FACE_DETECTION_SHORT_RANGE": "face_detection",
+            "FACE_DETECTION_FULL_RANGE": "face_detection_full",
+        }
         if spec.detector in detectors:
             return detectors[spec.detector]
         return landmark_recipe(spec.topology) if spec.topology in ("hand", "face_mesh", "eye") else default

@@ -35,8 +35,8 @@ positive anchor's box and labelled keypoints), "classificators" [B, A, 1] (1 pos
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 import numpy as np
@@ -71,10 +71,12 @@ class Detector:
 
 DETECTORS = {
     "PALM_DETECTION": Detector(anchor_specs.PALM_DETECTION, (0.0, 1.0), "hand", PALM_KEYPOINTS, "palm", flip=False),
-    "FACE_DETECTION_SHORT_RANGE": Detector(anchor_specs.FACE_DETECTION_SHORT_RANGE, (-1.0, 1.0), "face_keypoints",
-                                           tuple(range(6)), "labelled", flip=True),
-    "FACE_DETECTION_FULL_RANGE": Detector(anchor_specs.FACE_DETECTION_FULL_RANGE, (-1.0, 1.0), "face_keypoints",
-                                          tuple(range(6)), "labelled", flip=True),
+    "FACE_DETECTION_SHORT_RANGE": Detector(
+        anchor_specs.FACE_DETECTION_SHORT_RANGE, (-1.0, 1.0), "face_keypoints", tuple(range(6)), "labelled", flip=True
+    ),
+    "FACE_DETECTION_FULL_RANGE": Detector(
+        anchor_specs.FACE_DETECTION_FULL_RANGE, (-1.0, 1.0), "face_keypoints", tuple(range(6)), "labelled", flip=True
+    ),
 }
 
 
@@ -118,8 +120,16 @@ def hidden(kind: Detector, keypoints, keypoint_mask, segmentation, min_visible: 
     return out
 
 
-def instances(kind: Detector, keypoints, keypoint_mask, boxes, to_units: Callable, scale: float, flip: bool = False,
-              hidden: np.ndarray | None = None):
+def instances(
+    kind: Detector,
+    keypoints,
+    keypoint_mask,
+    boxes,
+    to_units: Callable,
+    scale: float,
+    flip: bool = False,
+    hidden: np.ndarray | None = None,
+):
     """(boxes [G, 4] x0, y0, x1, y1, points [G, k, 2], point_mask [G, k], ignore [G]) of what `kind`
     detects.
 
@@ -161,8 +171,12 @@ def instances(kind: Detector, keypoints, keypoint_mask, boxes, to_units: Callabl
         out_mask.append(labelled if kind.box != "palm" else np.ones(len(index), bool))
         out_ignore.append(bool(ignore))
     k = len(index)
-    return (np.array(out_boxes, np.float64).reshape(-1, 4), np.array(out_points, np.float64).reshape(-1, k, 2),
-            np.array(out_mask, bool).reshape(-1, k), np.array(out_ignore, bool))
+    return (
+        np.array(out_boxes, np.float64).reshape(-1, 4),
+        np.array(out_points, np.float64).reshape(-1, k, 2),
+        np.array(out_mask, bool).reshape(-1, k),
+        np.array(out_ignore, bool),
+    )
 
 
 def build_model(recipe: DictConfig) -> keras.Model:
@@ -173,8 +187,10 @@ def build_model(recipe: DictConfig) -> keras.Model:
     kind = detector(str(recipe.detector))
     size = int(recipe.input_size)
     if size != kind.spec.anchors.input_size[0]:
-        raise BlazeforgeError("recipe.input_size", f"expected {kind.spec.anchors.input_size[0]} (the anchors of "
-                                                   f"{recipe.detector} are for it), got {size}")
+        raise BlazeforgeError(
+            "recipe.input_size",
+            f"expected {kind.spec.anchors.input_size[0]} (the anchors of {recipe.detector} are for it), got {size}",
+        )
     zoo.avoid_remapper_crashes()  # PReLU and bias-only BlazeBlocks under TF 2.20's Grappler
     if recipe.get("architecture", "blazeforge") != "blazeforge":
         from blazeforge.recipes import published_model
@@ -185,14 +201,19 @@ def build_model(recipe: DictConfig) -> keras.Model:
         from blazeforge.models.blazepalm import blazepalm_model
 
         if recipe.width not in ("full", "lite") or recipe.get("decoder") not in ("fpn", "none"):
-            raise BlazeforgeError("recipe", f"expected width full | lite and decoder fpn | none, got "
-                                            f"{recipe.width!r} and {recipe.decoder!r}")
+            raise BlazeforgeError(
+                "recipe",
+                f"expected width full | lite and decoder fpn | none, got {recipe.width!r} and {recipe.decoder!r}",
+            )
         model = blazepalm_model(recipe.width, size, recipe.decoder, scale, norm=True)
     else:
         from blazeforge.models import blazeface
 
-        build = blazeface.blazeface_short_range_model if recipe.detector == "FACE_DETECTION_SHORT_RANGE" \
+        build = (
+            blazeface.blazeface_short_range_model
+            if recipe.detector == "FACE_DETECTION_SHORT_RANGE"
             else blazeface.blazeface_full_range_model
+        )
         model = build(size, norm=True, regressor_scale=scale)
     # RetinaNet's head initialization: kernels N(0, 0.01), so that every anchor starts at
     # P(object) = recipe.loss.prior (the classifier biases) and at zero offsets, instead of the
@@ -203,8 +224,7 @@ def build_model(recipe: DictConfig) -> keras.Model:
     rng = keras.random.SeedGenerator(0)
     for layer in model.layers:
         last = f"{layer.name}_depthwise" not in names  # the convolution that ends its head
-        if not layer.name.startswith(("classifier", "regressor")) or getattr(layer, "bias", None) is None \
-                or not last:
+        if not layer.name.startswith(("classifier", "regressor")) or getattr(layer, "bias", None) is None or not last:
             continue
         kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
         kernel.assign(keras.random.normal(kernel.shape, stddev=0.01, seed=rng))
@@ -214,6 +234,7 @@ def build_model(recipe: DictConfig) -> keras.Model:
 
 
 # ---- losses: plain functions of tensors -------------------------------------------------------
+
 
 def focal_loss(labels, logits, alpha: float = 0.25, gamma: float = 2.0):
     """Sigmoid focal loss summed over anchors, over the number of positives. labels, logits [B, A, 1];
@@ -255,10 +276,13 @@ def regression_loss(target, pred, weights, input_size: float, delta: float, box_
 
 # ---- the same, in Keras' (y_true, y_pred) form for model.compile ------------------------------
 
+
 def pack_targets(targets: dict) -> dict:
     """The pipeline's targets -> one y_true per output (see the module docstring)."""
-    return {"regressors": ops.concatenate([targets["regressors"], targets["weights"]], axis=-1),
-            "classificators": targets["labels"]}
+    return {
+        "regressors": ops.concatenate([targets["regressors"], targets["weights"]], axis=-1),
+        "classificators": targets["labels"],
+    }
 
 
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
@@ -271,19 +295,24 @@ def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
     values = 4 + 2 * len(detector(str(recipe.detector)).keypoints)
 
     def regressors(y_true, y_pred):
-        return regression_loss(y_true[..., :values], y_pred, y_true[..., values:], size, float(loss.huber_delta),
-                               float(loss.box_weight))
+        return regression_loss(
+            y_true[..., :values], y_pred, y_true[..., values:], size, float(loss.huber_delta), float(loss.box_weight)
+        )
 
     if loss.classification == "focal":
+
         def classificators(y_true, y_pred):
             return focal_loss(y_true, y_pred, float(loss.alpha), float(loss.gamma))
     elif loss.classification == "ce":
+
         def classificators(y_true, y_pred):
             return mined_ce_loss(y_true, y_pred, float(loss.negatives_per_positive))
     else:
         raise BlazeforgeError("recipe.loss.classification", f"expected focal | ce, got {loss.classification!r}")
-    return ({"regressors": regressors, "classificators": classificators},
-            {"regressors": float(loss.regression), "classificators": 1.0})
+    return (
+        {"regressors": regressors, "classificators": classificators},
+        {"regressors": float(loss.regression), "classificators": 1.0},
+    )
 
 
 def make_metrics(recipe: DictConfig) -> dict:

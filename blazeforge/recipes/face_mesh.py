@@ -29,7 +29,7 @@ from blazeforge.topology.face_mesh import NUM_LANDMARKS as K
 
 OUTPUTS = ("landmarks", "face_flag")
 LANDMARK_OUTPUTS = ("landmarks",)  # the outputs that hold the topology's points, in order
-SCORE = "face_flag"          # the output evaluation reads as the instance's presence
+SCORE = "face_flag"  # the output evaluation reads as the instance's presence
 SCORE_IS_LOGIT = True
 
 
@@ -46,13 +46,16 @@ def build_model(recipe: DictConfig) -> keras.Model:
 def pack_targets(targets: dict) -> dict:
     """The pipeline's targets -> one y_true per output: landmarks [B, 2808] (values, mask),
     face_flag [B, 1] (the crop's presence)."""
-    return {"landmarks": ops.concatenate([targets["landmarks"], targets["landmark_mask"]], axis=-1),
-            "face_flag": targets["presence"]}
+    return {
+        "landmarks": ops.concatenate([targets["landmarks"], targets["landmark_mask"]], axis=-1),
+        "face_flag": targets["presence"],
+    }
 
 
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
     """(losses, loss_weights) keyed by output name: masked L1 (crop units) and the face flag's
     binary cross-entropy on its logit."""
+
     def face_flag(y_true, y_pred):
         return presence_loss(y_true, y_pred, from_logits=True)
 

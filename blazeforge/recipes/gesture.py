@@ -59,8 +59,10 @@ def examples(dataset_dir, split: str, recipe: DictConfig) -> tuple[np.ndarray, n
     if not xs:
         from blazeforge.errors import BlazeforgeError
 
-        raise BlazeforgeError(f"dataset={dataset_dir}", f"no hands with a gesture label in split {split!r} "
-                                                        f"(renders carry them in meta.gesture)")
+        raise BlazeforgeError(
+            f"dataset={dataset_dir}",
+            f"no hands with a gesture label in split {split!r} (renders carry them in meta.gesture)",
+        )
     return np.stack(xs), np.array(ys, np.int32), np.stack(kps)
 
 

@@ -27,7 +27,7 @@ from blazeforge.recipes.landmark_losses import packed_crop_nme, packed_l1, prese
 K = 21
 OUTPUTS = ("landmarks", "presence", "handedness")
 LANDMARK_OUTPUTS = ("landmarks",)  # the outputs that hold the topology's points, in order
-SCORE = "presence"           # the output evaluation reads as the instance's presence
+SCORE = "presence"  # the output evaluation reads as the instance's presence
 SCORE_IS_LOGIT = False
 
 
@@ -43,8 +43,9 @@ def build_model(recipe: DictConfig) -> keras.Model:
     size = int(recipe.input_size)
     if recipe.get("architecture", "blazeforge") != "blazeforge":
         return published_model(recipe)
-    return landmark_regressor(size, recipe.width, K, {"presence": "sigmoid", "handedness": "sigmoid"},
-                              f"hand_landmarks_{recipe.width}_{size}")
+    return landmark_regressor(
+        size, recipe.width, K, {"presence": "sigmoid", "handedness": "sigmoid"}, f"hand_landmarks_{recipe.width}_{size}"
+    )
 
 
 def handedness_loss(target, pred, mask):
@@ -54,6 +55,7 @@ def handedness_loss(target, pred, mask):
 
 
 # ---- the same, in Keras' (y_true, y_pred) form for model.compile ------------------------------
+
 
 def pack_targets(targets: dict) -> dict:
     """The pipeline's target dict -> one y_true per model output, each mask packed beside its values:
@@ -67,6 +69,7 @@ def pack_targets(targets: dict) -> dict:
 
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
     """(losses, loss_weights) keyed by output name, for `model.compile` on packed targets."""
+
     def handedness(y_true, y_pred):
         return handedness_loss(y_true[:, :1], y_pred, y_true[:, 1:])
 

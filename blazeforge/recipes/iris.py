@@ -24,7 +24,7 @@ from blazeforge.recipes.landmark_losses import packed_crop_nme, packed_l1
 CONTOUR = 71 * 3
 OUTPUTS = ("eye_contour", "iris")
 LANDMARK_OUTPUTS = ("eye_contour", "iris")  # the topology's 76 points: contour, then iris
-SCORE = None                                # no presence output
+SCORE = None  # no presence output
 
 
 def build_model(recipe: DictConfig):
@@ -38,8 +38,10 @@ def pack_targets(targets: dict) -> dict:
     """The pipeline's targets ([B, 228] points of topology `eye`) -> eye_contour [B, 426] and
     iris [B, 30], each values then mask."""
     points, mask = targets["landmarks"], targets["landmark_mask"]
-    return {"eye_contour": ops.concatenate([points[:, :CONTOUR], mask[:, :CONTOUR]], axis=-1),
-            "iris": ops.concatenate([points[:, CONTOUR:], mask[:, CONTOUR:]], axis=-1)}
+    return {
+        "eye_contour": ops.concatenate([points[:, :CONTOUR], mask[:, :CONTOUR]], axis=-1),
+        "iris": ops.concatenate([points[:, CONTOUR:], mask[:, CONTOUR:]], axis=-1),
+    }
 
 
 def make_losses(recipe: DictConfig) -> tuple[dict, dict]:

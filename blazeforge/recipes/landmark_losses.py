@@ -34,7 +34,7 @@ def presence_loss(target, pred, from_logits: bool = False):
 
 
 def crop_nme(target, pred, mask, input_size: float):
-    """Mean 2D distance over labelled keypoints, in units of the crop size (val_nme_crop);
+    """Mean 2D distance over labelled keypoints, in units of the crop size (logged as val_<output>_crop_nme);
     target, mask [B, 3K], pred [B, 3K] or [B, 1, 1, 3K]."""
     target = ops.reshape(target, (ops.shape(target)[0], -1, 3))[..., :2]
     pred = ops.reshape(pred, (ops.shape(pred)[0], -1, 3))[..., :2]
@@ -45,18 +45,23 @@ def crop_nme(target, pred, mask, input_size: float):
 
 # ---- on packed targets: y_true [B, 2N] is the N values, then their mask ------------------------
 
+
 def packed_l1(input_size: float):
     """`landmark_loss` as a Keras loss on packed targets."""
+
     def loss(y_true, y_pred):
         half = ops.shape(y_true)[-1] // 2
         return landmark_loss(y_true[:, :half], y_pred, y_true[:, half:], input_size)
+
     return loss
 
 
 def packed_crop_nme(input_size: float):
     """`crop_nme` as a Keras metric on packed targets (logged as `<output>_crop_nme`)."""
+
     def crop_nme_metric(y_true, y_pred):
         half = ops.shape(y_true)[-1] // 2
         return crop_nme(y_true[:, :half], y_pred, y_true[:, half:], input_size)
+
     crop_nme_metric.__name__ = "crop_nme"
     return crop_nme_metric

@@ -7,7 +7,8 @@ TensorFlow: the model is any callable from a float32 batch to its output arrays.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -39,18 +40,16 @@ def remove_letterbox(detections: np.ndarray, padding: tuple[float, float, float,
     """Detections [M, 5 + 2K] from letterboxed-tensor units to [0, 1] units of the original image."""
     left, top, right, bottom = padding
     out = detections.copy()
-    xs = np.r_[1, 3, 5:out.shape[1]:2]
-    ys = np.r_[2, 4, 6:out.shape[1]:2]
+    xs = np.r_[1, 3, 5 : out.shape[1] : 2]
+    ys = np.r_[2, 4, 6 : out.shape[1] : 2]
     out[:, xs] = (out[:, xs] - left) / (1 - left - right)
     out[:, ys] = (out[:, ys] - top) / (1 - top - bottom)
     return out
 
 
-def sidecar_path(path) -> "Path":
+def sidecar_path(path) -> Path:
     """Where `blazeforge export` writes an export's decoding options: `<recipe>.json` beside
     `<recipe>_<quantization>.tflite`."""
-    from pathlib import Path
-
     path = Path(path)
     return path.with_name(path.stem.rsplit("_", 1)[0] + ".json")
 
@@ -79,7 +78,7 @@ class Detector:
     """
 
     @classmethod
-    def from_export(cls, path, threads: int = 1, weighted_nms: bool = True, delegate=None) -> "Detector":
+    def from_export(cls, path, threads: int = 1, weighted_nms: bool = True, delegate=None) -> Detector:
         """A detector exported by `blazeforge export` (`<recipe>_<quantization>.tflite`), with the
         decoding options written beside it (`<recipe>.json`)."""
         from blazeforge.errors import BlazeforgeError
@@ -88,10 +87,16 @@ class Detector:
 
         data = read_sidecar(path)
         if data is None:
-            raise BlazeforgeError(path, f"expected the decoding options beside it ({sidecar_path(path).name}, "
-                                        f"written by blazeforge export)")
-        return cls(TfliteModel(path, threads, delegate), spec_from_json(data, str(sidecar_path(path))),
-                   tuple(data.get("input_range", (0.0, 1.0))), weighted_nms)
+            raise BlazeforgeError(
+                path,
+                f"expected the decoding options beside it ({sidecar_path(path).name}, written by blazeforge export)",
+            )
+        return cls(
+            TfliteModel(path, threads, delegate),
+            spec_from_json(data, str(sidecar_path(path))),
+            tuple(data.get("input_range", (0.0, 1.0))),
+            weighted_nms,
+        )
 
     def __init__(self, model: Callable, spec: DetectorSpec, value_range=(0.0, 1.0), weighted_nms: bool = True):
         self.model = model
@@ -108,6 +113,11 @@ class Detector:
         scores = next(o for o in outputs if o.shape[-1] == 1)
         boxes = next(o for o in outputs if o.shape[-1] > 1)
         raw = decode(boxes[0], scores[0], self.anchors, self.spec.decode)
-        kept = non_max_suppression(raw, self.spec.decode.min_score, self.spec.decode.min_suppression_iou,
-                                   weighted=self.weighted_nms, max_detections=max_detections)
+        kept = non_max_suppression(
+            raw,
+            self.spec.decode.min_score,
+            self.spec.decode.min_suppression_iou,
+            weighted=self.weighted_nms,
+            max_detections=max_detections,
+        )
         return remove_letterbox(kept, padding)

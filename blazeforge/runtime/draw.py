@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 
-def draw_landmarks(image: np.ndarray, points: np.ndarray, edges, color=(0, 255, 0), radius: int = 2,
-                   thickness: int = 1) -> np.ndarray:
+def draw_landmarks(
+    image: np.ndarray, points: np.ndarray, edges, color=(0, 255, 0), radius: int = 2, thickness: int = 1
+) -> np.ndarray:
     """Draw points [K, >=2] (pixels) and the edges between them on a copy of `image` (BGR or RGB)."""
     out = image.copy()
     pts = [tuple(int(round(v)) for v in p[:2]) for p in points]
@@ -37,8 +38,11 @@ def connections(name: str) -> tuple[tuple[int, int], ...]:
         return tuple(get("hand").edges)
     from blazeforge.zoo.connections import connections as published
 
-    sets = {"face_mesh": ("face_mesh", "FACEMESH_TESSELATION"), "face_contours": ("face_mesh", "FACEMESH_CONTOURS"),
-            "pose": ("pose", "POSE_CONNECTIONS")}
+    sets = {
+        "face_mesh": ("face_mesh", "FACEMESH_TESSELATION"),
+        "face_contours": ("face_mesh", "FACEMESH_CONTOURS"),
+        "pose": ("pose", "POSE_CONNECTIONS"),
+    }
     if name not in sets:
         raise TypeError(f"connections must be one of hand, face_mesh, face_contours, pose, box, none; got {name!r}")
     topology, key = sets[name]

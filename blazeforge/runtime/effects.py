@@ -20,8 +20,10 @@ import numpy as np
 
 # The subject's eyes (the right one on the image's left, as the mesh's FACEMESH_RIGHT_EYE): outer
 # corner, inner corner, upper lid, lower lid, brow middle.
-EYES = {"right": dict(corners=(33, 133), lids=(159, 145), brow=105),
-        "left": dict(corners=(263, 362), lids=(386, 374), brow=334)}
+EYES = {
+    "right": dict(corners=(33, 133), lids=(159, 145), brow=105),
+    "left": dict(corners=(263, 362), lids=(386, 374), brow=334),
+}
 MOUTH = dict(corners=(61, 291), lips=(13, 14))
 IOD = (33, 263)
 # Calibration of the ratios (neutral face -> 0, full expression -> 1): MediaPipe's meshes of the package
@@ -71,8 +73,9 @@ def lip_mask(shape: tuple[int, int], landmarks: np.ndarray, feather: float = 0.0
     return cv2.GaussianBlur(mask, (0, 0), max(0.5, feather * width))
 
 
-def lip_makeup(image: np.ndarray, landmarks: np.ndarray, color=(170, 20, 60), strength: float = 0.7,
-               gloss: float = 0.4) -> np.ndarray:
+def lip_makeup(
+    image: np.ndarray, landmarks: np.ndarray, color=(170, 20, 60), strength: float = 0.7, gloss: float = 0.4
+) -> np.ndarray:
     """image RGB uint8 [H, W, 3] with lipstick of `color` (RGB) on the face of `landmarks` [468, >=2]."""
     mask = lip_mask(image.shape[:2], landmarks)
     ys, xs = np.nonzero(mask > 0.02)
@@ -140,14 +143,25 @@ def draw_puppet(image: np.ndarray, semantics: dict, roll: float = 0.0, size: int
     for sign, side in ((-1, "right"), (1, "left")):  # the subject's left eye is on the image's right
         x = int(c + sign * 18 * s)
         openness = 1 - semantics.get(f"eye_blink_{side}", 0.0)
-        cv2.ellipse(panel, (x, int(c - 8 * s)), (int(7 * s), max(1, int(8 * s * openness))), 0, 0, 360, (40, 40, 40), -1)
+        cv2.ellipse(
+            panel, (x, int(c - 8 * s)), (int(7 * s), max(1, int(8 * s * openness))), 0, 0, 360, (40, 40, 40), -1
+        )
         lift = semantics.get("brow_raise", 0.0) * 8 * s
         y = int(c - 22 * s - lift)
         cv2.line(panel, (x - int(9 * s), y), (x + int(9 * s), y), (60, 40, 20), max(1, int(3 * s)), cv2.LINE_AA)
     mouth = semantics.get("mouth_open", 0.0)
-    cv2.ellipse(panel, (int(c), int(c + 22 * s)), (int(16 * s), max(1, int(2 * s + 14 * s * mouth))), 0, 0, 360,
-                (150, 30, 40), -1, cv2.LINE_AA)
+    cv2.ellipse(
+        panel,
+        (int(c), int(c + 22 * s)),
+        (int(16 * s), max(1, int(2 * s + 14 * s * mouth))),
+        0,
+        0,
+        360,
+        (150, 30, 40),
+        -1,
+        cv2.LINE_AA,
+    )
     turn = cv2.getRotationMatrix2D((c, c), -np.degrees(roll), 1.0)
     panel = cv2.warpAffine(panel, turn, (size, size), borderValue=(245, 245, 245))
-    out[:size, w - size:] = panel
+    out[:size, w - size :] = panel
     return out

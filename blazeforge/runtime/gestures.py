@@ -51,11 +51,11 @@ def extended(points: np.ndarray, max_bend_deg: float = 52.0) -> tuple[int, ...]:
     across or along the palm)."""
     p = np.asarray(points, np.float64)[:, :3]
     thumb = np.linalg.norm(p[THUMB_TIP] - p[PINKY_MCP]) > 1.1 * palm_size(p)
-    chains = p[FINGER_CHAINS]                                    # [4, 4, 3]
-    bones = np.diff(chains, axis=1)                              # [4, 3, 3]
+    chains = p[FINGER_CHAINS]  # [4, 4, 3]
+    bones = np.diff(chains, axis=1)  # [4, 3, 3]
     bones /= np.linalg.norm(bones, axis=2, keepdims=True) + 1e-9
     cosines = np.clip((bones[:, :-1] * bones[:, 1:]).sum(2), -1, 1)
-    bend = np.degrees(np.arccos(cosines)).sum(1)                 # [4]
+    bend = np.degrees(np.arccos(cosines)).sum(1)  # [4]
     reach = np.linalg.norm(chains[:, 3] - p[WRIST], axis=1) > np.linalg.norm(chains[:, 1] - p[WRIST], axis=1)
     return (int(thumb), *(int(b) for b in (bend < max_bend_deg) & reach))
 

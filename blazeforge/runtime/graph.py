@@ -42,11 +42,12 @@ import math
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -55,10 +56,10 @@ from blazeforge.errors import BlazeforgeError
 log = logging.getLogger(__name__)
 DONE = math.inf  # the bound of a closed stream
 
-CALCULATORS: dict[str, type["Calculator"]] = {}
+CALCULATORS: dict[str, type[Calculator]] = {}
 
 
-def calculator(cls: type["Calculator"]) -> type["Calculator"]:
+def calculator(cls: type[Calculator]) -> type[Calculator]:
     """Class decorator: register a calculator under its class name for graph files."""
     CALCULATORS[cls.__name__] = cls
     return cls
@@ -122,7 +123,7 @@ class GraphConfig:
     source: str = "<graph>"
 
     @classmethod
-    def load(cls, path: str | Path) -> "GraphConfig":
+    def load(cls, path: str | Path) -> GraphConfig:
         """Read and validate a YAML graph file."""
         import yaml
 
@@ -138,7 +139,7 @@ class GraphConfig:
         return cls.parse(data, str(path))
 
     @classmethod
-    def parse(cls, data, source: str = "<graph>") -> "GraphConfig":
+    def parse(cls, data, source: str = "<graph>") -> GraphConfig:
         """Validate a graph given as a mapping (what the YAML holds); one-line errors name the node."""
         if not isinstance(data, dict) or not isinstance(data.get("nodes"), list) or not data["nodes"]:
             raise BlazeforgeError(source, "expected a mapping with a non-empty `nodes:` list")
@@ -152,12 +153,18 @@ class GraphConfig:
         nodes = []
         for i, raw in enumerate(data["nodes"]):
             nodes.append(_node(raw, i, source))
-        config = cls(str(data.get("name", Path(source).stem)), nodes, int(flow.get("max_in_flight", 2)), overflow,
-                     int(data.get("workers", 2)), source)
+        config = cls(
+            str(data.get("name", Path(source).stem)),
+            nodes,
+            int(flow.get("max_in_flight", 2)),
+            overflow,
+            int(data.get("workers", 2)),
+            source,
+        )
         config.validate()
         return config
 
-    def without(self, name: str) -> "GraphConfig":
+    def without(self, name: str) -> GraphConfig:
         """The graph with node `name` taken out and its output stream replaced by its input stream
         of the same type (a stage switched off, e.g. face_mesh's iris with iris=false)."""
         node = next((n for n in self.nodes if n.name == name), None)
@@ -167,21 +174,29 @@ class GraphConfig:
         out_tag, out_stream = next(iter(node.outputs.items()), (None, None))
         same = [s for tag, s in node.inputs.items() if out_tag and cls.INPUTS[tag] == cls.OUTPUTS[out_tag]]
         if len(node.outputs) != 1 or len(same) != 1:
-            raise BlazeforgeError(f"{self.source}: node {name}", "cannot be bypassed (needs one input of its output's type)")
+            raise BlazeforgeError(
+                f"{self.source}: node {name}", "cannot be bypassed (needs one input of its output's type)"
+            )
         rename = lambda ports: {t: same[0] if s == out_stream else s for t, s in ports.items()}  # noqa: E731
-        nodes = [Node(n.name, n.calculator, rename(n.inputs), rename(n.previous), n.outputs, n.options)
-                 for n in self.nodes if n is not node]
+        nodes = [
+            Node(n.name, n.calculator, rename(n.inputs), rename(n.previous), n.outputs, n.options)
+            for n in self.nodes
+            if n is not node
+        ]
         config = GraphConfig(self.name, nodes, self.max_in_flight, self.overflow, self.workers, self.source)
         config.validate()
         return config
 
-    def dropping(self, names: set[str]) -> "GraphConfig":
+    def dropping(self, names: set[str]) -> GraphConfig:
         """The graph without nodes `names`; optional inputs that read their outputs are unbound
         (a required one is a validation error naming the node)."""
         gone = {s for n in self.nodes if n.name in names for s in n.outputs.values()}
         keep = lambda ports: {t: s for t, s in ports.items() if s not in gone}  # noqa: E731
-        nodes = [Node(n.name, n.calculator, keep(n.inputs), keep(n.previous), n.outputs, n.options)
-                 for n in self.nodes if n.name not in names]
+        nodes = [
+            Node(n.name, n.calculator, keep(n.inputs), keep(n.previous), n.outputs, n.options)
+            for n in self.nodes
+            if n.name not in names
+        ]
         config = GraphConfig(self.name, nodes, self.max_in_flight, self.overflow, self.workers, self.source)
         config.validate()
         return config
@@ -196,23 +211,32 @@ class GraphConfig:
         for node in self.nodes:
             cls = CALCULATORS.get(node.calculator)
             if cls is None:
-                raise BlazeforgeError(f"{self.source}: node {node.name}",
-                                      f"unknown calculator {node.calculator!r}; expected one of {sorted(CALCULATORS)}")
-            for kind, ports, declared in (("input", {**node.inputs, **node.previous}, cls.INPUTS),
-                                          ("output", node.outputs, cls.OUTPUTS)):
+                raise BlazeforgeError(
+                    f"{self.source}: node {node.name}",
+                    f"unknown calculator {node.calculator!r}; expected one of {sorted(CALCULATORS)}",
+                )
+            for kind, ports, declared in (
+                ("input", {**node.inputs, **node.previous}, cls.INPUTS),
+                ("output", node.outputs, cls.OUTPUTS),
+            ):
                 for tag in ports:
                     if tag not in declared:
-                        raise BlazeforgeError(f"{self.source}: node {node.name}",
-                                              f"{node.calculator} has no {kind} {tag}; expected one of "
-                                              f"{sorted(declared)}")
+                        raise BlazeforgeError(
+                            f"{self.source}: node {node.name}",
+                            f"{node.calculator} has no {kind} {tag}; expected one of {sorted(declared)}",
+                        )
             missing = set(cls.INPUTS) - set(node.inputs) - set(node.previous) - set(cls.OPTIONAL)
             if missing:
-                raise BlazeforgeError(f"{self.source}: node {node.name}",
-                                      f"input {sorted(missing)[0]} of {node.calculator} is not connected")
+                raise BlazeforgeError(
+                    f"{self.source}: node {node.name}",
+                    f"input {sorted(missing)[0]} of {node.calculator} is not connected",
+                )
             for tag, stream in node.outputs.items():
                 if stream in producers:
-                    raise BlazeforgeError(f"{self.source}: stream {stream}",
-                                          f"produced twice (by {producers[stream][0].name} and {node.name})")
+                    raise BlazeforgeError(
+                        f"{self.source}: stream {stream}",
+                        f"produced twice (by {producers[stream][0].name} and {node.name})",
+                    )
                 producers[stream] = (node, tag)
         if not any(issubclass(CALCULATORS[n.calculator], Source) for n in self.nodes):
             raise BlazeforgeError(self.source, "no source node (a calculator without inputs that makes frames)")
@@ -220,15 +244,19 @@ class GraphConfig:
             cls = CALCULATORS[node.calculator]
             for tag, stream in {**node.inputs, **node.previous}.items():
                 if stream not in producers:
-                    raise BlazeforgeError(f"{self.source}: node {node.name}",
-                                          f"input {tag} reads stream {stream!r}, which no node produces")
+                    raise BlazeforgeError(
+                        f"{self.source}: node {node.name}",
+                        f"input {tag} reads stream {stream!r}, which no node produces",
+                    )
                 producer, out_tag = producers[stream]
                 made = CALCULATORS[producer.calculator].OUTPUTS[out_tag]
                 wanted = cls.INPUTS[tag]
                 if "any" not in (made, wanted) and made != wanted:
-                    raise BlazeforgeError(f"{self.source}: node {node.name}",
-                                          f"input {tag} expects {wanted}, but stream {stream!r} carries {made} "
-                                          f"(from {producer.name}.{out_tag})")
+                    raise BlazeforgeError(
+                        f"{self.source}: node {node.name}",
+                        f"input {tag} expects {wanted}, but stream {stream!r} carries {made} "
+                        f"(from {producer.name}.{out_tag})",
+                    )
         self.ordered()
 
     def ordered(self) -> list[Node]:
@@ -240,10 +268,12 @@ class GraphConfig:
 
         def visit(node: Node, path: list[str]):
             if state.get(node.name) == 1:
-                cycle = path[path.index(node.name):] + [node.name]
-                raise BlazeforgeError(f"{self.source}: node {node.name}",
-                                      f"cycle through plain inputs ({' -> '.join(reversed(cycle))}); "
-                                      f"feed the loop back through `previous:`")
+                cycle = path[path.index(node.name) :] + [node.name]
+                raise BlazeforgeError(
+                    f"{self.source}: node {node.name}",
+                    f"cycle through plain inputs ({' -> '.join(reversed(cycle))}); "
+                    f"feed the loop back through `previous:`",
+                )
             if state.get(node.name) == 2:
                 return
             state[node.name] = 1
@@ -263,17 +293,25 @@ def _node(raw, index: int, source: str) -> Node:
         raise BlazeforgeError(where, "expected a mapping with a `calculator:` name")
     unknown = set(raw) - {"name", "calculator", "inputs", "previous", "outputs", "options"}
     if unknown:
-        raise BlazeforgeError(where, f"unknown keys {sorted(unknown)}; expected calculator, name, inputs, "
-                                     f"previous, outputs, options")
+        raise BlazeforgeError(
+            where, f"unknown keys {sorted(unknown)}; expected calculator, name, inputs, previous, outputs, options"
+        )
     for key in ("inputs", "previous", "outputs", "options"):
         if not isinstance(raw.get(key) or {}, dict):
-            raise BlazeforgeError(f"{where}.{key}", "expected a mapping {TAG: stream}" if key != "options"
-                                  else "expected a mapping of options")
+            raise BlazeforgeError(
+                f"{where}.{key}",
+                "expected a mapping {TAG: stream}" if key != "options" else "expected a mapping of options",
+            )
     name = str(raw.get("name") or f"{raw['calculator']}_{index}")
     options = dict(raw.get("options") or {})
-    return Node(name, str(raw["calculator"]), {str(k): str(v) for k, v in (raw.get("inputs") or {}).items()},
-                {str(k): str(v) for k, v in (raw.get("previous") or {}).items()},
-                {str(k): str(v) for k, v in (raw.get("outputs") or {}).items()}, options)
+    return Node(
+        name,
+        str(raw["calculator"]),
+        {str(k): str(v) for k, v in (raw.get("inputs") or {}).items()},
+        {str(k): str(v) for k, v in (raw.get("previous") or {}).items()},
+        {str(k): str(v) for k, v in (raw.get("outputs") or {}).items()},
+        options,
+    )
 
 
 class _Stream:
@@ -343,8 +381,8 @@ class _Live:
 
     node: Node
     calc: Calculator
-    foreground: bool = False         # its outputs reach the next frame (Priority)
-    last: int | None = None          # the last timestamp it was considered for (processed or skipped)
+    foreground: bool = False  # its outputs reach the next frame (Priority)
+    last: int | None = None  # the last timestamp it was considered for (processed or skipped)
     running: bool = False
     times_ms: list = field(default_factory=list)
     failures: int = 0
@@ -353,9 +391,9 @@ class _Live:
 class GraphRun:
     """Run a validated graph once, to the end of its source.
 
-        run = GraphRun(config, context={"models": ...})
-        run.observe("hands", lambda t, value: ...)     # called for every packet of a stream
-        stats = run.run()                              # {"frames", "dropped", "seconds", "fps", "calculators"}
+    run = GraphRun(config, context={"models": ...})
+    run.observe("hands", lambda t, value: ...)     # called for every packet of a stream
+    stats = run.run()                              # {"frames", "dropped", "seconds", "fps", "calculators"}
     """
 
     def __init__(self, config: GraphConfig, context: dict | None = None):
@@ -435,9 +473,14 @@ class GraphRun:
         if self.error is not None:
             raise self.error
         frames = len(self.emitted)
-        return {"frames": frames, "dropped": self.dropped, "seconds": round(seconds, 3),
-                "fps": round(frames / seconds, 2) if seconds > 0 else 0.0, "failures": self.failures,
-                "calculators": {n.node.name: _summary(n.times_ms) for n in self.live if n.times_ms}}
+        return {
+            "frames": frames,
+            "dropped": self.dropped,
+            "seconds": round(seconds, 3),
+            "fps": round(frames / seconds, 2) if seconds > 0 else 0.0,
+            "failures": self.failures,
+            "calculators": {n.node.name: _summary(n.times_ms) for n in self.live if n.times_ms},
+        }
 
     def _feed(self, source: _Live) -> None:
         """Read the source on this thread, with back-pressure, and hand packets to the graph."""
@@ -622,5 +665,8 @@ class GraphRun:
 
 def _summary(times_ms: list) -> dict:
     """Median and 95th percentile of a calculator's per-call time, milliseconds, and its call count."""
-    return {"median_ms": round(float(np.median(times_ms)), 3), "p95_ms": round(float(np.percentile(times_ms, 95)), 3),
-            "calls": len(times_ms)}
+    return {
+        "median_ms": round(float(np.median(times_ms)), 3),
+        "p95_ms": round(float(np.percentile(times_ms, 95)), 3),
+        "calls": len(times_ms),
+    }

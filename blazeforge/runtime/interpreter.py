@@ -18,7 +18,6 @@ import numpy as np
 
 from blazeforge.errors import BlazeforgeError
 
-
 GPU_DELEGATES = ("libtensorflowlite_gpu_delegate.so", "libLiteRtGpuAccelerator.so")
 
 
@@ -67,8 +66,11 @@ def _interpreter(path: Path, threads: int, delegate=None):
     from ai_edge_litert.interpreter import Interpreter
 
     try:
-        interpreter = Interpreter(model_path=str(path), num_threads=threads,
-                                  experimental_delegates=[delegate] if delegate is not None else None)
+        interpreter = Interpreter(
+            model_path=str(path),
+            num_threads=threads,
+            experimental_delegates=[delegate] if delegate is not None else None,
+        )
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -100,7 +102,9 @@ class TfliteModel:
             try:
                 self.compiled = _compiled_on_gpu(self.path)
             except RuntimeError as e:
-                raise BlazeforgeError(self.path, f"LiteRT's GPU accelerator cannot compile it ({str(e).strip().splitlines()[0]})") from None
+                raise BlazeforgeError(
+                    self.path, f"LiteRT's GPU accelerator cannot compile it ({str(e).strip().splitlines()[0]})"
+                ) from None
             self.fully_accelerated = bool(self.compiled.is_fully_accelerated())
             self.buffers = self.compiled.create_input_buffers(0), self.compiled.create_output_buffers(0)
             self.compiled_outputs = self.compiled.get_signature_by_index(0)["outputs"]
@@ -123,8 +127,10 @@ class TfliteModel:
         start = time.perf_counter()
         batch = np.asarray(batch, np.float32)
         if batch.shape[1:] != self.input_shape[1:]:
-            raise BlazeforgeError(self.path, f"input of shape {list(batch.shape)}, expected [B, "
-                                             f"{', '.join(map(str, self.input_shape[1:]))}]")
+            raise BlazeforgeError(
+                self.path,
+                f"input of shape {list(batch.shape)}, expected [B, {', '.join(map(str, self.input_shape[1:]))}]",
+            )
         if self.compiled is not None:
             return self._run_compiled(batch, start)
         if batch.shape[0] != self.input_shape[0]:
@@ -143,8 +149,11 @@ class TfliteModel:
 
     def _run_compiled(self, batch: np.ndarray, start: float) -> dict[str, np.ndarray]:
         if batch.shape[0] != self.input_shape[0]:
-            raise BlazeforgeError(self.path, f"a batch of {batch.shape[0]} on the GPU accelerator, which runs "
-                                             f"the file's batch of {self.input_shape[0]}")
+            raise BlazeforgeError(
+                self.path,
+                f"a batch of {batch.shape[0]} on the GPU accelerator, which runs "
+                f"the file's batch of {self.input_shape[0]}",
+            )
         inputs, outputs = self.buffers
         inputs[0].write(np.ascontiguousarray(_quantize(batch, self.input)))
         self.compiled.run_by_index(0, inputs, outputs)  # holds the GIL (measured), so not `released`

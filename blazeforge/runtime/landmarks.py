@@ -11,7 +11,7 @@ published models exactly the tensors they get in MediaPipe, and their outputs th
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,7 +19,9 @@ from blazeforge.geometry.heatmaps import refine_from_heatmap
 from blazeforge.geometry.roi import Roi, crop_image, crop_to_image
 
 
-def crop_tensor(image: np.ndarray, roi: Roi, size: int, value_range=(0.0, 1.0), border: str = "replicate") -> np.ndarray:
+def crop_tensor(
+    image: np.ndarray, roi: Roi, size: int, value_range=(0.0, 1.0), border: str = "replicate"
+) -> np.ndarray:
     """uint8 image [H, W, 3] -> float32 [size, size, 3] in value_range: the ROI, as MediaPipe's
     ImageToTensorCalculator samples it. Outside the image: the nearest edge pixel (its default,
     which the landmark graphs keep), or with border="constant" zeros, i.e. the low end of the range
@@ -42,8 +44,15 @@ class LandmarkModel:
     gives them.
     """
 
-    def __init__(self, model: Callable, input_size: int, output: str, values: int = 3, value_range=(0.0, 1.0),
-                 heatmap: str | None = None):
+    def __init__(
+        self,
+        model: Callable,
+        input_size: int,
+        output: str,
+        values: int = 3,
+        value_range=(0.0, 1.0),
+        heatmap: str | None = None,
+    ):
         self.model, self.input_size, self.output = model, int(input_size), output
         self.values, self.value_range, self.heatmap = int(values), value_range, heatmap
 

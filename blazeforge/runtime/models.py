@@ -106,8 +106,9 @@ def load_detector(path: Path, threads: int = 1, delegate=None):
 
     if is_published(path):
         spec = zoo.get(Path(path).stem)
-        return Detector(TfliteModel(path, threads, delegate), getattr(anchors, spec.detector),
-                        value_range=spec.input_range)
+        return Detector(
+            TfliteModel(path, threads, delegate), getattr(anchors, spec.detector), value_range=spec.input_range
+        )
     return Detector.from_export(path, threads, delegate=delegate)
 
 

@@ -29,8 +29,15 @@ def pipelines() -> list[str]:
     return sorted(p.stem for p in PIPELINES.glob("*.yaml"))
 
 
-def load(pipeline: str, max_instances: int | None = None, iris: bool = True, overflow: str | None = None,
-         workers: int | None = None, video: bool = True, boxes: list | None = None) -> GraphConfig:
+def load(
+    pipeline: str,
+    max_instances: int | None = None,
+    iris: bool = True,
+    overflow: str | None = None,
+    workers: int | None = None,
+    video: bool = True,
+    boxes: list | None = None,
+) -> GraphConfig:
     """A shipped pipeline by name (or a graph file's path), with the run's switches applied.
 
     boxes: box_tracking from user boxes [[x0, y0, x1, y1], ...] (pixels, first frame): the
@@ -70,8 +77,10 @@ def roles(config: GraphConfig) -> list[str]:
         if node.calculator in MODEL_CALCULATORS:
             role = node.options.get("model", MODEL_CALCULATORS[node.calculator])
             if role not in ROLES:
-                raise BlazeforgeError(f"{config.source}: node {node.name}",
-                                      f"unknown model role {role!r}; expected one of {sorted(ROLES)}")
+                raise BlazeforgeError(
+                    f"{config.source}: node {node.name}",
+                    f"unknown model role {role!r}; expected one of {sorted(ROLES)}",
+                )
             out.append(role)
     return out
 
@@ -85,8 +94,10 @@ def load_models(paths: dict, threads: int = 1, delegate: str = "cpu") -> tuple[d
         raise BlazeforgeError("delegate", f"expected cpu or gpu, got {delegate!r}")
     first = gpu_delegate(probe=next(iter(paths.values()), None)) if delegate == "gpu" else None
     if delegate == "gpu" and first is None:
-        log.warning("run: no GPU delegate loads here and LiteRT's GPU accelerator finds no GPU (set "
-                    "BLAZEFORGE_GPU_DELEGATE to a delegate library); running on the CPU with XNNPack")
+        log.warning(
+            "run: no GPU delegate loads here and LiteRT's GPU accelerator finds no GPU (set "
+            "BLAZEFORGE_GPU_DELEGATE to a delegate library); running on the CPU with XNNPack"
+        )
         delegate = "cpu"
     out, files = {}, []
     for i, (role, path) in enumerate(paths.items()):
@@ -103,8 +114,16 @@ def load_models(paths: dict, threads: int = 1, delegate: str = "cpu") -> tuple[d
     return out, files, delegate
 
 
-def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: str = "mediapipe",
-                 precision: str = "fp32", threads: int = 1, limit: int | None = None, delegate: str = "cpu") -> dict:
+def run_pipeline(
+    config: GraphConfig,
+    source: str,
+    out_dir: str | Path,
+    models: str = "mediapipe",
+    precision: str = "fp32",
+    threads: int = 1,
+    limit: int | None = None,
+    delegate: str = "cpu",
+) -> dict:
     """Run `config` on `source`; returns the metrics (also what `blazeforge run` writes)."""
     paths = resolve(roles(config), models, precision)
     for role, path in paths.items():
@@ -124,19 +143,30 @@ def run_pipeline(config: GraphConfig, source: str, out_dir: str | Path, models: 
         model.released = run.priority.released
     stats = run.run()
     frames = max(stats["frames"], 1)
-    detector_calls = sum(stats["calculators"].get(n.name, {}).get("calls", 0)
-                         for n in config.nodes if n.calculator == "Detector")
+    detector_calls = sum(
+        stats["calculators"].get(n.name, {}).get("calls", 0) for n in config.nodes if n.calculator == "Detector"
+    )
     if stats["failures"]:
-        log.warning("run: %d calculator calls failed (logged above); their frames were skipped there",
-                    stats["failures"])
+        log.warning(
+            "run: %d calculator calls failed (logged above); their frames were skipped there", stats["failures"]
+        )
     inference = sum(f.seconds for f in files)
-    return {"pipeline": config.name, "source": str(source), **stats,
-            "detector_fraction": round(detector_calls / frames, 4),
-            "inference_ms": round(inference * 1000 / frames, 3),  # per frame, all models
-            "pipeline_ms": round(stats["seconds"] * 1000 / frames, 3),  # per frame, wall clock
-            "models": {role: str(path) for role, path in paths.items()}, "delegate": delegate, "threads": threads,
-            **({"fully_accelerated": {f.path.name: f.fully_accelerated for f in files}}
-               if any(f.fully_accelerated is not None for f in files) else {})}
+    return {
+        "pipeline": config.name,
+        "source": str(source),
+        **stats,
+        "detector_fraction": round(detector_calls / frames, 4),
+        "inference_ms": round(inference * 1000 / frames, 3),  # per frame, all models
+        "pipeline_ms": round(stats["seconds"] * 1000 / frames, 3),  # per frame, wall clock
+        "models": {role: str(path) for role, path in paths.items()},
+        "delegate": delegate,
+        "threads": threads,
+        **(
+            {"fully_accelerated": {f.path.name: f.fully_accelerated for f in files}}
+            if any(f.fully_accelerated is not None for f in files)
+            else {}
+        ),
+    }
 
 
 def run(cfg, run_dir: Path) -> dict:
@@ -148,5 +178,6 @@ def run(cfg, run_dir: Path) -> dict:
     config = load(str(r.pipeline), r.max_instances, bool(r.iris), r.overflow, r.workers, bool(r.video), boxes)
     # models=[A,B] (Hydra's list; a bare A,B is not valid Hydra syntax) or one string
     models = str(r.models) if isinstance(r.models, str) else ",".join(str(m) for m in r.models)
-    return run_pipeline(config, str(r.source), run_dir, models, str(r.precision), int(r.threads), r.limit,
-                        str(r.delegate))
+    return run_pipeline(
+        config, str(r.source), run_dir, models, str(r.precision), int(r.threads), r.limit, str(r.delegate)
+    )

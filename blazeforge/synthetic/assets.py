@@ -15,9 +15,21 @@ HDRI_SUFFIXES = (".hdr", ".exr")
 
 PACKAGE_PHOTOS = "packages"
 # scikit-image's photos without a person (its astronaut and cameraman would add a second face).
-_SKIMAGE_PHOTOS = ("brick.png", "chelsea.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
-                   "hubble_deep_field.jpg", "moon.png", "motorcycle_left.png", "motorcycle_right.png", "page.png",
-                   "rocket.jpg", "text.png")
+_SKIMAGE_PHOTOS = (
+    "brick.png",
+    "chelsea.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "moon.png",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "page.png",
+    "rocket.jpg",
+    "text.png",
+)
 
 
 def package_photos(field: str) -> list[Path]:

@@ -14,7 +14,7 @@ Regions (vertex index sets) come from the wheel's connection sets: eyes, brows, 
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def triangles() -> np.ndarray:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def region(name: str) -> np.ndarray:
     """Vertex indices of a wheel connection set, e.g. region("FACEMESH_LEFT_EYE")."""
     from blazeforge.zoo.connections import connections
@@ -116,6 +116,6 @@ def lower_lip() -> np.ndarray:
         a, b = (61, 291) if 61 in loop else (78, 308)
         top = 0 if 0 in loop else 13
         i, j = sorted((loop.index(a), loop.index(b)))
-        arc = loop[i + 1:j]
-        out += [v for v in (arc if top not in arc else loop[j + 1:] + loop[:i])]
+        arc = loop[i + 1 : j]
+        out += [v for v in (arc if top not in arc else loop[j + 1 :] + loop[:i])]
     return np.array(sorted(out))

@@ -2,9 +2,9 @@
 
 The face is the 468-vertex mesh (`face_geometry`: MediaPipe's tesselation over a canonical shape),
 varied per frame by identity (independent width / height / depth scales and smooth Gaussian bumps of
-a few millimetres) and expression (jaw open, brow raise, blink, smile), shaded smooth with the skin material in a Monk-scale tone. Eyeballs with irises
-sit behind the eye openings, a dark mouth cavity behind the lips. Around it, from
-`scene.BlenderScene`: backdrop, world, lights and occluders.
+a few millimetres) and expression (jaw open, brow raise, blink, smile), shaded smooth with the skin
+material in a Monk-scale tone. Eyeballs with irises sit behind the eye openings, a dark mouth
+cavity behind the lips. Around it, from `scene.BlenderScene`: backdrop, world, lights and occluders.
 
 Labels: the refined mesh's 478 points (the 468 vertices, then 5 per iris: the `face_mesh_iris`
 topology) projected (pixels; z relative to the nose tip at x's scale) and in camera metres, their
@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import bpy
 import bmesh  # after bpy: Blender's modules load with it
+import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
@@ -26,8 +26,8 @@ from blazeforge.synthetic.kinematics import orientation
 from blazeforge.synthetic.scene import MONK, BlenderScene, srgb_to_linear
 from blazeforge.topology.face_mesh import NOSE_TIP
 
-EYEBALL_RADIUS = 0.012    # metres
-IRIS_RADIUS = 0.00585     # 11.7 mm iris diameter (MediaPipe Iris)
+EYEBALL_RADIUS = 0.012  # metres
+IRIS_RADIUS = 0.00585  # 11.7 mm iris diameter (MediaPipe Iris)
 
 
 class FaceScene(BlenderScene):
@@ -42,10 +42,12 @@ class FaceScene(BlenderScene):
         self._clear()
         cfg = self.cfg
         tone = int(rng.integers(cfg.skin_tones[0], cfg.skin_tones[1] + 1))
-        expression = {"jaw_open": float(rng.uniform(0, 1) ** 2 * cfg.expressions.jaw_open),
-                      "brow_raise": float(rng.uniform(0, 1) ** 2 * cfg.expressions.brow_raise),
-                      "blink": float(rng.uniform(0, 1) ** 3 * cfg.expressions.blink),
-                      "smile": float(rng.uniform(0, 1) ** 2 * cfg.expressions.smile)}
+        expression = {
+            "jaw_open": float(rng.uniform(0, 1) ** 2 * cfg.expressions.jaw_open),
+            "brow_raise": float(rng.uniform(0, 1) ** 2 * cfg.expressions.brow_raise),
+            "blink": float(rng.uniform(0, 1) ** 3 * cfg.expressions.blink),
+            "smile": float(rng.uniform(0, 1) ** 2 * cfg.expressions.smile),
+        }
         local = _express(_identity(canonical_mesh(), rng, cfg.identity), expression)
 
         fov = math.radians(rng.uniform(*cfg.camera.fov_deg))
@@ -58,11 +60,17 @@ class FaceScene(BlenderScene):
         mesh = local @ rotation.T + target
         face, iris = self._face(mesh, rotation, tone, rng)
         world = np.concatenate([mesh, iris])  # the refined mesh's 478 points
-        return {**self._shoot(rng, face, world, target, distance, fov, frame_path, mask_path, root=NOSE_TIP,
-                              tolerance=0.002),
-                "handedness": 0.0,
-                "meta": {"skin_tone": tone, "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items()),
-                         "background": self.background}}
+        return {
+            **self._shoot(
+                rng, face, world, target, distance, fov, frame_path, mask_path, root=NOSE_TIP, tolerance=0.002
+            ),
+            "handedness": 0.0,
+            "meta": {
+                "skin_tone": tone,
+                "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items()),
+                "background": self.background,
+            },
+        }
 
     def _face(self, world: np.ndarray, rotation: np.ndarray, tone: int, rng) -> tuple[list, np.ndarray]:
         """The face mesh, eyeballs with irises and the mouth cavity. Returns the face's objects and
@@ -88,14 +96,21 @@ class FaceScene(BlenderScene):
             centre = rim.mean(0) - forward * EYEBALL_RADIUS * 0.75
             objects.append(self._sphere(f"eye_{side}", centre, EYEBALL_RADIUS, (0.8, 0.78, 0.75), 0.3))
             iris = centre + forward * EYEBALL_RADIUS * 0.92
-            objects.append(self._sphere(f"iris_{side}", iris, IRIS_RADIUS, iris_color, 0.2,
-                                        flatten=(rotation, 0.35)))
+            objects.append(self._sphere(f"iris_{side}", iris, IRIS_RADIUS, iris_color, 0.2, flatten=(rotation, 0.35)))
             side_way = mirror * across
-            points += [iris + forward * IRIS_RADIUS * 0.35, iris + side_way * IRIS_RADIUS, iris + up * IRIS_RADIUS,
-                       iris - side_way * IRIS_RADIUS, iris - up * IRIS_RADIUS]
+            points += [
+                iris + forward * IRIS_RADIUS * 0.35,
+                iris + side_way * IRIS_RADIUS,
+                iris + up * IRIS_RADIUS,
+                iris - side_way * IRIS_RADIUS,
+                iris - up * IRIS_RADIUS,
+            ]
         lips = world[region("FACEMESH_LIPS")]
-        objects.append(self._sphere("mouth", lips.mean(0) - forward * 0.012, 0.022, (0.08, 0.02, 0.02), 0.8,
-                                    flatten=(rotation, 0.5)))
+        objects.append(
+            self._sphere(
+                "mouth", lips.mean(0) - forward * 0.012, 0.022, (0.08, 0.02, 0.02), 0.8, flatten=(rotation, 0.5)
+            )
+        )
         return objects, np.array(points)
 
     def _occluder(self, rng, points: np.ndarray, fov: float):
@@ -181,13 +196,14 @@ class FaceScene(BlenderScene):
         rotation, factor = flatten if flatten is not None else (np.eye(3), 1.0)
         return self._place(name, mesh, centre, np.asarray(rotation), (1, 1, factor), color, roughness)
 
+
 def _identity(mesh: np.ndarray, rng, cfg) -> np.ndarray:
     """A person's face: width, height and depth scaled apart, plus smooth Gaussian bumps."""
     out = mesh * rng.uniform(1 - cfg.scale, 1 + cfg.scale, 3)
     for _ in range(int(cfg.bumps)):
         centre = mesh[rng.integers(len(mesh))]
         width = rng.uniform(0.015, 0.04)
-        weight = np.exp(-np.sum((mesh - centre) ** 2, 1) / (2 * width ** 2))[:, None]
+        weight = np.exp(-np.sum((mesh - centre) ** 2, 1) / (2 * width**2))[:, None]
         out = out + weight * rng.normal(0, cfg.bump_mm / 1000, 3)
     return out
 
@@ -204,7 +220,7 @@ def _express(mesh: np.ndarray, expression: dict) -> np.ndarray:
     pivot = np.array([0.0, mouth_y + 0.01, corners[:, 2].mean() - 0.05])
     below = np.clip((mouth_y + 0.004 - mesh[:, 1]) / 0.02, 0, 1)  # 0 above the mouth, 1 from 2 cm below
     below[region("FACEMESH_LIPS")] = 0  # the upper lip (and the corners) stay with the skull,
-    below[lower_lip()] = 1               # the lower lip goes with the jaw
+    below[lower_lip()] = 1  # the lower lip goes with the jaw
     angle = math.radians(18) * expression["jaw_open"] * below
     rel = mesh - pivot
     c, s = np.cos(angle), np.sin(angle)
@@ -224,7 +240,7 @@ def _express(mesh: np.ndarray, expression: dict) -> np.ndarray:
         spread = np.array([shift[upper[np.argmin(np.linalg.norm(mesh[upper] - v, axis=1))]] for v in mesh])
         out += np.where(np.isin(np.arange(len(mesh)), upper)[:, None], shift, weight * spread * 0.8)
     for corner, sign in ((61, -1.0), (291, 1.0)):  # smile: the mouth corners out and up, the cheeks with them
-        weight = np.exp(-np.sum((mesh - mesh[corner]) ** 2, 1) / (2 * 0.012 ** 2))[:, None]
+        weight = np.exp(-np.sum((mesh - mesh[corner]) ** 2, 1) / (2 * 0.012**2))[:, None]
         out += weight * np.array([sign * 0.004, 0.004, 0.0]) * expression["smile"]
     return out
 
@@ -232,7 +248,7 @@ def _express(mesh: np.ndarray, expression: dict) -> np.ndarray:
 def _near(mesh: np.ndarray, points: np.ndarray, width: float) -> np.ndarray:
     """[V] in [0, 1]: how close each vertex is to the nearest of `points` (Gaussian of width metres)."""
     d2 = ((mesh[:, None, :] - mesh[None, points, :]) ** 2).sum(-1).min(1)
-    return np.exp(-d2 / (2 * width ** 2))
+    return np.exp(-d2 / (2 * width**2))
 
 
 def _linear_hsv(h: float, s: float, v: float) -> tuple:

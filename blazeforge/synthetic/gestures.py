@@ -13,20 +13,22 @@ import numpy as np
 from blazeforge.topology.hand import FINGERS
 
 JOINTS = {"thumb": ("cmc_flex", "cmc_abd", "mcp", "ip")} | {
-    f: ("mcp_flex", "mcp_abd", "pip", "dip") for f in FINGERS[1:]}
+    f: ("mcp_flex", "mcp_abd", "pip", "dip") for f in FINGERS[1:]
+}
 
 # Anatomical limits, degrees: (low, high) per joint.
 LIMITS = {"thumb": ((-20, 70), (-10, 60), (-10, 75), (-15, 85))} | {
-    f: ((-20, 95), (-20, 20), (0, 110), (-5, 85)) for f in FINGERS[1:]}
+    f: ((-20, 95), (-20, 20), (0, 110), (-5, 85)) for f in FINGERS[1:]
+}
 
 # Finger states (mcp_flex, mcp_abd, pip, dip).
-S = (0, 0, 0, 0)          # straight
-C = (85, 0, 100, 65)      # curled into the fist
-H = (45, 0, 50, 30)       # half bent
-K = (5, 0, 95, 60)        # hooked
-F = (85, 0, 5, 5)         # bent flat at the knuckle
-T = (40, 0, 45, 25)       # tip meeting the thumb
-R = (20, 0, 25, 15)       # relaxed
+S = (0, 0, 0, 0)  # straight
+C = (85, 0, 100, 65)  # curled into the fist
+H = (45, 0, 50, 30)  # half bent
+K = (5, 0, 95, 60)  # hooked
+F = (85, 0, 5, 5)  # bent flat at the knuckle
+T = (40, 0, 45, 25)  # tip meeting the thumb
+R = (20, 0, 25, 15)  # relaxed
 # Thumb states (cmc_flex, cmc_abd, mcp, ip).
 OUT = (0, 0, 0, 0)
 SIDE = (25, 0, 5, 5)
@@ -43,7 +45,7 @@ def _g(thumb, index, middle, ring, pinky, abd=(0, 0, 0, 0)) -> dict:
     return pose
 
 
-TOGETHER = (-6, 0, 6, 12)   # cancels the rest splay: fingers side by side
+TOGETHER = (-6, 0, 6, 12)  # cancels the rest splay: fingers side by side
 SPREAD = (12, 2, -10, -18)
 
 GESTURES = {

@@ -55,8 +55,11 @@ class HandScene(BlenderScene):
         frames = {f: rotation @ m for f, m in frames.items()}
 
         hand = self._hand(world, frames, tone, rng)
-        return {**self._shoot(rng, hand, world, target, distance, fov, frame_path, mask_path, root=0),
-                "handedness": 0.0 if left else 1.0, "meta": {"skin_tone": tone, "gesture": gesture, "left": left}}
+        return {
+            **self._shoot(rng, hand, world, target, distance, fov, frame_path, mask_path, root=0),
+            "handedness": 0.0 if left else 1.0,
+            "meta": {"skin_tone": tone, "gesture": gesture, "left": left},
+        }
 
     # ----------------------------------------------------------------------------------------
     def _hand(self, joints: np.ndarray, frames: dict, tone: int, rng) -> list:
@@ -120,8 +123,11 @@ class HandScene(BlenderScene):
             nail = bpy.data.objects.new(f"nail_{finger}", bpy.data.meshes.new("nail"))
             cube_mesh(nail.data)
             basis = Matrix([tuple(side), tuple(along), tuple(-palm)]).transposed()
-            nail.matrix_world = Matrix.Translation(Vector(center)) @ basis.to_4x4() @ \
-                Matrix.Diagonal((radius * 0.75, radius * 1.3, 0.0012, 1.0))
+            nail.matrix_world = (
+                Matrix.Translation(Vector(center))
+                @ basis.to_4x4()
+                @ Matrix.Diagonal((radius * 0.75, radius * 1.3, 0.0012, 1.0))
+            )
             nail.modifiers.new("smooth", "SUBSURF").render_levels = 2
             nail.data.materials.append(nail_mat)
             objects.append(self._link(nail))

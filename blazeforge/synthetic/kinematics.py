@@ -49,9 +49,12 @@ class HandShape:
     finger_scale: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0)
 
     @classmethod
-    def random(cls, rng: np.random.Generator) -> "HandShape":
-        return cls(scale=float(rng.uniform(0.85, 1.12)), palm_width=float(rng.uniform(0.9, 1.1)),
-                   finger_scale=tuple(float(s) for s in rng.uniform(0.93, 1.07, 5)))
+    def random(cls, rng: np.random.Generator) -> HandShape:
+        return cls(
+            scale=float(rng.uniform(0.85, 1.12)),
+            palm_width=float(rng.uniform(0.9, 1.1)),
+            finger_scale=tuple(float(s) for s in rng.uniform(0.93, 1.07, 5)),
+        )
 
 
 def _rx(deg: float) -> np.ndarray:
@@ -77,8 +80,9 @@ def _thumb_frame() -> np.ndarray:
     return _rz(yaw) @ _rx(pitch) @ _ry(roll)
 
 
-def forward_kinematics(pose: dict, shape: HandShape = HandShape(), left: bool = False,
-                       frames: dict | None = None) -> np.ndarray:
+def forward_kinematics(
+    pose: dict, shape: HandShape = HandShape(), left: bool = False, frames: dict | None = None
+) -> np.ndarray:
     """The 21 joints [21, 3] in metres in the hand frame, in MediaPipe order.
 
     If `frames` is a dict, it receives each finger's distal segment frame [3, 3] (columns: side,
@@ -120,7 +124,7 @@ def orientation(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """A hand orientation: any roll in the image plane, palm or back towards the camera, tilted."""
-    yaw = rng.uniform(-math.pi, math.pi)          # about the hand's finger axis: palm, side or back
-    pitch = rng.uniform(-0.9, 0.9)                # fingers towards or away from the camera
-    roll = rng.uniform(-math.pi, math.pi)         # in the image plane
+    yaw = rng.uniform(-math.pi, math.pi)  # about the hand's finger axis: palm, side or back
+    pitch = rng.uniform(-0.9, 0.9)  # fingers towards or away from the camera
+    roll = rng.uniform(-math.pi, math.pi)  # in the image plane
     return orientation(yaw, pitch, roll)

@@ -30,8 +30,10 @@ from blazeforge.errors import BlazeforgeError
 
 log = logging.getLogger(__name__)
 # Scene name -> (module, class) rendering it; label versions per scene.
-SCENES = {"hands": ("blazeforge.synthetic.hand_scene", "HandScene"),
-          "faces": ("blazeforge.synthetic.face_scene", "FaceScene")}
+SCENES = {
+    "hands": ("blazeforge.synthetic.hand_scene", "HandScene"),
+    "faces": ("blazeforge.synthetic.face_scene", "FaceScene"),
+}
 # faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's).
 LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v2"}
 
@@ -47,7 +49,7 @@ def frames_done(shard_dir: Path) -> int:
     if not labels.is_file():
         return 0
     data = labels.read_bytes()
-    good = data[:data.rfind(b"\n") + 1]
+    good = data[: data.rfind(b"\n") + 1]
     lines = good.splitlines()
     while lines:
         try:
@@ -72,13 +74,16 @@ def _validate(cfg: DictConfig) -> None:
         raise BlazeforgeError("render.shards", f"{r.shards} shards for {r.n} frames; expected shards <= n")
     kinds = cfg.scene.occluders.get("kinds")  # faces: which occluders
     if kinds is not None and (not len(kinds) or not set(kinds) <= {"glasses", "hair", "hand"}):
-        raise BlazeforgeError("scene.occluders.kinds", f"expected a non-empty list of glasses, hair, hand; got {list(kinds)}")
+        raise BlazeforgeError(
+            "scene.occluders.kinds", f"expected a non-empty list of glasses, hair, hand; got {list(kinds)}"
+        )
 
 
 def render(cfg: DictConfig, run_dir: Path) -> dict:
     """Render cfg.render.n frames of cfg.scene into run_dir; returns counts and the frame rate."""
     _validate(cfg)
     from blazeforge.synthetic.assets import HDRI_SUFFIXES, IMAGE_SUFFIXES, list_files
+
     list_files(cfg.scene.lighting.hdri_dir, HDRI_SUFFIXES, "scene.lighting.hdri_dir")  # fail before forking
     list_files(cfg.scene.background.image_dir, IMAGE_SUFFIXES, "scene.background.image_dir")
 
@@ -104,8 +109,10 @@ def render(cfg: DictConfig, run_dir: Path) -> dict:
             with ctx.Manager() as manager:
                 queue = manager.Queue()
                 with ctx.Pool(workers) as pool:
-                    results = [pool.apply_async(_render_shard_worker, (plain, str(run_dir), *job, threads, queue))
-                               for job in todo]
+                    results = [
+                        pool.apply_async(_render_shard_worker, (plain, str(run_dir), *job, threads, queue))
+                        for job in todo
+                    ]
                     while not all(r.ready() for r in results):
                         while not queue.empty():
                             advance(queue.get())
@@ -115,8 +122,14 @@ def render(cfg: DictConfig, run_dir: Path) -> dict:
                     for r in results:
                         r.get()  # re-raise a worker's error here
     seconds = time.time() - start
-    return {"frames": cfg.render.n, "rendered": missing, "shards": len(sizes), "seconds": round(seconds, 2),
-            "frames_per_second": round(missing / seconds, 3) if missing else None, "run_dir": str(run_dir)}
+    return {
+        "frames": cfg.render.n,
+        "rendered": missing,
+        "shards": len(sizes),
+        "seconds": round(seconds, 2),
+        "frames_per_second": round(missing / seconds, 3) if missing else None,
+        "run_dir": str(run_dir),
+    }
 
 
 def _render_shard_worker(plain: dict, run_dir: str, shard: int, done: int, count: int, threads: int, queue) -> None:
@@ -141,23 +154,43 @@ def _render_shard(plain: dict, run_dir: Path, shard: int, done: int, count: int,
         labels = scene.render(rng, shard_dir / "frames" / name, shard_dir / "masks" / name)
         append_jsonl(shard_dir / "labels.jsonl", _sample(labels, name, cfg.seed, shard, frame, cfg.scene.name))
         advance(1)
-    manifest = {"scene": plain["scene"], "render": plain["render"], "seed": cfg.seed, "shard": shard,
-                "count": count, "done": count, "complete": True, "label_version": LABEL_VERSIONS[cfg.scene.name],
-                "seconds": round(time.time() - start, 2)}
+    manifest = {
+        "scene": plain["scene"],
+        "render": plain["render"],
+        "seed": cfg.seed,
+        "shard": shard,
+        "count": count,
+        "done": count,
+        "complete": True,
+        "label_version": LABEL_VERSIONS[cfg.scene.name],
+        "seconds": round(time.time() - start, 2),
+    }
     (shard_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: str) -> Sample:
     kp = labels["keypoints"][None].astype(np.float32)
     return Sample(
-        image=f"frames/{name}", mask=f"masks/{name}", width=labels["size"], height=labels["size"],
-        keypoints=kp, keypoint_mask=np.ones(kp.shape, bool), visibility=labels["visibility"][None],
-        boxes=labels["box"][None], presence=np.ones(1, np.float32),
+        image=f"frames/{name}",
+        mask=f"masks/{name}",
+        width=labels["size"],
+        height=labels["size"],
+        keypoints=kp,
+        keypoint_mask=np.ones(kp.shape, bool),
+        visibility=labels["visibility"][None],
+        boxes=labels["box"][None],
+        presence=np.ones(1, np.float32),
         handedness=np.array([labels["handedness"]], np.float32),
-        keypoints_camera=labels["keypoints_camera"][None].astype(np.float32), camera=labels["camera"],
-        meta={"source": "synthetic", "subject_id": f"synthetic-{seed}-{shard}-{frame}",
-              **{k: v for k, v in labels["meta"].items() if k in ("skin_tone", "gesture", "expression", "background")},
-              "scene_seed": f"{seed}-{shard}-{frame}", "label_version": LABEL_VERSIONS[scene]})
+        keypoints_camera=labels["keypoints_camera"][None].astype(np.float32),
+        camera=labels["camera"],
+        meta={
+            "source": "synthetic",
+            "subject_id": f"synthetic-{seed}-{shard}-{frame}",
+            **{k: v for k, v in labels["meta"].items() if k in ("skin_tone", "gesture", "expression", "background")},
+            "scene_seed": f"{seed}-{shard}-{frame}",
+            "label_version": LABEL_VERSIONS[scene],
+        },
+    )
 
 
 class _progress:
@@ -171,15 +204,23 @@ class _progress:
         if self.quiet or not self.total:
             self.bar = None
             return lambda k=1: None
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         class Rate(ProgressColumn):
             def render(self, task):
                 return f"{task.speed:.2f} frames/s" if task.speed else "-- frames/s"
 
-        self.bar = Progress(TextColumn("render"), BarColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(),
-                            TimeRemainingColumn())
+        self.bar = Progress(
+            TextColumn("render"), BarColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(), TimeRemainingColumn()
+        )
         self.bar.start()
         task = self.bar.add_task("render", total=self.total)
         return lambda k=1: self.bar.advance(task, k)

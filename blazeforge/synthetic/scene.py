@@ -26,8 +26,11 @@ MONK = ("f6ede4", "f3e7db", "f7ead0", "eadaba", "d7bd96", "a07e56", "825c43", "6
 
 
 def srgb_to_linear(hex_or_rgb) -> tuple[float, float, float]:
-    rgb = np.array([int(hex_or_rgb[i:i + 2], 16) / 255 for i in (0, 2, 4)]) if isinstance(hex_or_rgb, str) \
+    rgb = (
+        np.array([int(hex_or_rgb[i : i + 2], 16) / 255 for i in (0, 2, 4)])
+        if isinstance(hex_or_rgb, str)
         else np.asarray(hex_or_rgb, float)
+    )
     lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
     return tuple(float(c) for c in lin)
 
@@ -64,8 +67,19 @@ class BlenderScene:
         self.frame_objects: list = []
 
     # ----------------------------------------------------------------------------------------
-    def _shoot(self, rng, subject: list, world: np.ndarray, target: np.ndarray, distance: float, fov: float,
-               frame_path: Path, mask_path: Path, root: int, tolerance: float = 0.02) -> dict:
+    def _shoot(
+        self,
+        rng,
+        subject: list,
+        world: np.ndarray,
+        target: np.ndarray,
+        distance: float,
+        fov: float,
+        frame_path: Path,
+        mask_path: Path,
+        root: int,
+        tolerance: float = 0.02,
+    ) -> dict:
         """Backdrop, lights and occluders around the subject (its objects; its labelled points `world`
         [K, 3], metres), render the frame and its mask, and project the points. Returns keypoints
         [K, 3] (pixels; z relative to point `root` at x's scale), keypoints_camera [K, 3] (metres),
@@ -89,9 +103,14 @@ class BlenderScene:
         visibility = self._visibility(world, subject, uv, tolerance)
         ys, xs = np.nonzero(mask)
         box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else [*uv.min(0), *uv.max(0)]
-        return {"keypoints": np.concatenate([uv, z[:, None]], 1), "keypoints_camera": cam, "visibility": visibility,
-                "box": np.asarray(box, np.float32), "size": self.size,
-                "camera": {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2}}
+        return {
+            "keypoints": np.concatenate([uv, z[:, None]], 1),
+            "keypoints_camera": cam,
+            "visibility": visibility,
+            "box": np.asarray(box, np.float32),
+            "size": self.size,
+            "camera": {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2},
+        }
 
     def _link(self, obj):
         self.scene.collection.objects.link(obj)
@@ -102,8 +121,7 @@ class BlenderScene:
         for obj in self.frame_objects:
             bpy.data.objects.remove(obj, do_unlink=True)
         self.frame_objects = []
-        for collection in (bpy.data.meshes, bpy.data.materials, bpy.data.lights, bpy.data.images,
-                           bpy.data.node_groups):
+        for collection in (bpy.data.meshes, bpy.data.materials, bpy.data.lights, bpy.data.images, bpy.data.node_groups):
             for block in list(collection):
                 if block.users == 0:
                     collection.remove(block)
@@ -145,7 +163,9 @@ class BlenderScene:
         mesh.from_pydata([(-1, -1, 0), (1, -1, 0), (1, 1, 0), (-1, 1, 0)], [], [(0, 1, 2, 3)])
         mesh.uv_layers.new()
         obj = self._link(bpy.data.objects.new("backdrop", mesh))
-        tilt = Matrix.Rotation(float(rng.uniform(-0.3, 0.3)), 4, "X") @ Matrix.Rotation(float(rng.uniform(-0.3, 0.3)), 4, "Y")
+        tilt = Matrix.Rotation(float(rng.uniform(-0.3, 0.3)), 4, "X") @ Matrix.Rotation(
+            float(rng.uniform(-0.3, 0.3)), 4, "Y"
+        )
         obj.matrix_world = Matrix.Translation((0, 0, -depth)) @ tilt @ Matrix.Diagonal((size, size, 1, 1))
         mat = bpy.data.materials.new("backdrop")
         mat.use_nodes = True
@@ -161,8 +181,14 @@ class BlenderScene:
             tex.image = bpy.data.images.load(str(photo))
             links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
         else:
-            kind = ("ShaderNodeTexNoise", "ShaderNodeTexVoronoi", "ShaderNodeTexWave", "ShaderNodeTexChecker",
-                    "ShaderNodeTexMagic", "ShaderNodeTexBrick")[rng.integers(6)]
+            kind = (
+                "ShaderNodeTexNoise",
+                "ShaderNodeTexVoronoi",
+                "ShaderNodeTexWave",
+                "ShaderNodeTexChecker",
+                "ShaderNodeTexMagic",
+                "ShaderNodeTexBrick",
+            )[rng.integers(6)]
             tex = nodes.new(kind)
             tex.inputs["Scale"].default_value = float(rng.uniform(2, 25))
             ramp = nodes.new("ShaderNodeValToRGB")
@@ -196,14 +222,18 @@ class BlenderScene:
             links.new(sky.outputs["Color"], background.inputs["Color"])
             background.inputs["Strength"].default_value *= 0.3
         else:
-            background.inputs["Color"].default_value = (*srgb_to_linear(_hsv_to_rgb(rng.random(), rng.uniform(0, 0.3), rng.uniform(0.3, 1))), 1)
+            background.inputs["Color"].default_value = (
+                *srgb_to_linear(_hsv_to_rgb(rng.random(), rng.uniform(0, 0.3), rng.uniform(0.3, 1))),
+                1,
+            )
         lo, hi = self.cfg.lighting.area_lights
         for _ in range(int(rng.integers(lo, hi + 1))):
             light = bpy.data.lights.new("area", "AREA")
             light.size = float(rng.uniform(0.1, 0.6))
             light.energy = float(rng.uniform(2, 20))
-            kelvin_tint = _hsv_to_rgb(rng.uniform(0.02, 0.12) if rng.random() < 0.7 else rng.uniform(0.5, 0.65),
-                                      rng.uniform(0, 0.35), 1.0)
+            kelvin_tint = _hsv_to_rgb(
+                rng.uniform(0.02, 0.12) if rng.random() < 0.7 else rng.uniform(0.5, 0.65), rng.uniform(0, 0.35), 1.0
+            )
             light.color = kelvin_tint
             obj = self._link(bpy.data.objects.new("area", light))
             direction = _unit(np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.2, 1.2)]))
@@ -223,6 +253,7 @@ class BlenderScene:
             cube_mesh(mesh)
         else:
             import bmesh
+
             bm = bmesh.new()
             if kind == 1:
                 bmesh.ops.create_uvsphere(bm, u_segments=16, v_segments=8, radius=1.0)
@@ -232,11 +263,16 @@ class BlenderScene:
             bm.free()
         obj = self._link(bpy.data.objects.new("occluder", mesh))
         stretch = (size, size * rng.uniform(1, 4), size * rng.uniform(0.5, 1.5), 1)
-        obj.matrix_world = Matrix.Translation(Vector(center)) @ Matrix(random_rotation(rng)).to_4x4() @ Matrix.Diagonal(stretch)
+        obj.matrix_world = (
+            Matrix.Translation(Vector(center)) @ Matrix(random_rotation(rng)).to_4x4() @ Matrix.Diagonal(stretch)
+        )
         mat = bpy.data.materials.new("occluder")
         mat.use_nodes = True
         bsdf = mat.node_tree.nodes["Principled BSDF"]
-        bsdf.inputs["Base Color"].default_value = (*srgb_to_linear(_hsv_to_rgb(rng.random(), rng.uniform(0, 1), rng.uniform(0.1, 0.9))), 1)
+        bsdf.inputs["Base Color"].default_value = (
+            *srgb_to_linear(_hsv_to_rgb(rng.random(), rng.uniform(0, 1), rng.uniform(0.1, 0.9))),
+            1,
+        )
         bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.1, 0.9))
         bsdf.inputs["Metallic"].default_value = float(rng.random() < 0.2)
         mesh.materials.append(mat)
@@ -258,14 +294,22 @@ class BlenderScene:
         strength = world_tree.nodes["Background"].inputs["Strength"]
         old_strength = strength.default_value
         strength.default_value = 0.0
-        settings = (scene.cycles.samples, scene.cycles.use_denoising, scene.cycles.filter_width,
-                    scene.view_settings.view_transform)
+        settings = (
+            scene.cycles.samples,
+            scene.cycles.use_denoising,
+            scene.cycles.filter_width,
+            scene.view_settings.view_transform,
+        )
         scene.cycles.samples, scene.cycles.use_denoising, scene.cycles.filter_width = 1, False, 0.01
         scene.view_settings.view_transform = "Standard"
         scene.render.filepath = str(path)
         render_quietly()
-        (scene.cycles.samples, scene.cycles.use_denoising, scene.cycles.filter_width,
-         scene.view_settings.view_transform) = settings
+        (
+            scene.cycles.samples,
+            scene.cycles.use_denoising,
+            scene.cycles.filter_width,
+            scene.view_settings.view_transform,
+        ) = settings
         strength.default_value = old_strength
         for obj in self.frame_objects:
             if obj.name in saved:
@@ -292,11 +336,11 @@ class BlenderScene:
         return visible
 
 
-
 def render_quietly():
     """bpy.ops.render.render(write_still=True) with Blender's per-tile log lines kept off stdout."""
     import os
     import sys
+
     sys.stdout.flush()
     saved = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -334,4 +378,5 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
     import colorsys
+
     return colorsys.hsv_to_rgb(float(h), float(s), float(v))

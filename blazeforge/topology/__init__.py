@@ -69,7 +69,9 @@ def derivation(source: str, target: str):
     from blazeforge.topology.face import from_face_mesh
 
     first_468 = lambda points: points[:468]  # noqa: E731
-    rules = {("face_mesh_iris", "face_mesh"): first_468,
-             ("face_mesh_iris", "face_keypoints"): lambda points: from_face_mesh(points[:468]),
-             ("face_mesh", "face_keypoints"): from_face_mesh}
+    rules = {
+        ("face_mesh_iris", "face_mesh"): first_468,
+        ("face_mesh_iris", "face_keypoints"): lambda points: from_face_mesh(points[:468]),
+        ("face_mesh", "face_keypoints"): from_face_mesh,
+    }
     return rules.get((source, target))

@@ -30,16 +30,30 @@ def finger_chain(finger: str) -> tuple[int, int, int, int]:
 
 
 EDGES = (
-    (0, 1), (1, 2), (2, 3), (3, 4),
-    (0, 5), (5, 6), (6, 7), (7, 8),
-    (5, 9), (9, 10), (10, 11), (11, 12),
-    (9, 13), (13, 14), (14, 15), (15, 16),
-    (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (0, 5),
+    (5, 6),
+    (6, 7),
+    (7, 8),
+    (5, 9),
+    (9, 10),
+    (10, 11),
+    (11, 12),
+    (9, 13),
+    (13, 14),
+    (14, 15),
+    (15, 16),
+    (13, 17),
+    (0, 17),
+    (17, 18),
+    (18, 19),
+    (19, 20),
 )
 
-HAND = register(
-    Topology(name="hand", names=NAMES, edges=EDGES, root=WRIST, normalizer=(WRIST, MIDDLE_MCP))
-)
+HAND = register(Topology(name="hand", names=NAMES, edges=EDGES, root=WRIST, normalizer=(WRIST, MIDDLE_MCP)))
 
 # MediaPipe's palm detector: its 7 keypoints as hand landmarks (wrist, index, middle, ring and
 # pinky MCPs, thumb CMC and MCP), and its box: a square on the centre of those keypoints' bounds,

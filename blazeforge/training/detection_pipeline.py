@@ -24,10 +24,10 @@ import math
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from blazeforge.datasets.builder import decode_mask
 from blazeforge.geometry.anchors import generate_anchors
 from blazeforge.geometry.matching import BACKGROUND, encode, match, sized_anchors
 from blazeforge.geometry.roi import Roi, crop_image, image_to_crop, letterbox_roi
-from blazeforge.datasets.builder import decode_mask
 from blazeforge.recipes.detection import Detector, detector, hidden, instances, min_visible
 
 
@@ -55,14 +55,14 @@ class Targets:
         bool: instances to ignore (`recipes.detection.hidden`).
         """
         to_view = lambda xy: image_to_crop(xy, view, size) / size  # noqa: E731
-        found, points, point_mask, ignore = instances(self.kind, keypoints, keypoint_mask, boxes, to_view,
-                                                      1.0 / view.width, flip, ignored)
+        found, points, point_mask, ignore = instances(
+            self.kind, keypoints, keypoint_mask, boxes, to_view, 1.0 / view.width, flip, ignored
+        )
         centre = (found[:, :2] + found[:, 2:]) / 2
         inside = ((0 <= centre) & (centre <= 1)).all(1)
         keep = inside & ~ignore
         found, points, point_mask, unseen = found[keep], points[keep], point_mask[keep], found[inside & ignore]
-        matched = match(found, self.sized, float(self.matching.positive_iou), float(self.matching.negative_iou),
-                        unseen)
+        matched = match(found, self.sized, float(self.matching.positive_iou), float(self.matching.negative_iou), unseen)
         raw = encode(found, points, matched, self.anchors, self.kind.spec.decode)
         weights = np.zeros_like(raw)
         rows = np.flatnonzero(matched >= 0)
@@ -117,11 +117,16 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     size, batch = int(cfg.recipe.input_size), int(cfg.trainer.batch_size)
     make = Examples(cfg, training)
     a, v = len(make.targets.anchors), 4 + 2 * len(make.kind.keypoints)
-    specs = (tf.TensorSpec((size, size, 3), tf.float32), tf.TensorSpec((a, v), tf.float32),
-             tf.TensorSpec((a, v), tf.float32), tf.TensorSpec((a, 1), tf.float32))
+    specs = (
+        tf.TensorSpec((size, size, 3), tf.float32),
+        tf.TensorSpec((a, v), tf.float32),
+        tf.TensorSpec((a, v), tf.float32),
+        tf.TensorSpec((a, 1), tf.float32),
+    )
     raw = load(dataset_dir, split, decode_images=False)
-    ds = raw.map(lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["boxes"],
-                             ex.get("mask", tf.constant(b""))))  # datasets built before 1.3.0 hold no masks
+    ds = raw.map(
+        lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["boxes"], ex.get("mask", tf.constant(b"")))
+    )  # datasets built before 1.3.0 hold no masks
     if training:
         ds = ds.repeat().shuffle(512, seed=int(cfg.seed))
     else:
@@ -131,9 +136,12 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     def decode_and_make(index, item):
         image, keypoints, keypoint_mask, boxes, segmentation = item
         image = tf.io.decode_jpeg(image, channels=3)
-        out = tf.numpy_function(make, [image, keypoints, keypoint_mask, boxes, segmentation, index],
-                                [s.dtype for s in specs],
-                                stateful=False)
+        out = tf.numpy_function(
+            make,
+            [image, keypoints, keypoint_mask, boxes, segmentation, index],
+            [s.dtype for s in specs],
+            stateful=False,
+        )
         for tensor, spec in zip(out, specs):
             tensor.set_shape(spec.shape)
         return tuple(out)

@@ -19,9 +19,9 @@ and int8 calibration need.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Iterator
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -29,8 +29,16 @@ from omegaconf import DictConfig, OmegaConf
 from blazeforge import topology as topologies
 from blazeforge.datasets import load, summary
 from blazeforge.errors import BlazeforgeError
-from blazeforge.geometry.roi import (HAND_ROI_SUBSET, MIRRORED_EYE, Roi, crop_image, eye_roi, face_roi, hand_roi,
-                                     image_to_crop)
+from blazeforge.geometry.roi import (
+    HAND_ROI_SUBSET,
+    MIRRORED_EYE,
+    Roi,
+    crop_image,
+    eye_roi,
+    face_roi,
+    hand_roi,
+    image_to_crop,
+)
 
 
 def num_keypoints(recipe) -> int:
@@ -85,8 +93,9 @@ def crop_view(image: np.ndarray, view: View, roi: Roi, size: int) -> np.ndarray:
     return np.ascontiguousarray(crop[:, ::-1]) if view.mirrored else crop
 
 
-def view_targets(keypoints: np.ndarray, mask: np.ndarray, view: View, roi: Roi, size: int,
-                 z_origin: str) -> tuple[np.ndarray, np.ndarray]:
+def view_targets(
+    keypoints: np.ndarray, mask: np.ndarray, view: View, roi: Roi, size: int, z_origin: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(crop points [K, 3], mask [K, 3]) of `view` under `roi` (the view's, perhaps jittered): the
     view's points in crop pixels (x mirrored for a mirrored view), z from `z_origin`."""
     keypoints, mask = keypoints[view.index], np.asarray(mask[view.index], np.float32)
@@ -131,8 +140,13 @@ def jitter_roi(roi: Roi, rng: np.random.Generator, aug: DictConfig) -> Roi:
     dx, dy = rng.uniform(-aug.roi_shift, aug.roi_shift, 2)
     scale = rng.uniform(1 - aug.roi_scale, 1 + aug.roi_scale)
     moved = roi.transformed(scale, scale, dx, dy, square_long=False)
-    return Roi(moved.cx, moved.cy, moved.width, moved.height,
-               roi.rotation + math.radians(rng.uniform(-aug.roi_rotation_deg, aug.roi_rotation_deg)))
+    return Roi(
+        moved.cx,
+        moved.cy,
+        moved.width,
+        moved.height,
+        roi.rotation + math.radians(rng.uniform(-aug.roi_rotation_deg, aug.roi_rotation_deg)),
+    )
 
 
 def negative_roi(roi: Roi, width: int, height: int, rng: np.random.Generator) -> Roi:
@@ -184,7 +198,9 @@ class TrainExamples:
         views = instance_views(keypoints[i], keypoint_mask[i], self.recipe)
         view = views[int(rng.integers(len(views)))]
         negative = rng.random() < self.recipe.negatives
-        roi = negative_roi(view.roi, image.shape[1], image.shape[0], rng) if negative else jitter_roi(view.roi, rng, aug)
+        roi = (
+            negative_roi(view.roi, image.shape[1], image.shape[0], rng) if negative else jitter_roi(view.roi, rng, aug)
+        )
         crop = crop_view(image, view, roi, size)
         landmarks, mask = view_targets(keypoints[i], keypoint_mask[i], view, roi, size, self.recipe.z_origin)
         h, h_mask = _handedness_target(float(handedness[i]))
@@ -198,13 +214,24 @@ class TrainExamples:
         if negative:
             mask[:], h_mask = 0.0, 0.0
         f32 = np.float32
-        return (crop.astype(f32) / 255.0, landmarks.reshape(-1).astype(f32), mask.reshape(-1), f32([presence]),
-                f32([h]), f32([h_mask]))
+        return (
+            crop.astype(f32) / 255.0,
+            landmarks.reshape(-1).astype(f32),
+            mask.reshape(-1),
+            f32([presence]),
+            f32([h]),
+            f32([h_mask]),
+        )
 
 
 def _to_batch_dict(image, landmarks, mask, presence, handedness, h_mask):
-    return image, {"landmarks": landmarks, "landmark_mask": mask, "presence": presence,
-                   "handedness": handedness, "handedness_mask": h_mask}
+    return image, {
+        "landmarks": landmarks,
+        "landmark_mask": mask,
+        "presence": presence,
+        "handedness": handedness,
+        "handedness_mask": h_mask,
+    }
 
 
 def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
@@ -214,17 +241,28 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     K = num_keypoints(cfg.recipe)
     size = int(cfg.recipe.input_size)
     batch = int(cfg.trainer.batch_size)
-    specs = (tf.TensorSpec((size, size, 3), tf.float32), tf.TensorSpec((3 * K,), tf.float32),
-             tf.TensorSpec((3 * K,), tf.float32), tf.TensorSpec((1,), tf.float32),
-             tf.TensorSpec((1,), tf.float32), tf.TensorSpec((1,), tf.float32))
+    specs = (
+        tf.TensorSpec((size, size, 3), tf.float32),
+        tf.TensorSpec((3 * K,), tf.float32),
+        tf.TensorSpec((3 * K,), tf.float32),
+        tf.TensorSpec((1,), tf.float32),
+        tf.TensorSpec((1,), tf.float32),
+        tf.TensorSpec((1,), tf.float32),
+    )
     if not training:
+
         def generate():
             for ex in eval_examples(cfg, dataset_dir, split):
                 h, h_mask = _handedness_target(ex["handedness"])
-                yield (ex["crop"].astype(np.float32) / 255.0,
-                       ex["crop_keypoints"].reshape(-1).astype(np.float32),
-                       ex["keypoint_mask"].reshape(-1).astype(np.float32), np.float32([1.0]), np.float32([h]),
-                       np.float32([h_mask]))
+                yield (
+                    ex["crop"].astype(np.float32) / 255.0,
+                    ex["crop_keypoints"].reshape(-1).astype(np.float32),
+                    ex["keypoint_mask"].reshape(-1).astype(np.float32),
+                    np.float32([1.0]),
+                    np.float32([h]),
+                    np.float32([h_mask]),
+                )
+
         ds = tf.data.Dataset.from_generator(generate, output_signature=specs)
         # A known length: Keras (TF backend) otherwise averages one empty extra step into every
         # validation metric and loss (an 0.13 NME logged as 0.065 on a one-batch split).
@@ -241,16 +279,22 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
     fields = lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["handedness"])  # noqa: E731
     parts = [raw.filter(lambda ex, s=source: tf.equal(ex["source"], s)).map(fields).repeat() for source in weights]
     total = sum(weights.values())
-    ds = parts[0] if len(parts) == 1 else tf.data.Dataset.sample_from_datasets(
-        parts, weights=[w / total for w in weights.values()], seed=int(cfg.seed))
+    ds = (
+        parts[0]
+        if len(parts) == 1
+        else tf.data.Dataset.sample_from_datasets(
+            parts, weights=[w / total for w in weights.values()], seed=int(cfg.seed)
+        )
+    )
     ds = ds.shuffle(512, seed=int(cfg.seed)).enumerate()
     make = TrainExamples(cfg)
 
     def decode_and_make(index, item):
         image, keypoints, keypoint_mask, handedness = item
         image = tf.io.decode_jpeg(image, channels=3)
-        out = tf.numpy_function(make, [image, keypoints, keypoint_mask, handedness, index],
-                                [s.dtype for s in specs], stateful=False)
+        out = tf.numpy_function(
+            make, [image, keypoints, keypoint_mask, handedness, index], [s.dtype for s in specs], stateful=False
+        )
         for tensor, spec in zip(out, specs):
             tensor.set_shape(spec.shape)
         return tuple(out)
@@ -281,11 +325,18 @@ def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
         meta = {k: ex[k].decode() for k in ("source", "skin_tone", "subject_id", "region")}
         for i in range(len(ex["keypoints"])):
             for view in instance_views(ex["keypoints"][i], ex["keypoint_mask"][i], cfg.recipe):
-                targets, mask = view_targets(ex["keypoints"][i], ex["keypoint_mask"][i], view, view.roi, size,
-                                             str(cfg.recipe.z_origin))
+                targets, mask = view_targets(
+                    ex["keypoints"][i], ex["keypoint_mask"][i], view, view.roi, size, str(cfg.recipe.z_origin)
+                )
                 yield {
-                    "crop": crop_view(ex["image"], view, view.roi, size), "roi": view.roi,
-                    "mirrored": view.mirrored, "keypoints": ex["keypoints"][i][view.index], "crop_keypoints": targets,
-                    "keypoint_mask": mask.astype(bool), "visibility": ex["visibility"][i][view.index],
-                    "handedness": float(ex["handedness"][i]), "image": ex["image"], "meta": meta,
+                    "crop": crop_view(ex["image"], view, view.roi, size),
+                    "roi": view.roi,
+                    "mirrored": view.mirrored,
+                    "keypoints": ex["keypoints"][i][view.index],
+                    "crop_keypoints": targets,
+                    "keypoint_mask": mask.astype(bool),
+                    "visibility": ex["visibility"][i][view.index],
+                    "handedness": float(ex["handedness"][i]),
+                    "image": ex["image"],
+                    "meta": meta,
                 }

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 # ---- checkpoints ------------------------------------------------------------------------------
 
+
 def checkpoint_path(path: str | Path, what: str) -> Path:
     """A .keras file, or the model file of a train run directory (model.keras, else best, else last)."""
     path = Path(path)
@@ -72,6 +73,7 @@ def train_config(train_run_dir: str | Path) -> DictConfig | None:
 
 # ---- pieces of a run --------------------------------------------------------------------------
 
+
 def strategy(name: str):
     """The tf.distribute strategy called `name` (default | mirrored | multi_worker)."""
     import tensorflow as tf
@@ -94,8 +96,9 @@ def learning_rate(t: DictConfig, steps_per_epoch: int):
     peak = float(t.learning_rate)
     if not warmup:
         return keras.optimizers.schedules.CosineDecay(peak, decay_steps=max(total, 1), alpha=0.05)
-    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(total - warmup, 1), alpha=0.05,
-                                                  warmup_target=peak, warmup_steps=warmup)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=max(total - warmup, 1), alpha=0.05, warmup_target=peak, warmup_steps=warmup
+    )
 
 
 def _callbacks():
@@ -111,8 +114,11 @@ def _callbacks():
         def on_batch_end(self, batch, logs=None):
             loss = (logs or {}).get("loss")
             if loss is not None and not np.isfinite(loss):
-                raise BlazeforgeError("train", f"the loss became {float(loss)} at epoch {self.epoch + 1}, batch "
-                                               f"{batch + 1}; lower trainer.learning_rate or check the dataset's labels")
+                raise BlazeforgeError(
+                    "train",
+                    f"the loss became {float(loss)} at epoch {self.epoch + 1}, batch "
+                    f"{batch + 1}; lower trainer.learning_rate or check the dataset's labels",
+                )
 
     class StepTimer(keras.callbacks.Callback):
         """Seconds spent in training steps (not validation or checkpoints), the first (tracing) one left
@@ -168,9 +174,15 @@ def _wandb_run(cfg: DictConfig, run_dir: Path):
 
     run_id = "train-" + hashlib.sha1(str(run_dir.resolve()).encode()).hexdigest()[:12]
     (run_dir / "wandb").mkdir(parents=True, exist_ok=True)
-    return wandb.init(project="blazeforge", dir=str(run_dir), mode=mode, id=run_id, resume="allow",
-                      config=OmegaConf.to_container(cfg, resolve=True),
-                      settings=wandb.Settings(silent=True, console="off", save_code=False))
+    return wandb.init(
+        project="blazeforge",
+        dir=str(run_dir),
+        mode=mode,
+        id=run_id,
+        resume="allow",
+        config=OmegaConf.to_container(cfg, resolve=True),
+        settings=wandb.Settings(silent=True, console="off", save_code=False),
+    )
 
 
 def _history(run_dir: Path) -> list[dict]:
@@ -195,7 +207,6 @@ def _datasets(cfg: DictConfig, datasets, recipe):
     if not cfg.train.dataset:
         raise BlazeforgeError("train.dataset", "expected a datasets run directory: blazeforge train dataset=RUN_DIR")
     from blazeforge.datasets.builder import require_topology
-
     from blazeforge.training.pipeline import data_topology
 
     info = require_topology(cfg.train.dataset, data_topology(cfg.recipe), f"recipe {cfg.recipe.name}")
@@ -203,8 +214,11 @@ def _datasets(cfg: DictConfig, datasets, recipe):
     if not n_train:
         raise BlazeforgeError(f"dataset={cfg.train.dataset}", "expected a non-empty train split")
     steps = int(t.steps_per_epoch or max(1, math.ceil(n_train / int(t.batch_size))))
-    return (recipe.make_dataset(cfg, cfg.train.dataset, "train", training=True),
-            recipe.make_dataset(cfg, cfg.train.dataset, "val", training=False), steps)
+    return (
+        recipe.make_dataset(cfg, cfg.train.dataset, "train", training=True),
+        recipe.make_dataset(cfg, cfg.train.dataset, "val", training=False),
+        steps,
+    )
 
 
 def resolve_init(cfg: DictConfig) -> bool:
@@ -221,8 +235,10 @@ def resolve_init(cfg: DictConfig) -> bool:
 
     name = init.split(":", 1)[1]
     if name not in architectures(cfg.recipe):
-        raise BlazeforgeError(f"train.init={init}", f"expected mediapipe: with one of {architectures(cfg.recipe)} "
-                                                    f"for recipe {cfg.recipe.name}")
+        raise BlazeforgeError(
+            f"train.init={init}",
+            f"expected mediapipe: with one of {architectures(cfg.recipe)} for recipe {cfg.recipe.name}",
+        )
     architecture = cfg.recipe.get("architecture", "blazeforge")
     if architecture not in ("blazeforge", name):
         raise BlazeforgeError(f"train.init={init}", f"needs recipe.architecture={name}, got {architecture}")
@@ -244,8 +260,9 @@ def _load_init(model, init: str):
     try:
         model.set_weights(source.get_weights())
     except ValueError:
-        raise BlazeforgeError(f"train.init={init}", f"expected a checkpoint of the same architecture as "
-                                                    f"{model.name}, got {source.name}") from None
+        raise BlazeforgeError(
+            f"train.init={init}", f"expected a checkpoint of the same architecture as {model.name}, got {source.name}"
+        ) from None
 
 
 def _packer(recipe, model):
@@ -270,6 +287,7 @@ def _packer(recipe, model):
 
 # ---- the verb ---------------------------------------------------------------------------------
 
+
 def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbacks: list = ()) -> dict:
     """Train cfg.recipe on cfg.train.dataset; returns the final figures for metrics.json.
 
@@ -281,7 +299,8 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         callbacks: extra Keras callbacks, run after the trainer's own.
 
     Returns: {"epochs", "epochs_this_run", "steps_per_epoch", "train_loss", "val_loss",
-    "val_nme_crop", "steps_per_second", "images_per_second", "seconds", "params", "dataset"}.
+    "val_<output>_<metric>" (each metric the task compiles), "steps_per_second", "images_per_second",
+    "seconds", "params", "dataset"}.
     """
     import keras
 
@@ -303,8 +322,12 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         if cfg.train.init:
             _load_init(model, cfg.train.init)
         losses, weights = recipe.make_losses(cfg.recipe)
-        model.compile(optimizer=keras.optimizers.AdamW(learning_rate(t, steps), weight_decay=float(t.weight_decay)),
-                      loss=losses, loss_weights=weights, metrics=recipe.make_metrics(cfg.recipe))
+        model.compile(
+            optimizer=keras.optimizers.AdamW(learning_rate(t, steps), weight_decay=float(t.weight_decay)),
+            loss=losses,
+            loss_weights=weights,
+            metrics=recipe.make_metrics(cfg.recipe),
+        )
 
     pack = _packer(recipe, model)
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
@@ -316,8 +339,12 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
     own = [
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last.keras")),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "best.keras"), monitor="val_loss",
-                                        save_best_only=True, initial_value_threshold=min(previous, default=None)),
+        keras.callbacks.ModelCheckpoint(
+            str(run_dir / "checkpoints" / "best.keras"),
+            monitor="val_loss",
+            save_best_only=True,
+            initial_value_threshold=min(previous, default=None),
+        ),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         StopOnNonFiniteLoss(),
         timer,
@@ -327,9 +354,14 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
         own.append(WandbEpochs(tracker))
     start = time.time()
     try:
-        model.fit(train_ds, validation_data=val_ds, epochs=int(t.epochs), steps_per_epoch=steps,
-                  callbacks=own + list(callbacks),
-                  verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=int(t.epochs),
+            steps_per_epoch=steps,
+            callbacks=own + list(callbacks),
+            verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2,
+        )
     finally:
         if tracker is not None:
             tracker.finish()
@@ -342,14 +374,16 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
     last = rows[-1]
     metric = lambda key: float(last.get(key) or "nan")  # noqa: E731
     return {
-        "epochs": int(last["epoch"]) + 1, "epochs_this_run": timer.epochs,
+        "epochs": int(last["epoch"]) + 1,
+        "epochs_this_run": timer.epochs,
         "steps_per_epoch": steps,
-        "train_loss": metric("loss"), "val_loss": metric("val_loss"),
-        **{"val_nme_crop": metric(key) for key in last if key.startswith("val_") and key.endswith("_crop_nme")},
-        **({"val_accuracy": metric("val_sparse_categorical_accuracy")}
-           if "val_sparse_categorical_accuracy" in last else {}),
+        "train_loss": metric("loss"),
+        "val_loss": metric("val_loss"),
+        # every validation metric the task compiled, under Keras' name (val_landmarks_crop_nme, ...)
+        **{key: metric(key) for key in last if key.startswith("val_") and key != "val_loss"},
         "steps_per_second": round(timer.steps_per_second, 3),
         "images_per_second": round(timer.steps_per_second * int(t.batch_size), 1),
-        "seconds": round(seconds, 2), "params": int(model.count_params()),
+        "seconds": round(seconds, 2),
+        "params": int(model.count_params()),
         "dataset": str(cfg.train.dataset) if cfg.train.dataset else None,
     }

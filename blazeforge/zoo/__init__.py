@@ -78,55 +78,157 @@ def _outs(*specs: str) -> tuple[Output, ...]:
     return tuple(out)
 
 
-_HAND = _outs("landmarks=Identity:pixels", "presence=Identity_1:probability", "handedness=Identity_2:probability",
-              "world_landmarks=Identity_3:metres")
-_POSE_LANDMARK = _outs("landmarks=Identity:pose", "pose_flag=Identity_1:probability", "segmentation=Identity_2:logit",
-                       "heatmap=Identity_3:heatmap", "world_landmarks=Identity_4:metres")
+_HAND = _outs(
+    "landmarks=Identity:pixels",
+    "presence=Identity_1:probability",
+    "handedness=Identity_2:probability",
+    "world_landmarks=Identity_3:metres",
+)
+_POSE_LANDMARK = _outs(
+    "landmarks=Identity:pose",
+    "pose_flag=Identity_1:probability",
+    "segmentation=Identity_2:logit",
+    "heatmap=Identity_3:heatmap",
+    "world_landmarks=Identity_4:metres",
+)
 _DETECTOR = _outs("regressors=Identity:pixels", "classificators=Identity_1:logit")
-MODELS = {m.name: m for m in (
-    _m("hand_landmark", "hand_landmark_full", "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3", 224,
-       outputs=_HAND, builder=("blazeforge.models.hand_landmark", "hand_landmark_model", "full"), topology="hand"),
-    _m("hand_landmark", "hand_landmark_lite", "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6", 224,
-       outputs=_HAND, builder=("blazeforge.models.hand_landmark", "hand_landmark_model", "lite"), topology="hand"),
-    _m("palm_detection", "palm_detection_full", "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54", 192,
-       outputs=_DETECTOR, builder=("blazeforge.models.blazepalm", "blazepalm_model", "full"), detector="PALM_DETECTION"),
-    _m("palm_detection", "palm_detection_lite", "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18", 192,
-       outputs=_DETECTOR, builder=("blazeforge.models.blazepalm", "blazepalm_model", "lite"), detector="PALM_DETECTION"),
-    _m("face_detection", "face_detection_short_range",
-       "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8", 128, input_range=(-1.0, 1.0),
-       outputs=_outs("regressors=regressors:pixels", "classificators=classificators:logit"),
-       builder=("blazeforge.models.blazeface", "blazeface_short_range_model"), detector="FACE_DETECTION_SHORT_RANGE"),
-    _m("face_detection", "face_detection_full_range_sparse",
-       "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1", 192, input_range=(-1.0, 1.0),
-       outputs=_DETECTOR, detector="FACE_DETECTION_FULL_RANGE",
-       builder=("blazeforge.models.blazeface", "blazeface_full_range_model")),
-    _m("face_landmark", "face_landmark", "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814", 192,
-       outputs=_outs("landmarks=conv2d_21:pixels", "face_flag=conv2d_31:logit"),
-       builder=("blazeforge.models.face_mesh", "face_mesh_model"), topology="face_mesh"),
-    _m("face_landmark", "face_landmark_with_attention",
-       "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4", 192, topology="face_mesh",
-       outputs=_outs("landmarks=output_mesh_identity:pixels", "lips=output_lips:pixels",
-                     "left_eye=output_left_eye:pixels", "right_eye=output_right_eye:pixels",
-                     "left_iris=output_left_iris:pixels", "right_iris=output_right_iris:pixels",
-                     "face_flag=conv_faceflag:logit")),
-    _m("iris_landmark", "iris_landmark", "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", 64,
-       outputs=_outs("eye_contour=output_eyes_contours_and_brows:pixels", "iris=output_iris:pixels"),
-       builder=("blazeforge.models.iris", "iris_landmark_model"), topology="eye"),
-    _m("pose_detection", "pose_detection", "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 224,
-       input_range=(-1.0, 1.0), outputs=_DETECTOR, detector="POSE_DETECTION",
-       builder=("blazeforge.models.blazepose", "pose_detection_model")),
-    _m("pose_landmark", "pose_landmark_full", "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 256,
-       topology="pose", builder=("blazeforge.models.blazepose", "pose_landmark_model"), outputs=_POSE_LANDMARK),
-    # Only at MediaPipe's model URLs (the wheel's solutions download them): source=url.
-    ZooModel("pose_landmark_lite", None, None, (256, 256), outputs=_POSE_LANDMARK, topology="pose"),
-    ZooModel("pose_landmark_heavy", None, None, (256, 256), outputs=_POSE_LANDMARK, topology="pose"),
-    *(ZooModel(f"object_detection_3d_{kind}", None, None, None) for kind in ("sneakers", "chair", "camera", "cup")),
-    _m("holistic_landmark", "hand_recrop", "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d", 256,
-       outputs=_outs("keypoints=output_crop:pixels",), builder=("blazeforge.models.hand_recrop", "hand_recrop_model")),
-    _m("selfie_segmentation", "selfie_segmentation",
-       "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", 256,
-       outputs=_outs("mask=activation_10:probability",)),
-)}
+MODELS = {
+    m.name: m
+    for m in (
+        _m(
+            "hand_landmark",
+            "hand_landmark_full",
+            "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3",
+            224,
+            outputs=_HAND,
+            builder=("blazeforge.models.hand_landmark", "hand_landmark_model", "full"),
+            topology="hand",
+        ),
+        _m(
+            "hand_landmark",
+            "hand_landmark_lite",
+            "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
+            224,
+            outputs=_HAND,
+            builder=("blazeforge.models.hand_landmark", "hand_landmark_model", "lite"),
+            topology="hand",
+        ),
+        _m(
+            "palm_detection",
+            "palm_detection_full",
+            "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
+            192,
+            outputs=_DETECTOR,
+            builder=("blazeforge.models.blazepalm", "blazepalm_model", "full"),
+            detector="PALM_DETECTION",
+        ),
+        _m(
+            "palm_detection",
+            "palm_detection_lite",
+            "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
+            192,
+            outputs=_DETECTOR,
+            builder=("blazeforge.models.blazepalm", "blazepalm_model", "lite"),
+            detector="PALM_DETECTION",
+        ),
+        _m(
+            "face_detection",
+            "face_detection_short_range",
+            "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+            128,
+            input_range=(-1.0, 1.0),
+            outputs=_outs("regressors=regressors:pixels", "classificators=classificators:logit"),
+            builder=("blazeforge.models.blazeface", "blazeface_short_range_model"),
+            detector="FACE_DETECTION_SHORT_RANGE",
+        ),
+        _m(
+            "face_detection",
+            "face_detection_full_range_sparse",
+            "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+            192,
+            input_range=(-1.0, 1.0),
+            outputs=_DETECTOR,
+            detector="FACE_DETECTION_FULL_RANGE",
+            builder=("blazeforge.models.blazeface", "blazeface_full_range_model"),
+        ),
+        _m(
+            "face_landmark",
+            "face_landmark",
+            "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+            192,
+            outputs=_outs("landmarks=conv2d_21:pixels", "face_flag=conv2d_31:logit"),
+            builder=("blazeforge.models.face_mesh", "face_mesh_model"),
+            topology="face_mesh",
+        ),
+        _m(
+            "face_landmark",
+            "face_landmark_with_attention",
+            "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+            192,
+            topology="face_mesh",
+            outputs=_outs(
+                "landmarks=output_mesh_identity:pixels",
+                "lips=output_lips:pixels",
+                "left_eye=output_left_eye:pixels",
+                "right_eye=output_right_eye:pixels",
+                "left_iris=output_left_iris:pixels",
+                "right_iris=output_right_iris:pixels",
+                "face_flag=conv_faceflag:logit",
+            ),
+        ),
+        _m(
+            "iris_landmark",
+            "iris_landmark",
+            "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+            64,
+            outputs=_outs("eye_contour=output_eyes_contours_and_brows:pixels", "iris=output_iris:pixels"),
+            builder=("blazeforge.models.iris", "iris_landmark_model"),
+            topology="eye",
+        ),
+        _m(
+            "pose_detection",
+            "pose_detection",
+            "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+            224,
+            input_range=(-1.0, 1.0),
+            outputs=_DETECTOR,
+            detector="POSE_DETECTION",
+            builder=("blazeforge.models.blazepose", "pose_detection_model"),
+        ),
+        _m(
+            "pose_landmark",
+            "pose_landmark_full",
+            "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+            256,
+            topology="pose",
+            builder=("blazeforge.models.blazepose", "pose_landmark_model"),
+            outputs=_POSE_LANDMARK,
+        ),
+        # Only at MediaPipe's model URLs (the wheel's solutions download them): source=url.
+        ZooModel("pose_landmark_lite", None, None, (256, 256), outputs=_POSE_LANDMARK, topology="pose"),
+        ZooModel("pose_landmark_heavy", None, None, (256, 256), outputs=_POSE_LANDMARK, topology="pose"),
+        *(ZooModel(f"object_detection_3d_{kind}", None, None, None) for kind in ("sneakers", "chair", "camera", "cup")),
+        _m(
+            "holistic_landmark",
+            "hand_recrop",
+            "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d",
+            256,
+            outputs=_outs(
+                "keypoints=output_crop:pixels",
+            ),
+            builder=("blazeforge.models.hand_recrop", "hand_recrop_model"),
+        ),
+        _m(
+            "selfie_segmentation",
+            "selfie_segmentation",
+            "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+            256,
+            outputs=_outs(
+                "mask=activation_10:probability",
+            ),
+        ),
+    )
+}
 
 
 def cache_dir() -> Path:
@@ -150,14 +252,25 @@ def _wheel() -> Path:
     if found:
         return found[0]
     wheels.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", f"mediapipe=={MEDIAPIPE_VERSION}", "--no-deps",
-           "--only-binary=:all:", "-d", str(wheels), "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        f"mediapipe=={MEDIAPIPE_VERSION}",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-d",
+        str(wheels),
+        "-q",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted(wheels.glob(f"mediapipe-{MEDIAPIPE_VERSION}-*.whl"))
     if result.returncode or not found:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise BlazeforgeError(f"mediapipe=={MEDIAPIPE_VERSION}", f"could not download the wheel from the "
-                                                                 f"package registry ({last})")
+        raise BlazeforgeError(
+            f"mediapipe=={MEDIAPIPE_VERSION}", f"could not download the wheel from the package registry ({last})"
+        )
     return found[0]
 
 
@@ -197,9 +310,12 @@ def fetch(names: list[str] | None = None, source: str = "wheel") -> dict[str, Pa
     if missing and source == "wheel":
         online = [m.name for m in missing if not m.wheel_member]
         if online:
-            raise BlazeforgeError(f"model {online[0]!r}", f"is not in the mediapipe wheel; it lives at "
-                                                          f"{MODEL_URL.format(name=online[0])}: fetch it with "
-                                                          f"source=url (network needed)")
+            raise BlazeforgeError(
+                f"model {online[0]!r}",
+                f"is not in the mediapipe wheel; it lives at "
+                f"{MODEL_URL.format(name=online[0])}: fetch it with "
+                f"source=url (network needed)",
+            )
         with zipfile.ZipFile(_wheel()) as wheel:
             for m in missing:
                 path = cache_dir() / f"{m.name}.tflite"
@@ -207,6 +323,7 @@ def fetch(names: list[str] | None = None, source: str = "wheel") -> dict[str, Pa
                 out[m.name] = path
     elif missing:
         import urllib.request
+
         for m in missing:
             path = cache_dir() / f"{m.name}.tflite"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -283,4 +400,3 @@ def avoid_remapper_crashes():
         import tensorflow as tf
 
         tf.config.optimizer.set_experimental_options({"remapping": False})
-

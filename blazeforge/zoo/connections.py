@@ -46,8 +46,11 @@ def connections(topology: str) -> dict[str, frozenset[tuple[int, int]]]:
         source = wheel.read(f"mediapipe/python/solutions/{MODULES[topology]}.py").decode()
     known: dict[str, frozenset] = {}
     for statement in ast.parse(source).body:
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
-                and isinstance(statement.targets[0], ast.Name):
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
             try:
                 known[statement.targets[0].id] = _value(statement.value, known)
             except (ValueError, KeyError, SyntaxError):

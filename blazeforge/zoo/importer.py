@@ -70,8 +70,9 @@ def _keras_groups(model: keras.Model, output_names: list[str] | None) -> dict[fr
         by_name = {op.name: op for op in made_by}
         missing = [n for n in output_names if n not in by_name]
         if missing or len(output_names) != len(made_by):
-            raise BlazeforgeError(f"model {model.name}", f"expected outputs made by layers {list(output_names)}, "
-                                                         f"got {sorted(by_name)}")
+            raise BlazeforgeError(
+                f"model {model.name}", f"expected outputs made by layers {list(output_names)}, got {sorted(by_name)}"
+            )
         outputs = {id(by_name[n]): i for i, n in enumerate(output_names)}
     reach: dict[int, set] = {}
     layers = [op for op in model.operations if not isinstance(op, keras.layers.InputLayer)]
@@ -179,22 +180,31 @@ def load_tflite_weights(model: keras.Model, path: str | Path, output_names: list
         raise BlazeforgeError(path, f"has {n_out} outputs, the Keras model {model.name} has {len(model.outputs)}")
     ours, theirs = _keras_groups(model, output_names), _tflite_groups(path)
     if set(ours) != set(theirs):
-        raise BlazeforgeError(path, f"its weighted operators reach the outputs in groups {sorted(map(sorted, theirs))}, "
-                                    f"the layers of {model.name} in {sorted(map(sorted, ours))}")
+        raise BlazeforgeError(
+            path,
+            f"its weighted operators reach the outputs in groups {sorted(map(sorted, theirs))}, "
+            f"the layers of {model.name} in {sorted(map(sorted, ours))}",
+        )
     assignments = []
     for key, layers in ours.items():
         ops = theirs[key]
         if len(ops) != len(layers):
-            raise BlazeforgeError(path, f"has {len(ops)} weighted operators reaching outputs {sorted(key)}, "
-                                        f"{model.name} has {len(layers)} weighted layers there")
+            raise BlazeforgeError(
+                path,
+                f"has {len(ops)} weighted operators reaching outputs {sorted(key)}, "
+                f"{model.name} has {len(layers)} weighted layers there",
+            )
         remaining = list(layers)
         for op, depth in ops:
             layer, weights, layer_depth = _first_match(op, depth, remaining)
             if layer is None:
                 layer = remaining[0][0]
-                raise BlazeforgeError(path, f"{_describe(op)} matches no layer left among the {len(remaining)} "
-                                            f"reaching outputs {sorted(key)}; next in order: {layer.path} "
-                                            f"({type(layer).__name__}, weights {_shapes(layer.get_weights())})")
+                raise BlazeforgeError(
+                    path,
+                    f"{_describe(op)} matches no layer left among the {len(remaining)} "
+                    f"reaching outputs {sorted(key)}; next in order: {layer.path} "
+                    f"({type(layer).__name__}, weights {_shapes(layer.get_weights())})",
+                )
             remaining.remove((layer, layer_depth))
             assignments.append((layer, weights))
     for layer, weights in assignments:

@@ -42,15 +42,23 @@ def photos() -> dict[str, np.ndarray]:
 
     with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as image:
         hopper = np.asarray(image.convert("RGB"))
-    return {"skimage.astronaut": data.astronaut(), "skimage.coffee": data.coffee(),
-            "skimage.chelsea": data.chelsea(), "matplotlib.grace_hopper": hopper}
+    return {
+        "skimage.astronaut": data.astronaut(),
+        "skimage.coffee": data.coffee(),
+        "skimage.chelsea": data.chelsea(),
+        "matplotlib.grace_hopper": hopper,
+    }
 
 
 # Landmark models and the published detector whose ROIs (MediaPipe's detection-to-ROI rule) crop
 # their inputs; iris_landmark takes eye crops around the face detector's eye keypoints.
-ROI_SOURCES = {"face_landmark": "face_detection_short_range", "iris_landmark": "face_detection_short_range",
-               "hand_landmark_full": "palm_detection_full", "hand_landmark_lite": "palm_detection_full",
-               "pose_landmark_full": "pose_detection"}
+ROI_SOURCES = {
+    "face_landmark": "face_detection_short_range",
+    "iris_landmark": "face_detection_short_range",
+    "hand_landmark_full": "palm_detection_full",
+    "hand_landmark_lite": "palm_detection_full",
+    "pose_landmark_full": "pose_detection",
+}
 
 
 def _rois(name: str, images: list[np.ndarray]) -> list[tuple[int, object]]:
@@ -117,9 +125,14 @@ def _figures(name: str, ours: list[np.ndarray], inputs: np.ndarray) -> dict:
         a = np.asarray(a, np.float64)
         b = np.concatenate([t[out.tensor] for t in theirs]).astype(np.float64).reshape(a.shape)
         diff = np.abs(_in_unit(a, out.unit, m.input_size[0]) - _in_unit(b, out.unit, m.input_size[0]))
-        report[out.name] = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-                            "raw_max_abs_diff": float(np.abs(a - b).max()), "unit": out.unit,
-                            "inputs": int(len(inputs)), "tolerance": tolerance(name, out.name)}
+        report[out.name] = {
+            "max_abs_diff": float(diff.max()),
+            "mean_abs_diff": float(diff.mean()),
+            "raw_max_abs_diff": float(np.abs(a - b).max()),
+            "unit": out.unit,
+            "inputs": int(len(inputs)),
+            "tolerance": tolerance(name, out.name),
+        }
     return report
 
 
@@ -162,9 +175,13 @@ def parity(names: list[str] | None = None, renders: str | Path | None = None) ->
 
 
 def failures(report: dict) -> list[str]:
-    """"model/output" of every output whose max_abs_diff exceeds its tolerance."""
-    return [f"{name}/{output}" for name, outputs in report.items() for output, f in outputs.items()
-            if f["max_abs_diff"] > tolerance(name, output)]
+    """ "model/output" of every output whose max_abs_diff exceeds its tolerance."""
+    return [
+        f"{name}/{output}"
+        for name, outputs in report.items()
+        for output, f in outputs.items()
+        if f["max_abs_diff"] > tolerance(name, output)
+    ]
 
 
 def reexport(name: str, path: str | Path) -> Path:

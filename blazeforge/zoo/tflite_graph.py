@@ -72,8 +72,11 @@ def read_ops(path: str | Path) -> list[Op]:
     path = Path(path)
     try:
         model = schema.ModelT.InitFromPackedBuf(path.read_bytes(), 0)
-        interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
-                                  experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interpreter = Interpreter(
+            model_path=str(path),
+            experimental_preserve_all_tensors=True,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
         interpreter.allocate_tensors()
     except (OSError, ValueError, RuntimeError, AttributeError) as e:
         raise BlazeforgeError(path, f"expected a TFLite flatbuffer LiteRT can load ({e})") from None
@@ -124,13 +127,19 @@ def read_ops(path: str | Path) -> list[Op]:
                 weights.append(np.asarray(interpreter.get_tensor(i), np.float32))
                 names.append(tensor.name.decode())
         tensors = graph.tensors
-        ops.append(Op(
-            index=len(ops), type=name, options=options,
-            inputs=[tensors[i].name.decode() for i in inputs],
-            outputs=[tensors[i].name.decode() for i in op.outputs],
-            input_shapes=[tuple(int(d) for d in tensors[i].shape) for i in inputs],
-            output_shapes=[tuple(int(d) for d in tensors[i].shape) for i in op.outputs],
-            weights=weights if name in WEIGHTED else [], names=names if name in WEIGHTED else []))
+        ops.append(
+            Op(
+                index=len(ops),
+                type=name,
+                options=options,
+                inputs=[tensors[i].name.decode() for i in inputs],
+                outputs=[tensors[i].name.decode() for i in op.outputs],
+                input_shapes=[tuple(int(d) for d in tensors[i].shape) for i in inputs],
+                output_shapes=[tuple(int(d) for d in tensors[i].shape) for i in op.outputs],
+                weights=weights if name in WEIGHTED else [],
+                names=names if name in WEIGHTED else [],
+            )
+        )
     return ops
 
 

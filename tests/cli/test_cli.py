@@ -15,13 +15,16 @@ def test_bare_keys_set_the_verbs_section_and_experiments_override():
     assert compose("train", ["hydra.run.dir=/tmp/x"]).run_dir == "/tmp/x"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["render", "nope=1"], "config: Could not override 'nope'"),
-    (["render", "experiment=huge"], "choices for experiment: ablation, demo, full, smoke"),
-    (["frobnicate"], "frobnicate: unknown verb"),
-    (["datasets"], "datasets: expected an action"),
-    (["render", "n"], "n: expected key=value"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["render", "nope=1"], "config: Could not override 'nope'"),
+        (["render", "experiment=huge"], "choices for experiment: ablation, demo, full, smoke"),
+        (["frobnicate"], "frobnicate: unknown verb"),
+        (["datasets"], "datasets: expected an action"),
+        (["render", "n"], "n: expected key=value"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_status_2(capsys, args, message):
     assert main(args) == 2
     err = capsys.readouterr().err

@@ -128,8 +128,9 @@ def test_boxes_partly_outside_the_image_are_clipped(tmp_path):
     root = tmp_path / "w"
     path = _wider(root)
     path.write_text("a.jpg\n1\n-10 90 30 40 0 0 0 0 0 0\n")
-    info = build(compose("datasets", ["data=faces", f"wider={path}", "data.split.val=0", "data.split.test=0"]),
-                 tmp_path / "d")
+    info = build(
+        compose("datasets", ["data=faces", f"wider={path}", "data.split.val=0", "data.split.test=0"]), tmp_path / "d"
+    )
     assert info["boxes_clipped"] == 1
     ex = next(iter(tfds.as_numpy(load(tmp_path / "d", "train", decode_images=False))))
     np.testing.assert_allclose(ex["boxes"], [[0, 90, 20, 100]])

@@ -9,11 +9,19 @@ from blazeforge.errors import BlazeforgeError
 
 def sample(n=1, k=21):
     kp = np.random.default_rng(0).uniform(0, 100, (n, k, 3)).astype(np.float32)
-    return Sample(image="frames/000000.png", width=128, height=128, keypoints=kp,
-                  keypoint_mask=np.ones((n, k, 3), bool), visibility=np.ones((n, k), np.float32),
-                  boxes=np.array([[1, 2, 50, 60]] * n, np.float32), presence=np.ones(n, np.float32),
-                  handedness=np.zeros(n, np.float32), camera={"fx": 100, "fy": 100, "cx": 64, "cy": 64},
-                  meta={"source": "synthetic", "skin_tone": 3})
+    return Sample(
+        image="frames/000000.png",
+        width=128,
+        height=128,
+        keypoints=kp,
+        keypoint_mask=np.ones((n, k, 3), bool),
+        visibility=np.ones((n, k), np.float32),
+        boxes=np.array([[1, 2, 50, 60]] * n, np.float32),
+        presence=np.ones(n, np.float32),
+        handedness=np.zeros(n, np.float32),
+        camera={"fx": 100, "fy": 100, "cx": 64, "cy": 64},
+        meta={"source": "synthetic", "skin_tone": 3},
+    )
 
 
 def test_jsonl_round_trip(tmp_path):

@@ -34,8 +34,19 @@ def test_render_build_train_evaluate_export_and_run(tmp_path, capsys):
 
     # The runtime runs our export in the hands pipeline (as the demo's last stage does).
     run = tmp_path / "run"
-    assert main(["run", "pipeline=hands", f"source={d['render'] / 'shard-00000' / 'frames'}",
-                 f"models={d['export']}", "precision=int8", f"run_dir={run}"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "pipeline=hands",
+                f"source={d['render'] / 'shard-00000' / 'frames'}",
+                f"models={d['export']}",
+                "precision=int8",
+                f"run_dir={run}",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["models"]["hand_landmarks"] == str(d["export"] / "hand_landmarks_int8.tflite")
     assert metrics["frames"] == 3 and len((run / "frames.jsonl").read_text().splitlines()) == 3

@@ -10,8 +10,17 @@ from tests.fixtures import fake_renders
 
 def test_palm_ablation_trains_three_variants_and_writes_the_table(tmp_path):
     build(compose("datasets", [f"renders={fake_renders(tmp_path / 'r', shards=2, per_shard=6)}"]), tmp_path / "d")
-    args = ["bench", "ablation=blazepalm", f"dataset={tmp_path / 'd'}", "experiment=smoke", "trainer.epochs=1",
-            "trainer.steps_per_epoch=2", "trainer.batch_size=4", "evaluate.split=train", f"run_dir={tmp_path / 'bench'}"]
+    args = [
+        "bench",
+        "ablation=blazepalm",
+        f"dataset={tmp_path / 'd'}",
+        "experiment=smoke",
+        "trainer.epochs=1",
+        "trainer.steps_per_epoch=2",
+        "trainer.batch_size=4",
+        "evaluate.split=train",
+        f"run_dir={tmp_path / 'bench'}",
+    ]
     assert main(args) == 0
     metrics = json.loads((tmp_path / "bench" / "metrics.json").read_text())
     table = metrics["ablation"]

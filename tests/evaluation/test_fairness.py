@@ -38,8 +38,21 @@ def fairness_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("fairness")
     coco = face_mesh_coco(tmp_path / "faces")
     assert main(["datasets", "build", "data=face_mesh", f"coco={coco}", f"run_dir={tmp_path / 'data'}"]) == 0
-    assert main(["evaluate", "fairness", f"dataset={tmp_path / 'data'}", "checkpoint=mediapipe:face_landmark",
-                 "group_by=region", "split=train", "bootstrap=200", f"run_dir={tmp_path / 'fair'}"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "fairness",
+                f"dataset={tmp_path / 'data'}",
+                "checkpoint=mediapipe:face_landmark",
+                "group_by=region",
+                "split=train",
+                "bootstrap=200",
+                f"run_dir={tmp_path / 'fair'}",
+            ]
+        )
+        == 0
+    )
     return tmp_path
 
 
@@ -47,7 +60,9 @@ def fairness_run(tmp_path_factory):
 def test_fairness_report_for_mediapipes_face_landmark_model(fairness_run, capsys):
     tmp_path = fairness_run
     metrics = json.loads((tmp_path / "fair" / "metrics.json").read_text())
-    assert set(metrics["groups"]) <= {"Northern Europe", "Eastern Asia", "Western Africa"} and len(metrics["groups"]) >= 2
+    assert (
+        set(metrics["groups"]) <= {"Northern Europe", "Eastern Asia", "Western Africa"} and len(metrics["groups"]) >= 2
+    )
     # The labels are the published model's own meshes, warped: it finds them again within a few % IOD.
     assert metrics["nme"] < 5 and metrics["verdict"] in ("fair", "unfair") and metrics["human_variance"] == 2.56
     page = (tmp_path / "fair" / "report.html").read_text()
@@ -55,8 +70,18 @@ def test_fairness_report_for_mediapipes_face_landmark_model(fairness_run, capsys
     assert all(f"{g['nme']:.3f}" in page for g in metrics["groups"].values())
     assert "**" + metrics["verdict"] + "**" in (tmp_path / "fair" / "model_card.md").read_text()
 
-    assert main(["evaluate", "fairness", f"dataset={tmp_path / 'data'}", "group_by=shoe_size",
-                 f"run_dir={tmp_path / 'bad'}"]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "fairness",
+                f"dataset={tmp_path / 'data'}",
+                "group_by=shoe_size",
+                f"run_dir={tmp_path / 'bad'}",
+            ]
+        )
+        == 2
+    )
     assert "evaluate.group_by: expected one of region, skin_tone" in capsys.readouterr().err
 
 
@@ -91,10 +116,33 @@ def test_the_report_reads_right_in_a_real_browser(fairness_run):
 @pytest.mark.slow
 def test_human_variance_is_measured_on_doubly_labelled_faces(tmp_path):
     coco = face_mesh_coco(tmp_path / "faces", count=9, second_annotator_px=1.0)
-    assert main(["datasets", "build", "data=face_mesh", f"coco={coco}", "data.split.val=0", "data.split.test=0",
-                 f"run_dir={tmp_path / 'data'}"]) == 0
-    assert main(["evaluate", "fairness", f"dataset={tmp_path / 'data'}", "split=train", "bootstrap=50",
-                 f"run_dir={tmp_path / 'fair'}"]) == 0
+    assert (
+        main(
+            [
+                "datasets",
+                "build",
+                "data=face_mesh",
+                f"coco={coco}",
+                "data.split.val=0",
+                "data.split.test=0",
+                f"run_dir={tmp_path / 'data'}",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "fairness",
+                f"dataset={tmp_path / 'data'}",
+                "split=train",
+                "bootstrap=50",
+                f"run_dir={tmp_path / 'fair'}",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "fair" / "metrics.json").read_text())
     # 9 faces (not 18 meshes); 1 px of noise a coordinate is 1.25 px on average, about 1-2% of
     # these faces' interocular distance: measured, not the 2.56 of the config.

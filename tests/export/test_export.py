@@ -29,6 +29,7 @@ def test_int8_without_calibration_and_unknown_quantization_are_errors(model, tmp
     with pytest.raises(BlazeforgeError, match="calibration"):
         convert(model, "int8")
     from blazeforge.export.tflite import _quantizations
+
     with pytest.raises(BlazeforgeError, match="export.quantize"):
         _quantizations(["none", "int4"])
 

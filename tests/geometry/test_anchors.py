@@ -3,12 +3,20 @@ import math
 import numpy as np
 import pytest
 
-from blazeforge.geometry.anchors import (FACE_DETECTION_SHORT_RANGE, PALM_DETECTION, POSE_DETECTION, AnchorOptions,
-                                         DecodeOptions, generate_anchors)
+from blazeforge.geometry.anchors import (
+    FACE_DETECTION_SHORT_RANGE,
+    PALM_DETECTION,
+    POSE_DETECTION,
+    AnchorOptions,
+    DecodeOptions,
+    generate_anchors,
+)
 from blazeforge.geometry.detections import decode, detection_roi, iou, non_max_suppression
 
 
-@pytest.mark.parametrize("spec, count", [(PALM_DETECTION, 2016), (FACE_DETECTION_SHORT_RANGE, 896), (POSE_DETECTION, 2254)])
+@pytest.mark.parametrize(
+    "spec, count", [(PALM_DETECTION, 2016), (FACE_DETECTION_SHORT_RANGE, 896), (POSE_DETECTION, 2254)]
+)
 def test_published_anchor_counts(spec, count):
     anchors = generate_anchors(spec.anchors)
     assert anchors.shape == (count, 4)
@@ -42,7 +50,9 @@ def test_decode_inverts_an_encoded_box_and_keypoints():
 
 
 def test_weighted_nms_blends_overlapping_boxes_and_plain_nms_keeps_the_best():
-    dets = np.array([[0.9, 0.0, 0.0, 1.0, 1.0], [0.6, 0.1, 0.1, 1.1, 1.1], [0.8, 5, 5, 6, 6], [0.1, 0, 0, 1, 1]], np.float32)
+    dets = np.array(
+        [[0.9, 0.0, 0.0, 1.0, 1.0], [0.6, 0.1, 0.1, 1.1, 1.1], [0.8, 5, 5, 6, 6], [0.1, 0, 0, 1, 1]], np.float32
+    )
     weighted = non_max_suppression(dets, 0.5, 0.3, weighted=True)
     plain = non_max_suppression(dets, 0.5, 0.3, weighted=False)
     assert len(weighted) == len(plain) == 2

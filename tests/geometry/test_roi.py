@@ -3,8 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from blazeforge.geometry.roi import (Roi, crop_image, crop_to_image, hand_roi, image_to_crop,
-                                     normalize_radians, rotation_from_points)
+from blazeforge.geometry.roi import (
+    Roi,
+    crop_image,
+    crop_to_image,
+    hand_roi,
+    image_to_crop,
+    normalize_radians,
+    rotation_from_points,
+)
 
 
 def upright_hand(center=(100.0, 120.0), scale=10.0, angle=0.0):

@@ -21,8 +21,10 @@ BOX = np.zeros((1, 4), np.float32)  # palms take their box from the landmarks
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("palm")
-    build(compose("datasets", [f"renders={fake_renders(root / 'r', shards=2, per_shard=8, occluded_every=4)}"]),
-          root / "d")
+    build(
+        compose("datasets", [f"renders={fake_renders(root / 'r', shards=2, per_shard=8, occluded_every=4)}"]),
+        root / "d",
+    )
     return root / "d"
 
 
@@ -35,8 +37,9 @@ def test_eval_targets_decode_to_the_palm_label():
     positive = weights[:, :1]
     assert crop.shape == (192, 192, 3) and positive.sum() >= 1 and set(np.unique(labels)) <= {-1, 0, 1}
     assert (weights[positive[:, 0] > 0] == 1).all() and (weights[positive[:, 0] == 0] == 0).all()
-    decoded = decode(raw, np.where(positive > 0, 10.0, -10.0), generate_anchors(PALM_DETECTION.anchors),
-                     PALM_DETECTION.decode)[positive[:, 0] > 0]
+    decoded = decode(
+        raw, np.where(positive > 0, 10.0, -10.0), generate_anchors(PALM_DETECTION.anchors), PALM_DETECTION.decode
+    )[positive[:, 0] > 0]
     box, points = palm_label(image_to_crop(kp[0, :, :2], letterbox_roi(160, 120), 192) / 192)
     np.testing.assert_allclose(decoded[:, 1:5], np.repeat(box[None], len(decoded), 0), atol=1e-5)
     np.testing.assert_allclose(decoded[:, 5:], np.repeat(points.reshape(1, -1), len(decoded), 0), atol=1e-5)
@@ -55,8 +58,9 @@ def test_training_views_move_the_labels_with_the_pixels():
         positive = weights[:, :1]
         if positive.sum() == 0 or crop.max() == 0:
             continue
-        decoded = decode(raw, np.where(positive > 0, 10.0, -10.0), generate_anchors(PALM_DETECTION.anchors),
-                         PALM_DETECTION.decode)[positive[:, 0] > 0]
+        decoded = decode(
+            raw, np.where(positive > 0, 10.0, -10.0), generate_anchors(PALM_DETECTION.anchors), PALM_DETECTION.decode
+        )[positive[:, 0] > 0]
         wrist = decoded[0, 5:7] * 192
         peak = np.unravel_index(crop[..., 0].argmax(), crop.shape[:2])[::-1]
         assert np.linalg.norm(wrist - peak) < 3.0  # within the bilinear spread of one source pixel
@@ -75,14 +79,17 @@ def test_a_palm_hidden_behind_an_occluder_is_an_ignore_region():
     covered = seen.copy()
     x0, y0 = kp[0, [0, 5, 17], :2].min(0).astype(int)  # a card over the wrist and the knuckles' side
     x1, y1 = kp[0, [0, 5, 17], :2].max(0).astype(int)
-    covered[y0:y1 + 1, x0:x1 + 1] = 0
+    covered[y0 : y1 + 1, x0 : x1 + 1] = 0
     kind = detection.detector("PALM_DETECTION")
     share = lambda m: float(detection.hidden(kind, kp, np.ones((1, 21, 3), bool), m, 0.9))  # noqa: E731
     assert not share(seen) and share(covered) and not detection.hidden(kind, kp, np.ones((1, 21, 3)), None, 0.5)[0]
     png = lambda m: cv2.imencode(".png", m)[1].tobytes()  # noqa: E731
     labels = {}
-    for name, mask, visible in (("seen", seen, 0.5), ("hidden", np.zeros_like(seen), 0.5),
-                                ("counted anyway", np.zeros_like(seen), 0.0)):
+    for name, mask, visible in (
+        ("seen", seen, 0.5),
+        ("hidden", np.zeros_like(seen), 0.5),
+        ("counted anyway", np.zeros_like(seen), 0.0),
+    ):
         cfg = compose("train", CFG + [f"data.min_visible={visible}"])
         labels[name] = Examples(cfg, training=False)(image, kp, np.ones((1, 21, 3), bool), BOX, png(mask), 0)[3]
     assert (labels["seen"] == 1).any() and (labels["counted anyway"] == 1).any()
@@ -154,8 +161,9 @@ def test_evaluation_ap_is_pycocotools_on_the_written_files(trained, tmp_path):
     check.summarize()
     assert metrics["AP"] == pytest.approx(check.stats[0]) and metrics["AP50"] == pytest.approx(check.stats[1])
     assert set(metrics["nms"]) == {"weighted", "plain"}
-    assert metrics["weighted_minus_plain_AP"] == pytest.approx(metrics["nms"]["weighted"]["AP"]
-                                                                - metrics["nms"]["plain"]["AP"])
+    assert metrics["weighted_minus_plain_AP"] == pytest.approx(
+        metrics["nms"]["weighted"]["AP"] - metrics["nms"]["plain"]["AP"]
+    )
     assert (tmp_path / "predictions_plain.json").is_file()
 
 
@@ -204,8 +212,18 @@ def test_fine_tuning_starts_from_the_published_detector_and_exports_in_its_layou
 
     with pytest.raises(BlazeforgeError, match="palm_detection_full', 'palm_detection_lite'"):
         resolve_init(compose("train", CFG + ["init=mediapipe:hand_landmark_full"]))
-    cfg = compose("train", CFG + [f"dataset={dataset}", "init=mediapipe:palm_detection_lite", "trainer.epochs=1",
-                                  "trainer.steps_per_epoch=2", "trainer.learning_rate=0.0", "trainer.weight_decay=0.0"])
+    cfg = compose(
+        "train",
+        CFG
+        + [
+            f"dataset={dataset}",
+            "init=mediapipe:palm_detection_lite",
+            "trainer.epochs=1",
+            "trainer.steps_per_epoch=2",
+            "trainer.learning_rate=0.0",
+            "trainer.weight_decay=0.0",
+        ],
+    )
     run_dir, _ = run_stage("train", cfg, tmp_path / "train")
     assert train_config(run_dir).recipe.architecture == "palm_detection_lite"
     for folder in ("eval", "export"):
@@ -271,16 +289,20 @@ def test_face_dataset_reads_coco_faces_and_keeps_empty_images(faces):
 
     info = summary(faces)
     assert info["topology"] == "face_keypoints" and sum(info["splits"].values()) == 24
-    assert info["images_without_instances"] == 4 and info["skipped"] == {"degenerate box": 0,
-                                                                           "box outside the image": 0}
+    assert info["images_without_instances"] == 4 and info["skipped"] == {
+        "degenerate box": 0,
+        "box outside the image": 0,
+    }
 
 
 def test_published_face_detector_finds_the_pasted_faces(faces, tmp_path):
     """The fixture's labels are where MediaPipe's own detector puts faces: they are faces, labelled right."""
     from blazeforge.evaluation import evaluate
 
-    metrics = evaluate(compose("evaluate", ["checkpoint=mediapipe:face_detection_short_range", f"dataset={faces}",
-                                            "split=train"]), tmp_path)
+    metrics = evaluate(
+        compose("evaluate", ["checkpoint=mediapipe:face_detection_short_range", f"dataset={faces}", "split=train"]),
+        tmp_path,
+    )
     assert metrics["detector"] == "FACE_DETECTION_SHORT_RANGE"
     assert metrics["AP50"] > 0.7 and metrics["keypoint_error"] < 0.1
 
@@ -291,13 +313,23 @@ def test_face_detectors_train_export_and_decode_like_mediapipes(faces, recipe, a
     from blazeforge.export.tflite import export
     from blazeforge.runtime.detector import Detector
 
-    cfg = compose("train", [f"recipe={recipe}", "experiment=smoke", "trainer.batch_size=4", f"dataset={faces}",
-                            "trainer.epochs=1", "trainer.steps_per_epoch=2"])
+    cfg = compose(
+        "train",
+        [
+            f"recipe={recipe}",
+            "experiment=smoke",
+            "trainer.batch_size=4",
+            f"dataset={faces}",
+            "trainer.epochs=1",
+            "trainer.steps_per_epoch=2",
+        ],
+    )
     run_dir, metrics = run_stage("train", cfg, tmp_path / "train")
     assert np.isfinite(metrics["train_loss"])
     (tmp_path / "export").mkdir()
-    exported = export(compose("export", [f"checkpoint={run_dir}", "quantize=none", "experiment=smoke"]),
-                      tmp_path / "export")["exports"]["fp32"]
+    exported = export(
+        compose("export", [f"checkpoint={run_dir}", "quantize=none", "experiment=smoke"]), tmp_path / "export"
+    )["exports"]["fp32"]
     ours = Detector.from_export(exported["path"])
     assert ours.value_range == (-1.0, 1.0) and len(ours.anchors) == anchors
     assert ours.spec.decode.num_keypoints == 6

@@ -24,9 +24,14 @@ def test_model_outputs_follow_the_published_layout():
     np.testing.assert_allclose(np.asarray(out["landmarks"]).reshape(2, 468, 3)[..., :2], 48.0, atol=1e-3)
     cfg = compose("train", ["recipe=face_mesh", "init=mediapipe:face_landmark"])
     from blazeforge.training.trainer import resolve_init
+
     assert resolve_init(cfg) and cfg.recipe.architecture == "face_landmark"
     published = recipe.build_model(cfg.recipe)
-    assert published.output["landmarks"].shape[1:] == (1, 1, 1404) and published.output["face_flag"].shape[1:] == (1, 1, 1)
+    assert published.output["landmarks"].shape[1:] == (1, 1, 1404) and published.output["face_flag"].shape[1:] == (
+        1,
+        1,
+        1,
+    )
     with pytest.raises(BlazeforgeError, match="recipe.input_size: expected 192"):
         recipe.build_model(compose("train", SMOKE + ["recipe.architecture=face_landmark"]).recipe)
 
@@ -38,8 +43,13 @@ def test_contour_only_faces_train_their_labelled_points_only():
     mask = np.zeros((1, 468, 3), np.float32)
     mask[0, :40, :2] = 1.0
     target = np.random.default_rng(0).uniform(0, 96, (1, 1404)).astype(np.float32)
-    packed = recipe.pack_targets({"landmarks": tf.constant(target), "landmark_mask": tf.constant(mask.reshape(1, -1)),
-                                  "presence": tf.constant([[1.0]])})
+    packed = recipe.pack_targets(
+        {
+            "landmarks": tf.constant(target),
+            "landmark_mask": tf.constant(mask.reshape(1, -1)),
+            "presence": tf.constant([[1.0]]),
+        }
+    )
     pred = tf.Variable(np.random.default_rng(1).uniform(0, 96, (1, 1, 1, 1404)).astype(np.float32))
     with tf.GradientTape() as tape:
         loss = losses["landmarks"](packed["landmarks"], pred)
@@ -82,8 +92,19 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(package_f
     from blazeforge.runtime.models import load_landmarks
 
     data, train, evaluate = package_faces, tmp_path / "train", tmp_path / "eval"
-    assert main(["train", "recipe=face_mesh", f"dataset={data}", "experiment=smoke", "trainer.batch_size=4",
-                 f"run_dir={train}"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "recipe=face_mesh",
+                f"dataset={data}",
+                "experiment=smoke",
+                "trainer.batch_size=4",
+                f"run_dir={train}",
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", f"checkpoint={train}", "split=train", f"run_dir={evaluate}"]) == 0
     metrics = json.loads((evaluate / "metrics.json").read_text())
     assert metrics["topology"] == "face_mesh" and metrics["normalizer"] == [33, 263] and metrics["count"] > 0
@@ -99,18 +120,55 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(package_f
     mesh = model(image, face_roi(np.random.default_rng(0).uniform(50, 150, (468, 2))))
     assert mesh.shape == (468, 3) and np.isfinite(mesh).all()
     clip, _ = moving_clip(tmp_path / "face.mp4", "face", frames=6, absent=(6, 6))
-    assert main(["run", "pipeline=face_mesh", f"source={clip}", f"models=[{export},{tmp_path / 'none'}]", "iris=false",
-                 f"run_dir={tmp_path / 'run'}"]) == 2  # a list of export folders: each must exist
-    assert main(["run", "pipeline=face_mesh", f"source={clip}", f"models=[{export}]", "iris=false",
-                 f"run_dir={tmp_path / 'run'}"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "pipeline=face_mesh",
+                f"source={clip}",
+                f"models=[{export},{tmp_path / 'none'}]",
+                "iris=false",
+                f"run_dir={tmp_path / 'run'}",
+            ]
+        )
+        == 2
+    )  # a list of export folders: each must exist
+    assert (
+        main(
+            [
+                "run",
+                "pipeline=face_mesh",
+                f"source={clip}",
+                f"models=[{export}]",
+                "iris=false",
+                f"run_dir={tmp_path / 'run'}",
+            ]
+        )
+        == 0
+    )
     ran = json.loads((tmp_path / "run" / "metrics.json").read_text())["models"]
-    assert ran["face_landmarks"].endswith("face_mesh_fp32.tflite") and ran["face_detector"].endswith("short_range.tflite")
+    assert ran["face_landmarks"].endswith("face_mesh_fp32.tflite") and ran["face_detector"].endswith(
+        "short_range.tflite"
+    )
 
     # The published model on its own meshes, and ours, through the same fairness report.
     for checkpoint in ("mediapipe:face_landmark", str(train)):
         fair = tmp_path / f"fair-{len(checkpoint)}"
-        assert main(["evaluate", "fairness", f"dataset={data}", f"checkpoint={checkpoint}", "split=train",
-                     "group_by=skin_tone", "bootstrap=50", f"run_dir={fair}"]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    "fairness",
+                    f"dataset={data}",
+                    f"checkpoint={checkpoint}",
+                    "split=train",
+                    "group_by=skin_tone",
+                    "bootstrap=50",
+                    f"run_dir={fair}",
+                ]
+            )
+            == 0
+        )
         report = json.loads((fair / "metrics.json").read_text())
         assert report["checkpoint"] == checkpoint and len(report["groups"]) >= 2
     # Our model judged by both verbs: the same crops, the same error (a share vs % of IOD).
@@ -124,10 +182,34 @@ def test_fine_tuning_the_published_weights_keeps_their_accuracy_on_package_faces
     scores = {}
     for name, checkpoint in (("published", "mediapipe:face_landmark"), ("tuned", str(tmp_path / "train"))):
         if name == "tuned":
-            assert main(["train", "recipe=face_mesh", f"dataset={package_faces}", "init=mediapipe:face_landmark",
-                         "trainer.epochs=1", "trainer.steps_per_epoch=6", "trainer.batch_size=4",
-                         "trainer.learning_rate=1e-5", "trainer.warmup_epochs=0", f"run_dir={checkpoint}"]) == 0
-        assert main(["evaluate", f"checkpoint={checkpoint}", f"dataset={package_faces}", "split=train",
-                     f"run_dir={tmp_path / name}"]) == 0
+            assert (
+                main(
+                    [
+                        "train",
+                        "recipe=face_mesh",
+                        f"dataset={package_faces}",
+                        "init=mediapipe:face_landmark",
+                        "trainer.epochs=1",
+                        "trainer.steps_per_epoch=6",
+                        "trainer.batch_size=4",
+                        "trainer.learning_rate=1e-5",
+                        "trainer.warmup_epochs=0",
+                        f"run_dir={checkpoint}",
+                    ]
+                )
+                == 0
+            )
+        assert (
+            main(
+                [
+                    "evaluate",
+                    f"checkpoint={checkpoint}",
+                    f"dataset={package_faces}",
+                    "split=train",
+                    f"run_dir={tmp_path / name}",
+                ]
+            )
+            == 0
+        )
         scores[name] = json.loads((tmp_path / name / "metrics.json").read_text())["nme_2d"] * 100
     assert scores["published"] < 3 and abs(scores["tuned"] - scores["published"]) < 1.0, scores

@@ -21,11 +21,15 @@ def test_model_outputs_follow_mediapipe_layout(width, size):
 def _targets(z_mask: float, presence: float = 1.0):
     mask = np.ones((1, 21, 3), np.float32)
     mask[..., 2] = z_mask
-    return recipe.pack_targets({
-        "landmarks": tf.constant(np.random.default_rng(0).uniform(0, 96, (1, 63)), tf.float32),
-        "landmark_mask": tf.constant(mask.reshape(1, 63) * presence),
-        "presence": tf.constant([[presence]]), "handedness": tf.constant([[1.0]]),
-        "handedness_mask": tf.constant([[presence]])})
+    return recipe.pack_targets(
+        {
+            "landmarks": tf.constant(np.random.default_rng(0).uniform(0, 96, (1, 63)), tf.float32),
+            "landmark_mask": tf.constant(mask.reshape(1, 63) * presence),
+            "presence": tf.constant([[presence]]),
+            "handedness": tf.constant([[1.0]]),
+            "handedness_mask": tf.constant([[presence]]),
+        }
+    )
 
 
 def _landmark_grad(targets):

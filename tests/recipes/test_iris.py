@@ -34,8 +34,9 @@ def test_targets_split_into_the_published_outputs():
     values = np.arange(228, dtype=np.float32)[None]
     packed = recipe.pack_targets({"landmarks": tf.constant(values), "landmark_mask": tf.ones((1, 228))})
     assert packed["eye_contour"].shape == (1, 426) and packed["iris"].shape == (1, 30)
-    assert float(packed["iris"][0, 0]) == 213.0 and set(recipe.make_losses(compose("train", ["recipe=iris"]).recipe)[0]) \
-        == {"eye_contour", "iris"}
+    assert float(packed["iris"][0, 0]) == 213.0 and set(
+        recipe.make_losses(compose("train", ["recipe=iris"]).recipe)[0]
+    ) == {"eye_contour", "iris"}
     assert len(EYE_POINTS["left"]) == 76
 
 
@@ -44,8 +45,12 @@ def test_iris_from_face_renders_to_metric_depth(tmp_path):
     from blazeforge.evaluation.landmarks import collect, recipe_config
 
     renders, data, train = tmp_path / "renders", tmp_path / "data", tmp_path / "train"
-    assert main(["render", "scene=faces", "n=8", "shards=1", "resolution=160", "samples=2", "seed=4",
-                 f"run_dir={renders}"]) == 0
+    assert (
+        main(
+            ["render", "scene=faces", "n=8", "shards=1", "resolution=160", "samples=2", "seed=4", f"run_dir={renders}"]
+        )
+        == 0
+    )
     assert main(["datasets", "build", "data=face_mesh_iris", f"renders={renders}", f"run_dir={data}"]) == 0
     # In every crop, right eye or mirrored left, the iris rim starts towards the crop's +x (the
     # published model's order), so one model learns both eyes.
@@ -55,8 +60,21 @@ def test_iris_from_face_renders_to_metric_depth(tmp_path):
     rim = crops["crop_keypoints"][:, 72, 0] - crops["crop_keypoints"][:, 71, 0]
     assert (rim > 0).all()
 
-    assert main(["train", "recipe=iris", f"dataset={data}", "init=mediapipe:iris_landmark", "experiment=smoke",
-                 "trainer.batch_size=4", "trainer.learning_rate=1e-4", f"run_dir={train}"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "recipe=iris",
+                f"dataset={data}",
+                "init=mediapipe:iris_landmark",
+                "experiment=smoke",
+                "trainer.batch_size=4",
+                "trainer.learning_rate=1e-4",
+                f"run_dir={train}",
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", f"checkpoint={train}", "split=train", f"run_dir={tmp_path / 'eval'}"]) == 0
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["topology"] == "eye" and metrics["count"] == len(crops["crop"]) and metrics["presence_auc"] is None
@@ -65,6 +83,7 @@ def test_iris_from_face_renders_to_metric_depth(tmp_path):
     assert main(["export", f"checkpoint={train}", f"run_dir={tmp_path / 'export'}"]) == 0
     exported = tmp_path / "export" / "iris_fp32.tflite"
     from blazeforge.runtime.models import resolve
+
     assert resolve(["iris"], str(tmp_path / "export"))["iris"] == exported
     for checkpoint in (str(train), str(exported)):
         out = tmp_path / f"depth-{checkpoint.endswith('.tflite')}"

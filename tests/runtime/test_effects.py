@@ -84,4 +84,7 @@ def test_iris_depth_uses_the_exif_focal_length_of_a_photo_folder(tmp_path):
     face = json.loads((tmp_path / "run" / "frames.jsonl").read_text())["instances"][0]
     focal = focal_from_35mm(512, 512, 50)
     left = np.array(face["iris"][0])
-    assert metrics["frames"] == 1 and abs(face["depth_mm"] - iris_depth_mm(left, focal, (512, 512))) < 0.1 * face["depth_mm"]
+    assert (
+        metrics["frames"] == 1
+        and abs(face["depth_mm"] - iris_depth_mm(left, focal, (512, 512))) < 0.1 * face["depth_mm"]
+    )

@@ -57,8 +57,11 @@ def test_posed_hands_look_like_the_renderer_would_pose_them():
     assert x.shape == (300, 63) and set(np.unique(y)) > {class_names(RECIPE).index("other")}
     # Rules on posed hands of rule classes: they see 3D joints from any side, so not all, but most.
     rng = np.random.default_rng(1)
-    hits = [rule_gesture((forward_kinematics(GESTURES[n]) @ random_rotation(rng).T) * [1, -1, -1] * 400) == n
-            for n in RULE_NAMES for _ in range(4)]
+    hits = [
+        rule_gesture((forward_kinematics(GESTURES[n]) @ random_rotation(rng).T) * [1, -1, -1] * 400) == n
+        for n in RULE_NAMES
+        for _ in range(4)
+    ]
     assert np.mean(hits) > 0.5
 
 
@@ -70,10 +73,22 @@ def test_gesture_classifier_trains_exports_and_runs_in_the_hands_pipeline(tmp_pa
     smoke = ["experiment=smoke", "trainer.wandb=disabled"]
     renders = fake_renders(tmp_path / "renders", shards=3, per_shard=8)
     assert main(["datasets", "build", f"renders={renders}", f"run_dir={tmp_path / 'data'}", *smoke]) == 0
-    assert main(["train", "recipe=gesture", f"dataset={tmp_path / 'data'}", f"run_dir={tmp_path / 'train'}",
-                 "recipe.synthetic=500", *smoke]) == 0
-    assert main(["evaluate", f"checkpoint={tmp_path / 'train'}", f"run_dir={tmp_path / 'eval'}", "split=val",
-                 *smoke]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "recipe=gesture",
+                f"dataset={tmp_path / 'data'}",
+                f"run_dir={tmp_path / 'train'}",
+                "recipe.synthetic=500",
+                *smoke,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["evaluate", f"checkpoint={tmp_path / 'train'}", f"run_dir={tmp_path / 'eval'}", "split=val", *smoke]) == 0
+    )
     evaluation = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert 0 <= evaluation["accuracy"] <= 1 and evaluation["samples"] > 0 and "rules_accuracy" in evaluation
     assert main(["export", f"checkpoint={tmp_path / 'train'}", f"run_dir={tmp_path / 'export'}", *smoke]) == 0
@@ -82,8 +97,12 @@ def test_gesture_classifier_trains_exports_and_runs_in_the_hands_pipeline(tmp_pa
     assert json.loads((tmp_path / "export" / "gesture.json").read_text())["classes"] == class_names(RECIPE)
 
     clip, _ = moving_clip(tmp_path / "hand.mp4", "hand", frames=8, absent=(8, 8))
-    assert main(["run", "pipeline=hands", f"source={clip}", f"models={tmp_path / 'export'}",
-                 f"run_dir={tmp_path / 'run'}"]) == 0
+    assert (
+        main(
+            ["run", "pipeline=hands", f"source={clip}", f"models={tmp_path / 'export'}", f"run_dir={tmp_path / 'run'}"]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["models"]["gesture_classifier"].endswith("gesture_fp32.tflite")
     assert metrics["models"]["palm_detector"].endswith("palm_detection_full.tflite")  # no export of ours: MediaPipe's

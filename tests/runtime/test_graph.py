@@ -132,9 +132,13 @@ def _collect(run, stream):
 
 
 def test_a_node_fires_once_per_timestamp_with_absent_inputs_as_none():
-    config = _graph([SOURCE, {"name": "join", "calculator": "ToyJoin", "inputs": {"A": "a", "B": "b"},
-                              "outputs": {"OUT": "out"}},
-                     {"name": "only_b", "calculator": "ToyJoin", "inputs": {"A": "b"}, "outputs": {"OUT": "out_b"}}])
+    config = _graph(
+        [
+            SOURCE,
+            {"name": "join", "calculator": "ToyJoin", "inputs": {"A": "a", "B": "b"}, "outputs": {"OUT": "out"}},
+            {"name": "only_b", "calculator": "ToyJoin", "inputs": {"A": "b"}, "outputs": {"OUT": "out_b"}},
+        ]
+    )
     context = {}
     run = GraphRun(config, context)
     out = _collect(run, "out")
@@ -148,8 +152,18 @@ def test_a_node_fires_once_per_timestamp_with_absent_inputs_as_none():
 
 
 def test_previous_inputs_close_a_loop_one_frame_late():
-    config = _graph([SOURCE, {"name": "sum", "calculator": "ToySum", "inputs": {"X": "a"},
-                              "previous": {"PREV": "total"}, "outputs": {"TOTAL": "total"}}])
+    config = _graph(
+        [
+            SOURCE,
+            {
+                "name": "sum",
+                "calculator": "ToySum",
+                "inputs": {"X": "a"},
+                "previous": {"PREV": "total"},
+                "outputs": {"TOTAL": "total"},
+            },
+        ]
+    )
     run = GraphRun(config)
     totals = _collect(run, "total")
     run.run()
@@ -158,16 +172,35 @@ def test_previous_inputs_close_a_loop_one_frame_late():
 
 def test_independent_calculators_run_concurrently():
     ToyBusy.most = 0
-    config = _graph([SOURCE, *({"name": f"busy{i}", "calculator": "ToyBusy", "inputs": {"X": "a"},
-                                "outputs": {"Y": f"y{i}"}} for i in range(2))], workers=2)
+    config = _graph(
+        [
+            SOURCE,
+            *(
+                {"name": f"busy{i}", "calculator": "ToyBusy", "inputs": {"X": "a"}, "outputs": {"Y": f"y{i}"}}
+                for i in range(2)
+            ),
+        ],
+        workers=2,
+    )
     GraphRun(config).run()
     assert ToyBusy.most == 2
 
 
 def test_background_calculators_wait_while_the_loop_runs_python():
-    config = _graph([SOURCE, {"name": "track", "calculator": "ToyTrack", "inputs": {"X": "a"},
-                              "previous": {"PREV": "state"}, "outputs": {"STATE": "state"}},
-                     {"name": "sink", "calculator": "ToyStamp", "inputs": {"X": "state"}}], workers=2)
+    config = _graph(
+        [
+            SOURCE,
+            {
+                "name": "track",
+                "calculator": "ToyTrack",
+                "inputs": {"X": "a"},
+                "previous": {"PREV": "state"},
+                "outputs": {"STATE": "state"},
+            },
+            {"name": "sink", "calculator": "ToyStamp", "inputs": {"X": "state"}},
+        ],
+        workers=2,
+    )
     context = {}
     run = GraphRun(config, context)
     context["priority"] = run.priority
@@ -181,8 +214,13 @@ def test_background_calculators_wait_while_the_loop_runs_python():
 
 
 def test_back_pressure_queues_or_drops_frames():
-    slow = {"name": "join", "calculator": "ToyJoin", "inputs": {"A": "a"}, "outputs": {"OUT": "out"},
-            "options": {"sleep": 0.03}}
+    slow = {
+        "name": "join",
+        "calculator": "ToyJoin",
+        "inputs": {"A": "a"},
+        "outputs": {"OUT": "out"},
+        "options": {"sleep": 0.03},
+    }
     queued = GraphRun(_graph([SOURCE, slow], flow={"max_in_flight": 1, "overflow": "queue"})).run()
     assert queued["frames"] == 10 and queued["dropped"] == 0
     dropped = GraphRun(_graph([SOURCE, slow], flow={"max_in_flight": 1, "overflow": "drop"})).run()
@@ -190,9 +228,19 @@ def test_back_pressure_queues_or_drops_frames():
 
 
 def test_a_frame_that_fails_is_skipped_not_fatal():
-    config = _graph([SOURCE, {"name": "join", "calculator": "ToyJoin", "inputs": {"A": "a"},
-                              "outputs": {"OUT": "out"}, "options": {"fail_at": 3}},
-                     {"name": "after", "calculator": "ToyJoin", "inputs": {"A": "out"}, "outputs": {"OUT": "z"}}])
+    config = _graph(
+        [
+            SOURCE,
+            {
+                "name": "join",
+                "calculator": "ToyJoin",
+                "inputs": {"A": "a"},
+                "outputs": {"OUT": "out"},
+                "options": {"fail_at": 3},
+            },
+            {"name": "after", "calculator": "ToyJoin", "inputs": {"A": "out"}, "outputs": {"OUT": "z"}},
+        ]
+    )
     run = GraphRun(config)
     out = _collect(run, "z")
     stats = run.run()
@@ -200,18 +248,36 @@ def test_a_frame_that_fails_is_skipped_not_fatal():
     assert [t // 1000 for t, _ in out] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
 
 
-@pytest.mark.parametrize("nodes, message", [
-    ([SOURCE, {"name": "x", "calculator": "Nope"}], "node x: unknown calculator 'Nope'"),
-    ([SOURCE, {"name": "x", "calculator": "ToyJoin", "inputs": {"A": "missing"}}],
-     "node x: input A reads stream 'missing', which no node produces"),
-    ([SOURCE, {"name": "x", "calculator": "ToyJoin", "inputs": {"B": "b"}}], "node x: input A of ToyJoin is not connected"),
-    ([SOURCE, {"name": "x", "calculator": "ToyJoin", "inputs": {"A": "a", "C": "b"}}], "node x: ToyJoin has no input C"),
-    ([SOURCE, {"name": "x", "calculator": "Annotate", "inputs": {"IMAGE": "a"}}],
-     "node x: input IMAGE expects image, but stream 'a' carries int (from src.A)"),
-    ([SOURCE, {"name": "x", "calculator": "ToySum", "inputs": {"X": "a", "PREV": "t"}, "outputs": {"TOTAL": "t"}}],
-     "cycle through plain inputs"),
-    ([{"name": "x", "calculator": "ToyJoin", "inputs": {"A": "a"}}], "no source node"),
-])
+@pytest.mark.parametrize(
+    "nodes, message",
+    [
+        ([SOURCE, {"name": "x", "calculator": "Nope"}], "node x: unknown calculator 'Nope'"),
+        (
+            [SOURCE, {"name": "x", "calculator": "ToyJoin", "inputs": {"A": "missing"}}],
+            "node x: input A reads stream 'missing', which no node produces",
+        ),
+        (
+            [SOURCE, {"name": "x", "calculator": "ToyJoin", "inputs": {"B": "b"}}],
+            "node x: input A of ToyJoin is not connected",
+        ),
+        (
+            [SOURCE, {"name": "x", "calculator": "ToyJoin", "inputs": {"A": "a", "C": "b"}}],
+            "node x: ToyJoin has no input C",
+        ),
+        (
+            [SOURCE, {"name": "x", "calculator": "Annotate", "inputs": {"IMAGE": "a"}}],
+            "node x: input IMAGE expects image, but stream 'a' carries int (from src.A)",
+        ),
+        (
+            [
+                SOURCE,
+                {"name": "x", "calculator": "ToySum", "inputs": {"X": "a", "PREV": "t"}, "outputs": {"TOTAL": "t"}},
+            ],
+            "cycle through plain inputs",
+        ),
+        ([{"name": "x", "calculator": "ToyJoin", "inputs": {"A": "a"}}], "no source node"),
+    ],
+)
 def test_malformed_graphs_are_one_line_errors(nodes, message):
     import blazeforge.runtime.calculators  # noqa: F401  (Annotate)
 

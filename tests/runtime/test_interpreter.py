@@ -10,9 +10,11 @@ from blazeforge.runtime import TfliteModel
 
 
 def test_the_runtime_imports_no_tensorflow():
-    code = "import sys, blazeforge.runtime, blazeforge.runtime.detector, blazeforge.runtime.draw, " \
-           "blazeforge.runtime.landmarks; " \
-           "sys.exit(int(any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)))"
+    code = (
+        "import sys, blazeforge.runtime, blazeforge.runtime.detector, blazeforge.runtime.draw, "
+        "blazeforge.runtime.landmarks; "
+        "sys.exit(int(any(m.split('.')[0] in ('tensorflow', 'keras') for m in sys.modules)))"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -52,8 +54,9 @@ def test_mediapipe_face_detector_decodes_through_our_anchors():
     from blazeforge.runtime.detector import Detector
 
     image = data.astronaut()
-    detector = Detector(TfliteModel(zoo.tflite_path("face_detection_short_range")), FACE_DETECTION_SHORT_RANGE,
-                        value_range=(-1.0, 1.0))
+    detector = Detector(
+        TfliteModel(zoo.tflite_path("face_detection_short_range")), FACE_DETECTION_SHORT_RANGE, value_range=(-1.0, 1.0)
+    )
     detections = detector(image)
     assert len(detections) == 1 and detections[0, 0] > 0.8
     x0, y0, x1, y1 = detections[0, 1:5] * 512

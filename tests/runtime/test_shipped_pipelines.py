@@ -39,7 +39,7 @@ def _check_tracking(frames, truth=None, normalizer=None):
     never while it is gone; mean landmark error in units of the normalizer's length (with truth)."""
     counts = [len(f["instances"]) for f in frames]
     assert len(frames) == FRAMES and [f["frame"] for f in frames] == list(range(FRAMES))
-    assert all(c == 0 for c in counts[ABSENT[0]:ABSENT[1]])
+    assert all(c == 0 for c in counts[ABSENT[0] : ABSENT[1]])
     assert all(c == 1 for i, c in enumerate(counts) if not ABSENT[0] <= i <= ABSENT[1]), counts
     if truth is None:
         return None
@@ -47,7 +47,9 @@ def _check_tracking(frames, truth=None, normalizer=None):
     for f, t in zip(frames, truth):
         if f["instances"]:
             points = np.array(f["instances"][0]["landmarks"])[:, :2]
-            errors.append(np.linalg.norm(points - t, axis=1).mean() / np.linalg.norm(t[normalizer[0]] - t[normalizer[1]]))
+            errors.append(
+                np.linalg.norm(points - t, axis=1).mean() / np.linalg.norm(t[normalizer[0]] - t[normalizer[1]])
+            )
     return float(np.mean(errors))
 
 
@@ -145,9 +147,9 @@ def test_box_tracking_follows_a_user_box_and_drops_it_when_the_subject_goes(clip
     assert "detector" not in metrics["calculators"] and metrics["detector_fraction"] == 0
     frames = _frames(tmp_path)
     counts = [len(f["instances"]) for f in frames]
-    assert counts[:ABSENT[0]] == [1] * ABSENT[0] and counts[ABSENT[0]] == 0  # lost when the face goes
+    assert counts[: ABSENT[0]] == [1] * ABSENT[0] and counts[ABSENT[0]] == 0  # lost when the face goes
     assert _box_errors(frames, truth).max() < 0.05
-    moving = np.array([f["instances"][0]["motion"] for f in frames[1:ABSENT[0]]])
+    moving = np.array([f["instances"][0]["motion"] for f in frames[1 : ABSENT[0]]])
     assert np.abs(moving).max() > 0.5  # px/frame against the still background
 
 
@@ -170,21 +172,34 @@ def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
     assert len(_frames(tmp_path)) == 12 and (tmp_path / "annotated.mp4").is_file()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["source=/nonexistent.mp4"], "/nonexistent.mp4: source not found"),
-    (["source=camera:97"], "camera:97: cannot open this camera"),
-    (["source=NOTAVIDEO"], "cannot read this video"),
-    (["source=CLIP", "pipeline=/nonexistent.yaml"], "pipeline=/nonexistent.yaml: expected one of box_tracking, face_effects, face_mesh, hands, pose"),
-    (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
-    (["source=CLIP", "models=/nonexistent"], "/nonexistent: models: expected `mediapipe` or export run directories"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["source=/nonexistent.mp4"], "/nonexistent.mp4: source not found"),
+        (["source=camera:97"], "camera:97: cannot open this camera"),
+        (["source=NOTAVIDEO"], "cannot read this video"),
+        (
+            ["source=CLIP", "pipeline=/nonexistent.yaml"],
+            "pipeline=/nonexistent.yaml: expected one of box_tracking, face_effects, face_mesh, hands, pose",
+        ),
+        (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
+        (
+            ["source=CLIP", "models=/nonexistent"],
+            "/nonexistent: models: expected `mediapipe` or export run directories",
+        ),
+    ],
+)
 def test_bad_input_is_one_line(clips, tmp_path, capsys, args, message):
     bad_video = tmp_path / "bad.mp4"
     bad_video.write_text("not a video")
     graph = tmp_path / "graph.yaml"
-    graph.write_text("nodes:\n  - {calculator: VideoSource, outputs: {IMAGE: image}}\n  - {name: x, calculator: Nope}\n")
-    args = [a.replace("NOTAVIDEO", str(bad_video)).replace("CLIP", str(clips["hand"][0])).replace("BADGRAPH", str(graph))
-            for a in args]
+    graph.write_text(
+        "nodes:\n  - {calculator: VideoSource, outputs: {IMAGE: image}}\n  - {name: x, calculator: Nope}\n"
+    )
+    args = [
+        a.replace("NOTAVIDEO", str(bad_video)).replace("CLIP", str(clips["hand"][0])).replace("BADGRAPH", str(graph))
+        for a in args
+    ]
     assert main(["run", *args, f"run_dir={tmp_path / 'run'}"]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
@@ -193,17 +208,32 @@ def test_bad_input_is_one_line(clips, tmp_path, capsys, args, message):
 def test_the_runtime_runs_with_only_its_own_requirements(clips, tmp_path):
     """Every dependency of the package outside requirements/runtime.txt is blocked from import (hydra too:
     only the command line needs it); a pipeline still runs."""
-    blocked = ("tensorflow", "keras", "tensorflow_datasets", "albumentations", "hydra", "omegaconf", "wandb",
-               "pycocotools", "matplotlib", "rich", "bpy", "PIL", "skimage")
-    code = (f"import sys\n"
-            f"class Block:\n"
-            f"    def find_spec(self, name, path=None, target=None):\n"
-            f"        if name.split('.')[0] in {blocked!r}:\n"
-            f"            raise ImportError('blocked: ' + name)\n"
-            f"sys.meta_path.insert(0, Block())\n"
-            f"from blazeforge.runtime.pipeline import load, run_pipeline\n"
-            f"m = run_pipeline(load('hands'), {str(clips['hand'][0])!r}, {str(tmp_path)!r}, limit=3)\n"
-            f"assert m['frames'] == 3\n")
+    blocked = (
+        "tensorflow",
+        "keras",
+        "tensorflow_datasets",
+        "albumentations",
+        "hydra",
+        "omegaconf",
+        "wandb",
+        "pycocotools",
+        "matplotlib",
+        "rich",
+        "bpy",
+        "PIL",
+        "skimage",
+    )
+    code = (
+        f"import sys\n"
+        f"class Block:\n"
+        f"    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {blocked!r}:\n"
+        f"            raise ImportError('blocked: ' + name)\n"
+        f"sys.meta_path.insert(0, Block())\n"
+        f"from blazeforge.runtime.pipeline import load, run_pipeline\n"
+        f"m = run_pipeline(load('hands'), {str(clips['hand'][0])!r}, {str(tmp_path)!r}, limit=3)\n"
+        f"assert m['frames'] == 3\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
 

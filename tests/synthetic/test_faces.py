@@ -33,8 +33,12 @@ def test_triangles_cover_the_mesh_and_face_outwards():
 @pytest.mark.slow
 def test_rendered_faces_are_labelled_where_the_published_model_finds_them(tmp_path):
     renders, data, fair = tmp_path / "renders", tmp_path / "data", tmp_path / "fair"
-    assert main(["render", "scene=faces", "n=6", "shards=1", "resolution=192", "samples=8", "seed=3",
-                 f"run_dir={renders}"]) == 0
+    assert (
+        main(
+            ["render", "scene=faces", "n=6", "shards=1", "resolution=192", "samples=8", "seed=3", f"run_dir={renders}"]
+        )
+        == 0
+    )
     lines = [json.loads(line) for line in (renders / "shard-00000" / "labels.jsonl").read_text().splitlines()]
     assert len(lines) == 6
     for label in lines:
@@ -56,8 +60,20 @@ def test_rendered_faces_are_labelled_where_the_published_model_finds_them(tmp_pa
     assert iris["eyes"] == 12 and iris["labelled_relative_error"]["p50"] < 0.05
     assert iris["relative_error"]["p10"] <= iris["relative_error"]["p50"] <= iris["relative_error"]["p90"]
     assert main(["datasets", "build", "data=face_mesh", f"renders={renders}", f"run_dir={data}"]) == 0
-    assert main(["evaluate", "fairness", f"dataset={data}", "group_by=skin_tone", "split=train",
-                 "bootstrap=100", f"run_dir={fair}"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "fairness",
+                f"dataset={data}",
+                "group_by=skin_tone",
+                "split=train",
+                "bootstrap=100",
+                f"run_dir={fair}",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((fair / "metrics.json").read_text())
     # MediaPipe's own face_landmark model, cropped from our labels, lands near them: the renders
     # read as faces and the labels follow its vertex order (100 renders: see the README).
@@ -70,8 +86,10 @@ def test_face_renders_give_the_face_detectors_six_keypoints(tmp_path):
 
     renders = tmp_path / "renders"
     assert main(["render", "scene=faces", "n=10", "shards=1", "resolution=96", "samples=2", f"run_dir={renders}"]) == 0
-    meshes = [np.array(json.loads(line)["keypoints"])[0]
-              for line in (renders / "shard-00000" / "labels.jsonl").read_text().splitlines()]
+    meshes = [
+        np.array(json.loads(line)["keypoints"])[0]
+        for line in (renders / "shard-00000" / "labels.jsonl").read_text().splitlines()
+    ]
     assert main(["datasets", "build", "data=faces", f"renders={renders}", f"run_dir={tmp_path / 'data'}"]) == 0
     assert main(["datasets", "build", "data=hands", f"renders={renders}", f"run_dir={tmp_path / 'bad'}"]) == 2
     split = next(name for name, count in summary(tmp_path / "data")["splits"].items() if count)
@@ -80,7 +98,9 @@ def test_face_renders_give_the_face_detectors_six_keypoints(tmp_path):
     assert points.shape == (6, 3) and example["keypoint_mask"][0][:, :2].all()
     mesh = next(m for m in meshes if np.allclose(m[4, :2], points[2, :2], atol=0.01))  # nose: vertex 4
     right_eye = points[0, :2]  # between the right eye's corners 33 and 133
-    assert np.linalg.norm(right_eye - (mesh[33, :2] + mesh[133, :2]) / 2) < 0.3 * np.linalg.norm(mesh[33, :2] - mesh[133, :2])
+    assert np.linalg.norm(right_eye - (mesh[33, :2] + mesh[133, :2]) / 2) < 0.3 * np.linalg.norm(
+        mesh[33, :2] - mesh[133, :2]
+    )
     assert np.allclose(points[3, :2], (mesh[13, :2] + mesh[14, :2]) / 2, atol=0.01)  # mouth
 
 
@@ -88,15 +108,25 @@ def test_face_renders_give_the_face_detectors_six_keypoints(tmp_path):
 def test_rendered_expressions_read_back_as_face_semantics(tmp_path):
     from blazeforge.runtime.effects import face_semantics
 
-    assert main(["render", "scene=faces", "n=16", "shards=1", "resolution=96", "samples=1", "seed=4",
-                 f"run_dir={tmp_path}"]) == 0
+    assert (
+        main(
+            ["render", "scene=faces", "n=16", "shards=1", "resolution=96", "samples=1", "seed=4", f"run_dir={tmp_path}"]
+        )
+        == 0
+    )
     rows = []
     for line in (tmp_path / "shard-00000" / "labels.jsonl").read_text().splitlines():
         label = json.loads(line)
         params = dict(item.split("=") for item in label["meta"]["expression"].split())
         seen = face_semantics(np.array(label["keypoints"])[0][:468])
-        rows.append((float(params["jaw_open"]), seen["mouth_open"], float(params["blink"]),
-                     (seen["eye_blink_left"] + seen["eye_blink_right"]) / 2))
+        rows.append(
+            (
+                float(params["jaw_open"]),
+                seen["mouth_open"],
+                float(params["blink"]),
+                (seen["eye_blink_left"] + seen["eye_blink_right"]) / 2,
+            )
+        )
     rows = np.array(rows)
     assert np.corrcoef(rows[:, 0], rows[:, 1])[0, 1] > 0.9  # jaw open -> the lips part
     assert np.corrcoef(rows[:, 2], rows[:, 3])[0, 1] > 0.8  # blink -> the lids close
@@ -108,12 +138,29 @@ def test_occluders_hide_the_points_behind_them(tmp_path, capsys):
     visible, faces = {}, {}
     for probability in (0.0, 1.0):
         out = tmp_path / f"p{probability}"
-        assert main(["render", "scene=faces", "n=4", "shards=1", "resolution=96", "samples=1", "seed=11",
-                     f"scene.occluders.probability={probability}", f"run_dir={out}"]) == 0
+        assert (
+            main(
+                [
+                    "render",
+                    "scene=faces",
+                    "n=4",
+                    "shards=1",
+                    "resolution=96",
+                    "samples=1",
+                    "seed=11",
+                    f"scene.occluders.probability={probability}",
+                    f"run_dir={out}",
+                ]
+            )
+            == 0
+        )
         labels = [json.loads(line) for line in (out / "shard-00000" / "labels.jsonl").read_text().splitlines()]
         visible[probability] = np.array([np.array(label["visibility"][0]) for label in labels])
         faces[probability] = np.array([np.array(label["keypoints"][0]) for label in labels])
     np.testing.assert_allclose(faces[1.0], faces[0.0], atol=1e-3)  # the same faces, occluded
     assert (visible[1.0] <= visible[0.0]).all() and visible[1.0].sum() < visible[0.0].sum()
-    assert main(["render", "scene=faces", "n=1", "shards=1", "scene.occluders.kinds=[hat]", f"run_dir={tmp_path / 'bad'}"]) == 2
+    assert (
+        main(["render", "scene=faces", "n=1", "shards=1", "scene.occluders.kinds=[hat]", f"run_dir={tmp_path / 'bad'}"])
+        == 2
+    )
     assert "scene.occluders.kinds: expected a non-empty list of glasses, hair, hand" in capsys.readouterr().err

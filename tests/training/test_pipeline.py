@@ -31,11 +31,19 @@ def test_training_batches_have_the_contracted_shapes_and_ranges(dataset):
 def _example(cfg, flip, negatives=0.0):
     rng = np.random.default_rng(0)
     from tests.fixtures import draw_hand, hand_points
+
     kp = hand_points(rng)
     image = draw_hand(kp, 128, rng)
-    overrides = [f"recipe.augment.flip={flip}", f"recipe.negatives={negatives}", "recipe.augment.roi_shift=0",
-                 "recipe.augment.roi_scale=0", "recipe.augment.roi_rotation_deg=0", "recipe.augment.color=0",
-                 "recipe.augment.blur=0", "recipe.augment.noise=0"]
+    overrides = [
+        f"recipe.augment.flip={flip}",
+        f"recipe.negatives={negatives}",
+        "recipe.augment.roi_shift=0",
+        "recipe.augment.roi_scale=0",
+        "recipe.augment.roi_rotation_deg=0",
+        "recipe.augment.color=0",
+        "recipe.augment.blur=0",
+        "recipe.augment.noise=0",
+    ]
     cfg = compose("train", SMOKE + overrides)
     return TrainExamples(cfg)(image, kp[None].astype(np.float32), np.ones((1, 21, 3), bool), np.float32([1.0]), 7)
 
@@ -69,7 +77,7 @@ def test_eval_crops_put_labelled_points_where_the_image_has_them(dataset):
         # crop (RGB) at the wrist.
         x, y = ex["crop_keypoints"][0, :2]
         if 2 <= x < 94 and 2 <= y < 94:
-            patch = ex["crop"][int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2].astype(int)
+            patch = ex["crop"][int(y) - 1 : int(y) + 2, int(x) - 1 : int(x) + 2].astype(int)
             assert (np.abs(patch - [150, 180, 220]).sum(-1) < 60).any()
     roi = instance_roi(ex["keypoints"], ex["keypoint_mask"], cfg.recipe)
     assert roi.width == pytest.approx(roi.height)
@@ -77,6 +85,7 @@ def test_eval_crops_put_labelled_points_where_the_image_has_them(dataset):
 
 def test_sources_are_mixed_by_weight(dataset):
     import tensorflow as tf
+
     cfg = compose("train", SMOKE + ["data.weights.real=0", "trainer.batch_size=8", "recipe.negatives=0"])
     # With the real weight at 0 only synthetic samples come: their masks label z.
     _, targets = next(iter(make_dataset(cfg, dataset, "train", training=True)))

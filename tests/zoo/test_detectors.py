@@ -22,8 +22,9 @@ def test_face_boxes_match_the_ones_mediapipe_recorded(model, photo):
     """Recorded by tools/record_mediapipe_faces.py with the mediapipe package (same wheel's models)."""
     expected = RECORDED["photos"][photo][model]
     spec = zoo.get(model)
-    detector = Detector(TfliteModel(zoo.tflite_path(model)), getattr(anchors, spec.detector),
-                        value_range=spec.input_range)
+    detector = Detector(
+        TfliteModel(zoo.tflite_path(model)), getattr(anchors, spec.detector), value_range=spec.input_range
+    )
     found = detector(photos()[photo])
     assert len(found) == len(expected) == 1
     assert iou(np.array(expected[0]["box"]), found[:, 1:5])[0] >= 0.95
@@ -32,8 +33,12 @@ def test_face_boxes_match_the_ones_mediapipe_recorded(model, photo):
 
 
 def test_anchor_counts_match_the_published_detectors():
-    for name in ("palm_detection_full", "face_detection_short_range", "face_detection_full_range_sparse",
-                 "pose_detection"):
+    for name in (
+        "palm_detection_full",
+        "face_detection_short_range",
+        "face_detection_full_range_sparse",
+        "pose_detection",
+    ):
         spec = zoo.get(name)
         model = TfliteModel(zoo.tflite_path(name))
         rows = max(v.shape[1] for v in model(np.zeros((1, *spec.input_size, 3), np.float32)).values())

@@ -25,9 +25,18 @@ def test_imported_model_matches_the_published_file_on_real_photos(name):
 
 
 def test_the_required_models_have_architectures():
-    for name in ("face_detection_short_range", "face_detection_full_range_sparse", "face_landmark", "iris_landmark",
-                 "palm_detection_full", "palm_detection_lite", "hand_landmark_full", "hand_landmark_lite",
-                 "pose_detection", "pose_landmark_full"):
+    for name in (
+        "face_detection_short_range",
+        "face_detection_full_range_sparse",
+        "face_landmark",
+        "iris_landmark",
+        "palm_detection_full",
+        "palm_detection_lite",
+        "hand_landmark_full",
+        "hand_landmark_lite",
+        "pose_detection",
+        "pose_landmark_full",
+    ):
         assert zoo.get(name).builder is not None, name
 
 

@@ -25,8 +25,9 @@ RECORDED = json.loads((Path(__file__).parent / "mediapipe_outputs.json").read_te
 def _first_roi(detector_name: str, image: np.ndarray):
     spec = zoo.get(detector_name)
     detector_spec = getattr(anchors, spec.detector)
-    detections = Detector(TfliteModel(zoo.tflite_path(detector_name)), detector_spec,
-                          value_range=spec.input_range)(image)
+    detections = Detector(TfliteModel(zoo.tflite_path(detector_name)), detector_spec, value_range=spec.input_range)(
+        image
+    )
     assert len(detections)
     h, w = image.shape[:2]
     return detection_roi(detections[0], (w, h), **detector_spec.roi)
@@ -49,8 +50,9 @@ def test_pose_landmarks_match_mediapipe(photo):
     image = photos()[photo]
     h, w = image.shape[:2]
     roi = _first_roi("pose_detection", image)
-    points = LandmarkModel(TfliteModel(zoo.tflite_path("pose_landmark_full")), 256, "Identity", values=5,
-                           heatmap="Identity_3")(image, roi)
+    points = LandmarkModel(
+        TfliteModel(zoo.tflite_path("pose_landmark_full")), 256, "Identity", values=5, heatmap="Identity_3"
+    )(image, roi)
     expected = np.array(RECORDED[photo]["pose"])
     visible = expected[:, 3] > 0.5
     shoulders = np.linalg.norm((expected[11, :2] - expected[12, :2]) * (w, h))

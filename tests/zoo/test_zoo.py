@@ -71,7 +71,8 @@ def test_url_only_models_say_where_they_live_and_are_checked_after_first_downloa
     path = zoo.fetch(["pose_landmark_lite"], source="url")["pose_landmark_lite"]
     assert path.read_bytes() == b"first version"
     assert (path.parent / "pose_landmark_lite.tflite.sha256").read_text().strip() == hashlib.sha256(
-        b"first version").hexdigest()
+        b"first version"
+    ).hexdigest()
     path.write_bytes(b"tampered")  # a changed cache entry is fetched again, not trusted
     served.write_bytes(b"first version")
     assert zoo.fetch(["pose_landmark_lite"], source="url")["pose_landmark_lite"].read_bytes() == b"first version"

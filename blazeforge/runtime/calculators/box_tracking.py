@@ -63,8 +63,15 @@ class BoxTracker(Calculator):
     OPTIONAL = frozenset({"DETECTED"})
     OUTPUTS = {"INSTANCES": "instances", "ROIS": "rois"}
 
-    def __init__(self, context=None, boxes: list | None = None, points_per_box: int = 60, min_points: int = 6,
-                 min_agreement: float = 0.5, max_boxes: int = 8):
+    def __init__(
+        self,
+        context=None,
+        boxes: list | None = None,
+        points_per_box: int = 60,
+        min_points: int = 6,
+        min_agreement: float = 0.5,
+        max_boxes: int = 8,
+    ):
         super().__init__(context)
         start = boxes if boxes is not None else self.context.get("boxes") or []
         self.pending = [Roi((x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0) for x0, y0, x1, y1 in start]
@@ -91,8 +98,10 @@ class BoxTracker(Calculator):
         self._add(self.pending + list(inputs.get("DETECTED") or []))
         self.pending = []
         self.previous = gray
-        instances = [Instance(corners(roi), self.scores[i], roi, track=i,
-                              extra={"motion": np.round(self.motion[i], 2)}) for i, roi in self.tracks.items()]
+        instances = [
+            Instance(corners(roi), self.scores[i], roi, track=i, extra={"motion": np.round(self.motion[i], 2)})
+            for i, roi in self.tracks.items()
+        ]
         return {"INSTANCES": instances, "ROIS": list(self.tracks.values())}
 
     def _follow(self, previous: np.ndarray, current: np.ndarray) -> None:
@@ -101,8 +110,9 @@ class BoxTracker(Calculator):
         b0, b1 = flow(previous, current, background)
         camera = np.median(b1 - b0, axis=0) if len(b0) >= self.min_points else np.zeros(2)
         for track, roi in list(self.tracks.items()):
-            p0, p1 = flow(previous, current, _features(previous, _mask(previous.shape, [roi], inside=True),
-                                                       self.points_per_box))
+            p0, p1 = flow(
+                previous, current, _features(previous, _mask(previous.shape, [roi], inside=True), self.points_per_box)
+            )
             if len(p0) < self.min_points:
                 self._lose(track)
                 continue

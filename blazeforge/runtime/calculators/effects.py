@@ -38,8 +38,9 @@ class FaceSemantics(Calculator):
     OUTPUTS = {"INSTANCES": "instances"}
 
     def process(self, timestamp, inputs):
-        return {"INSTANCES": [replace(f, extra={**f.extra, **face_semantics(f.landmarks)})
-                              for f in inputs["INSTANCES"]]}
+        return {
+            "INSTANCES": [replace(f, extra={**f.extra, **face_semantics(f.landmarks)}) for f in inputs["INSTANCES"]]
+        }
 
 
 @calculator

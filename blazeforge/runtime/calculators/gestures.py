@@ -22,8 +22,10 @@ class GestureClassifier:
 
         sidecar = read_sidecar(path)
         if not sidecar or "classes" not in sidecar:
-            raise BlazeforgeError(path, "expected a gesture export with its classes beside it (gesture.json, "
-                                        "written by blazeforge export)")
+            raise BlazeforgeError(
+                path,
+                "expected a gesture export with its classes beside it (gesture.json, written by blazeforge export)",
+            )
         self.model, self.classes = TfliteModel(path, threads), list(sidecar["classes"])
 
     def __call__(self, points: np.ndarray) -> tuple[str | None, float]:

@@ -60,8 +60,12 @@ class VideoSource(Source):
         if self.kind != "folder":
             capture = cv2.VideoCapture(self.target if self.kind == "camera" else str(self.target))
             if not capture.isOpened():
-                raise BlazeforgeError(self.path, "cannot open this camera" if self.kind == "camera"
-                                      else "cannot read this video (not a video OpenCV can decode)")
+                raise BlazeforgeError(
+                    self.path,
+                    "cannot open this camera"
+                    if self.kind == "camera"
+                    else "cannot read this video (not a video OpenCV can decode)",
+                )
             if self.kind == "video":
                 self.fps = capture.get(cv2.CAP_PROP_FPS) or self.fps
             self.capture = capture
@@ -118,8 +122,9 @@ class VideoSink(Calculator):
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             h, w = frame.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"),
-                                          float(self.context.get("fps", 30.0)), (w, h))
+            self.writer = cv2.VideoWriter(
+                str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), float(self.context.get("fps", 30.0)), (w, h)
+            )
         self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
     def close(self):
@@ -144,8 +149,10 @@ class JsonlSink(Calculator):
 
     def process(self, timestamp, inputs):
         instances = ",".join(i.to_json() for i in inputs.get("INSTANCES") or [])
-        self.file.write(f'{{"frame":{int(inputs["INDEX"])},"timestamp_ms":{round(timestamp / 1000, 3)},'
-                        f'"instances":[{instances}]}}\n')
+        self.file.write(
+            f'{{"frame":{int(inputs["INDEX"])},"timestamp_ms":{round(timestamp / 1000, 3)},'
+            f'"instances":[{instances}]}}\n'
+        )
 
     def close(self):
         self.file.close()

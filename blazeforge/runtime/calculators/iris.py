@@ -45,7 +45,11 @@ class Iris(Calculator):
                 contours.append(self.model.to_image(contour, roi, flip=eye == MIRRORED_EYE))
                 irises.append(iris)
                 depths.append(iris_depth_mm(iris, focal, (w, h)))
-            extra = {**face.extra, "iris": np.stack(irises), "eye_contours": np.stack(contours),
-                     "depth_mm": round(float(np.mean(depths)), 1)}
+            extra = {
+                **face.extra,
+                "iris": np.stack(irises),
+                "eye_contours": np.stack(contours),
+                "depth_mm": round(float(np.mean(depths)), 1),
+            }
             out.append(replace(face, extra=extra))
         return {"INSTANCES": out}

@@ -35,14 +35,31 @@ class Annotate(Calculator):
             image = draw.draw_landmarks(image, instance.landmarks, self.edges, (0, 255, 0), self.radius)
             for iris in np.asarray(instance.extra.get("iris", [])).reshape(-1, 5, 3):
                 radius = np.linalg.norm(iris[1:, :2] - iris[0, :2], axis=1).mean()
-                cv2.circle(image, tuple(int(v) for v in iris[0, :2].round()), max(1, int(round(radius))),
-                           (255, 255, 0), 1, cv2.LINE_AA)
-            text = " ".join(str(v) for v in (instance.label, instance.extra.get("gesture"),
-                                             _depth(instance.extra.get("depth_mm"))) if v)
+                cv2.circle(
+                    image,
+                    tuple(int(v) for v in iris[0, :2].round()),
+                    max(1, int(round(radius))),
+                    (255, 255, 0),
+                    1,
+                    cv2.LINE_AA,
+                )
+            text = " ".join(
+                str(v)
+                for v in (instance.label, instance.extra.get("gesture"), _depth(instance.extra.get("depth_mm")))
+                if v
+            )
             if text:
                 x0, y0 = instance.box()[:2]
-                cv2.putText(image, text, (int(x0), max(12, int(y0) - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                            (255, 255, 255), 1, cv2.LINE_AA)
+                cv2.putText(
+                    image,
+                    text,
+                    (int(x0), max(12, int(y0) - 4)),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.45,
+                    (255, 255, 255),
+                    1,
+                    cv2.LINE_AA,
+                )
         return {"IMAGE": image}
 
 

@@ -26,8 +26,9 @@ from blazeforge.runtime.graph import Calculator, calculator
 class OneEuroFilter:
     """One Euro filter over arrays of values (each element filtered on its own)."""
 
-    def __init__(self, min_cutoff: float = 0.05, beta: float = 80.0, derivate_cutoff: float = 1.0,
-                 frequency: float = 30.0):
+    def __init__(
+        self, min_cutoff: float = 0.05, beta: float = 80.0, derivate_cutoff: float = 1.0, frequency: float = 30.0
+    ):
         self.min_cutoff, self.beta, self.derivate_cutoff = min_cutoff, beta, derivate_cutoff
         self.frequency = frequency
         self.last_time: float | None = None
@@ -69,8 +70,14 @@ class LandmarkSmoothing(Calculator):
     INPUTS = {"INSTANCES": "instances"}
     OUTPUTS = {"INSTANCES": "instances"}
 
-    def __init__(self, context=None, min_cutoff: float = 0.05, beta: float = 80.0, derivate_cutoff: float = 1.0,
-                 min_iou: float = 0.3):
+    def __init__(
+        self,
+        context=None,
+        min_cutoff: float = 0.05,
+        beta: float = 80.0,
+        derivate_cutoff: float = 1.0,
+        min_iou: float = 0.3,
+    ):
         super().__init__(context)
         self.options = dict(min_cutoff=float(min_cutoff), beta=float(beta), derivate_cutoff=float(derivate_cutoff))
         self.min_iou = float(min_iou)

@@ -87,7 +87,7 @@ class AssociateRois(Calculator):
             boxes = np.array([roi_box(k) for k in kept]).reshape(-1, 4)
             if not len(boxes) or iou(np.array(roi_box(roi)), boxes).max() < self.min_iou:
                 kept.append(roi)
-        return {"ROIS": kept[:self.max_instances]}
+        return {"ROIS": kept[: self.max_instances]}
 
 
 @calculator
@@ -102,8 +102,15 @@ class Landmarks(Calculator):
     INPUTS = {"IMAGE": "image", "ROIS": "rois"}
     OUTPUTS = {"INSTANCES": "instances"}
 
-    def __init__(self, context=None, model: str = "hand_landmarks", min_presence: float = 0.5,
-                 labels: tuple = ("Left", "Right"), dedup_iou: float = 0.5, keep: int | None = None):
+    def __init__(
+        self,
+        context=None,
+        model: str = "hand_landmarks",
+        min_presence: float = 0.5,
+        labels: tuple = ("Left", "Right"),
+        dedup_iou: float = 0.5,
+        keep: int | None = None,
+    ):
         super().__init__(context)
         self.model, self.role = _model(self.context, model)
         self.min_presence, self.labels, self.dedup_iou = float(min_presence), tuple(labels), float(dedup_iou)
@@ -121,11 +128,11 @@ class Landmarks(Calculator):
                     score = float(1 / (1 + np.exp(-score)))
             if score < self.min_presence:
                 continue
-            instance = Instance(points[:self.keep], score, roi)
+            instance = Instance(points[: self.keep], score, roi)
             if self.keep is not None:  # BlazePose: 33 landmarks, then 2 auxiliary ones for the next ROI
-                instance.extra["auxiliary"] = points[self.keep:, :3]
+                instance.extra["auxiliary"] = points[self.keep :, :3]
             if points.shape[1] > 3:  # BlazePose: visibility and presence logits per landmark
-                instance.extra["visibility"] = np.round(1 / (1 + np.exp(-points[:self.keep, 3])), 3)
+                instance.extra["visibility"] = np.round(1 / (1 + np.exp(-points[: self.keep, 3])), 3)
             if self.role.label:
                 p = float(np.asarray(outputs[self.role.label]).reshape(-1)[0])
                 instance.label = self.labels[int(p > 0.5)]
@@ -138,8 +145,11 @@ class Landmarks(Calculator):
         return {"INSTANCES": kept}
 
 
-ROI_RULES = {"hand": lambda i: hand_roi(i.landmarks), "face": lambda i: face_roi(i.landmarks),
-             "pose": lambda i: pose_roi(np.concatenate([i.landmarks[:, :3], i.extra["auxiliary"]]))}
+ROI_RULES = {
+    "hand": lambda i: hand_roi(i.landmarks),
+    "face": lambda i: face_roi(i.landmarks),
+    "pose": lambda i: pose_roi(np.concatenate([i.landmarks[:, :3], i.extra["auxiliary"]])),
+}
 
 
 @calculator
