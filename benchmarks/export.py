@@ -23,11 +23,12 @@ def main() -> dict:
         source = str(demos[-1].parent)
         tmp = None
     else:
-        from blazeforge.config import compose
+        from blazeforge import recipes
+        from blazeforge.engine import configure
         from blazeforge.export.tflite import convert
-        from blazeforge.recipes.hand_landmarks import build_model
 
-        model = build_model(compose("train", ["recipe.width=full", "recipe.input_size=224"]).recipe)
+        cfg = configure("train", ["recipe.width=full", "recipe.input_size=224"])
+        model = recipes.get("hand_landmarks").build_model(cfg.recipe)
         calibration = np.random.default_rng(0).uniform(0, 1, (16, 224, 224, 3)).astype(np.float32)
         tmp = tempfile.TemporaryDirectory()
         fp32, int8 = Path(tmp.name) / "fp32.tflite", Path(tmp.name) / "int8.tflite"

@@ -24,10 +24,10 @@ def main() -> dict:
     import keras
     import tensorflow as tf
 
+    from blazeforge import recipes
     from blazeforge.config import compose
     from blazeforge.datasets import build
-    from blazeforge.recipes import hand_landmarks as recipe
-    from blazeforge.training.pipeline import make_dataset
+    from blazeforge.recipes.landmarks.data import make_dataset
     from tests.fixtures import fake_renders
 
     results = {}
@@ -39,11 +39,12 @@ def main() -> dict:
         for width, size in (("lite", 128), ("full", 224)):
             cfg = compose("train", [f"recipe.width={width}", f"recipe.input_size={size}", "trainer.batch_size=32"])
             pipeline = _rate(iter(make_dataset(cfg, root / "d", "train", training=True)), BATCHES, 32)
-            model = recipe.build_model(cfg.recipe)
-            losses, weights = recipe.make_losses(cfg.recipe)
+            task = recipes.get("hand_landmarks")
+            model = task.build_model(cfg.recipe)
+            losses, weights = task.losses(cfg.recipe)
             model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss=losses, loss_weights=weights)
             images, targets = next(iter(make_dataset(cfg, root / "d", "train", training=True)))
-            batch = tf.data.Dataset.from_tensors((images, recipe.pack_targets(targets))).repeat()
+            batch = tf.data.Dataset.from_tensors((images, task.pack_targets(targets))).repeat()
             steps = max(3, BATCHES // (4 if size > 128 else 2))
             start = time.perf_counter()
             model.fit(batch, epochs=1, steps_per_epoch=1, verbose=0)  # compile the step

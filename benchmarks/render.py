@@ -15,7 +15,8 @@ FRAMES = 4
 
 def main() -> dict:
     from blazeforge.config import compose
-    from blazeforge.synthetic.hand_scene import HandScene, _render_quietly
+    from blazeforge.synthetic.hand_scene import HandScene
+    from blazeforge.synthetic.scene import render_quietly
 
     cfg = compose("render", [])
     scene = HandScene(cfg.scene, 256, 16, threads=1)
@@ -29,7 +30,7 @@ def main() -> dict:
             labelled.append(time.perf_counter() - start)
             scene.scene.render.filepath = str(out / f"{i}_bare.png")
             start = time.perf_counter()
-            _render_quietly()  # the same scene again, colour pass only
+            render_quietly()  # the same scene again, colour pass only
             bare.append(time.perf_counter() - start)
     per_frame, per_bare = float(np.median(labelled)), float(np.median(bare))
     return {

@@ -1,7 +1,9 @@
-"""`blazeforge VERB key=value ...`: the command line.
+"""`blazeforge VERB key=value ...`: the command line, parsing only.
 
-Each verb composes the config tree (blazeforge/configs), makes a run directory, runs its stage
-and writes metrics.json there. Errors in the user's input print one line and exit with status 2.
+Each verb composes the config tree (blazeforge/configs, and the folders of tasks registered from
+elsewhere) and hands it to `engine.run_stage`, which makes the run directory, runs the stage and
+writes metrics.json; then the verb's report is printed. Errors in the user's input print one line
+and exit with status 2.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
-from pathlib import Path
 
 from blazeforge.errors import BlazeforgeError
 
@@ -20,92 +20,40 @@ verbs:
   render     render labelled synthetic hands or faces with Blender (scene=hands|faces n=200 shards=4 workers=2)
   datasets   build the dataset from renders, COCO-style files and WIDER FACE annotations
              (datasets build renders=RUN_DIR | coco=FILE.json | data=faces wider=FILE.txt)
-  train      train a recipe on a dataset (train dataset=RUN_DIR [recipe=hand_landmarks|face_mesh|iris|
-             palm_detection|face_detection|face_detection_full|gesture]
+  train      train a task on a dataset (train dataset=RUN_DIR [recipe={tasks}]
              [init=RUN_DIR|mediapipe:NAME] [experiment=smoke])
-  evaluate   landmarks (hands, face meshes, eyes): NME / PCK / presence AUC against a mean-shape
-             baseline; detectors: COCO AP (evaluate checkpoint=RUN_DIR | model.tflite | mediapipe:NAME);
-             face landmarks by group: evaluate fairness dataset=RUN_DIR [checkpoint=RUN_DIR|
-             mediapipe:face_landmark] group_by=region; iris depth on face renders: evaluate iris_depth
-             renders=RUN_DIR [checkpoint=RUN_DIR|mediapipe:iris_landmark]
+  evaluate   a checkpoint with its task's evaluation: landmarks NME / PCK / presence AUC against a
+             mean-shape baseline, detectors COCO AP, gestures accuracy (evaluate checkpoint=RUN_DIR |
+             model.tflite | mediapipe:NAME); face landmarks by group: evaluate fairness dataset=RUN_DIR
+             [checkpoint=RUN_DIR|mediapipe:face_landmark] group_by=region; iris depth on face renders:
+             evaluate iris_depth renders=RUN_DIR [checkpoint=RUN_DIR|mediapipe:iris_landmark]
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
              (run pipeline=hands|face_mesh source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
              annotated.mp4, frames.jsonl, metrics.json (fps, ms per calculator, detector_fraction)
-  demo       all of the above on embedded defaults: about 200 renders, minutes of training
+  demo       all of the above on embedded defaults: about 200 renders, minutes of fine-tuning
   bench      ablation=blazepalm: the palm detector with and without its decoder and focal loss
              (bench ablation=blazepalm [dataset=RUN_DIR] [experiment=ablation]), AP table in metrics.json
   zoo        MediaPipe's published models: zoo list, zoo fetch [name ...] [source=wheel|url],
              zoo parity [name ...] [renders=DIR] (our Keras models with imported weights vs the .tflite)
 
 Every verb takes key=value overrides of the config tree (`blazeforge VERB --help` lists its keys),
-experiment=smoke|demo|full|ablation, and run_dir=PATH (default outputs/VERB/DATE/TIME). Re-running a verb
+experiment=smoke|demo|full|ablation, run_dir=PATH (default outputs/VERB/DATE/TIME) and verbose=true
+(the libraries' logs on the terminal too; they always go to the run's log.txt). Re-running a verb
 on the same run_dir resumes it: finished renders, dataset builds and epochs are kept.
 """
+ZOO_ACTIONS = {"list": set(), "fetch": {"source"}, "parity": {"renders", "run_dir"}}
 
 
-def _stage(verb: str):
-    """The function that runs `verb`: (cfg, run_dir) -> metrics dict. Imported lazily (TF, bpy)."""
-    if verb == "render":
-        from blazeforge.synthetic.render import render
+def usage() -> str:
+    from blazeforge import recipes
 
-        return render
-    if verb == "datasets":
-        from blazeforge.datasets import build
-
-        return build
-    if verb == "train":
-        from blazeforge.training.trainer import train
-
-        return train
-    if verb == "evaluate":
-        from blazeforge.evaluation import evaluate
-
-        return evaluate
-    if verb == "export":
-        from blazeforge.export.tflite import export
-
-        return export
-    if verb == "run":
-        from blazeforge.runtime.pipeline import run
-
-        return run
-    if verb == "demo":
-        from blazeforge.demo import demo
-
-        return demo
-    if verb == "bench":
-        from blazeforge.evaluation.ablation import bench
-
-        return bench
-    raise BlazeforgeError(
-        verb, "unknown verb; expected one of render, datasets, train, evaluate, export, run, demo, bench"
-    )
-
-
-def run_stage(verb: str, cfg, run_dir: Path | None = None) -> tuple[Path, dict]:
-    """Run one verb on a composed config; returns (run_dir, metrics). Used by the CLI and the demo."""
-    from blazeforge.config import make_run_dir, write_metrics
-
-    if run_dir is not None:
-        cfg.run_dir = str(run_dir)
-    run_dir = make_run_dir(cfg, verb)
-    handler = logging.FileHandler(run_dir / "log.txt")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(handler)
-    try:
-        start = time.time()
-        metrics = _stage(verb)(cfg, run_dir) or {}
-        metrics.setdefault("seconds", round(time.time() - start, 2))
-        write_metrics(run_dir, metrics)
-    finally:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
-    return run_dir, metrics
+    return USAGE.format(tasks="|".join(recipes.names()))
 
 
 def verb_help(verb: str) -> str:
     """The verb's section of config.yaml, with its comments, and the config groups' choices."""
+    from blazeforge import recipes
     from blazeforge.config import CONFIG_DIR, GROUPS, group_options
 
     lines = (CONFIG_DIR / "config.yaml").read_text().splitlines()
@@ -118,18 +66,34 @@ def verb_help(verb: str) -> str:
         if inside:
             section.append(line)
     body = "\n".join(section) if section else f"{verb}: (no keys of its own; see the groups below)"
-    groups = "\n".join(f"  {g}={'|'.join(group_options(g))}" for g in GROUPS)
+    groups = "\n".join(f"  {g}={'|'.join(group_options(g, recipes.config_dirs()))}" for g in GROUPS)
     return (
         f"usage: blazeforge {verb} [key=value ...]\n\nkeys of this verb (bare keys set these):\n{body}\n\n"
-        f"config groups:\n{groups}\n\nalso: run_dir=PATH seed=N, and any dotted key of the tree, e.g. "
-        f"trainer.epochs=3 recipe.width=lite"
+        f"config groups:\n{groups}\n\nalso: run_dir=PATH seed=N verbose=true, and any dotted key of the tree, "
+        f"e.g. trainer.epochs=3 recipe.width=lite"
     )
+
+
+def verb_args(verb: str, args: list[str]) -> list[str]:
+    """The verb's words as config overrides: `evaluate fairness ...` -> evaluate.report=fairness,
+    `datasets build ...` -> its keys, and each verb's default choices."""
+    if verb == "evaluate" and args and args[0] in ("fairness", "iris_depth"):
+        args = [f"evaluate.report={args[0]}", *args[1:]]
+    if verb == "datasets":
+        if not args or args[0] != "build":
+            raise BlazeforgeError("datasets", "expected an action: blazeforge datasets build renders=RUN_DIR ...")
+        args = args[1:]
+    if verb == "demo" and not any(a.startswith("experiment=") for a in args):
+        args = ["experiment=demo", *args]
+    if verb == "bench" and not any(a.startswith("recipe=") for a in args):
+        args = ["recipe=palm_detection", *args]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE)
+        print(usage())
         return 0
     verb, args = argv[0], argv[1:]
     if verb in ("-V", "--version"):
@@ -137,30 +101,32 @@ def main(argv: list[str] | None = None) -> int:
 
         print(__version__)
         return 0
-    if verb == "zoo":
-        return _zoo(args)
     logging.basicConfig(level=os.environ.get("BLAZEFORGE_LOG", "INFO"), format="%(message)s")
     try:
-        from blazeforge.config import VERBS, compose
+        from blazeforge import engine
 
-        if verb not in VERBS:
-            raise BlazeforgeError(verb, f"unknown verb; expected one of {', '.join(VERBS)}")
+        if verb == "zoo":
+            if not args or args[0] not in ZOO_ACTIONS:
+                raise BlazeforgeError(
+                    "zoo",
+                    "expected an action: zoo list | zoo fetch [name ...] [source=wheel|url] | "
+                    "zoo parity [name ...] [renders=DIR] [run_dir=DIR]",
+                )
+            options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
+            for key in sorted(set(options) - ZOO_ACTIONS[args[0]]):
+                raise BlazeforgeError(
+                    f"zoo {args[0]} {key}=", f"unknown option; expected one of {sorted(ZOO_ACTIONS[args[0]])}"
+                )
+            return engine.zoo(args[0], [a for a in args[1:] if "=" not in a], options)
+        if verb not in engine.VERBS:
+            raise BlazeforgeError(verb, f"unknown verb; expected one of {', '.join(engine.VERBS)}, zoo")
         if any(a in ("-h", "--help") for a in args):
             print(verb_help(verb))
             return 0
-        if verb == "evaluate" and args and args[0] in ("fairness", "iris_depth"):
-            args = [f"evaluate.report={args[0]}", *args[1:]]
-        if verb == "datasets":
-            if not args or args[0] != "build":
-                raise BlazeforgeError("datasets", "expected an action: blazeforge datasets build renders=RUN_DIR ...")
-            args = args[1:]
-        if verb == "demo" and not any(a.startswith("experiment=") for a in args):
-            args = ["experiment=demo", *args]
-        if verb == "bench" and not any(a.startswith("recipe=") for a in args):
-            args = ["recipe=palm_detection", *args]
-        cfg = compose(verb, args)
-        run_dir, metrics = run_stage(verb, cfg)
-        print(f"{verb}: done -> {run_dir}")
+        cfg = engine.configure(verb, verb_args(verb, args))
+        run_dir, metrics = engine.run_stage(verb, cfg)
+        if verb != "demo":
+            engine.report(verb, run_dir, metrics)
         return 0
     except BlazeforgeError as e:
         print(f"blazeforge: error: {e}", file=sys.stderr)
@@ -168,75 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("blazeforge: interrupted; run the same command with run_dir=<its run dir> to resume", file=sys.stderr)
         return 130
-
-
-def _zoo(args: list[str]) -> int:
-    """`blazeforge zoo list | fetch [name ...] [source=wheel|url] | parity [name ...] [renders=DIR] [run_dir=DIR]`."""
-    from blazeforge import zoo
-
-    try:
-        if not args or args[0] not in ("list", "fetch", "parity"):
-            raise BlazeforgeError(
-                "zoo",
-                "expected an action: zoo list | zoo fetch [name ...] [source=wheel|url] | "
-                "zoo parity [name ...] [renders=DIR] [run_dir=DIR]",
-            )
-        names = [a for a in args[1:] if "=" not in a]
-        options = dict(a.split("=", 1) for a in args[1:] if "=" in a)
-        allowed = {"fetch": {"source"}, "parity": {"renders", "run_dir"}, "list": set()}[args[0]]
-        for key in set(options) - allowed:
-            raise BlazeforgeError(f"zoo {args[0]} {key}=", f"unknown option; expected one of {sorted(allowed)}")
-        if args[0] == "list":
-            for name, model in zoo.MODELS.items():
-                keras = "keras" if model.builder else "-"
-                size = f"{model.input_size[0]}x{model.input_size[1]}" if model.input_size else "?"
-                source = model.wheel_member or f"{zoo.MODEL_URL.format(name=name)} (source=url)"
-                print(f"{name:36s} {size:8s} {keras:5s}  {source}")
-            return 0
-        if args[0] == "fetch":
-            for name, path in zoo.fetch(names or None, source=options.get("source", "wheel")).items():
-                print(f"{name}: {path}")
-            return 0
-        return _zoo_parity(names, options)
-    except BlazeforgeError as e:
-        print(f"blazeforge: error: {e}", file=sys.stderr)
-        return 2
-
-
-def _zoo_parity(names: list[str], options: dict) -> int:
-    """Run zoo.parity, write metrics.json {model: {output: figures}} in a run directory, print a table.
-
-    Exit status 1 when an output exceeds its tolerance (`parity.tolerance`)."""
-    from omegaconf import OmegaConf
-
-    from blazeforge import zoo
-    from blazeforge.config import make_run_dir, write_metrics
-    from blazeforge.zoo import parity
-
-    for name in names:
-        zoo.get(name)  # unknown names fail before anything runs
-    cfg = OmegaConf.create(
-        {
-            "run_dir": options.get("run_dir"),
-            "models": names or "all",
-            "renders": options.get("renders"),
-            "tolerance": parity.TOLERANCE,
-        }
-    )
-    run_dir = make_run_dir(cfg, "zoo")
-    report, skipped = parity.parity(names or None, renders=options.get("renders"))
-    write_metrics(run_dir, report)
-    for name, outputs in report.items():
-        for output, f in outputs.items():
-            flag = "ok" if f["max_abs_diff"] <= f["tolerance"] else f"OVER TOLERANCE {f['tolerance']:.0e}"
-            print(
-                f"{name:32s} {output:16s} max {f['max_abs_diff']:.2e}  mean {f['mean_abs_diff']:.2e}  "
-                f"({f['unit']}, {f['inputs']} inputs)  {flag}"
-            )
-    for name, reason in skipped.items():
-        print(f"{name:32s} skipped: {reason}")
-    print(f"zoo parity: done -> {run_dir}")
-    return 1 if parity.failures(report) else 0
 
 
 if __name__ == "__main__":

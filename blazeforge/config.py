@@ -1,4 +1,4 @@
-"""Compose the Hydra config tree for a verb and make its run directory.
+"""Compose the Hydra config tree for a verb.
 
 `compose("render", ["n=50", "experiment=smoke"])` returns the whole tree with the overrides
 applied. A bare key that names a field of the verb's own section is that field (`n=50` means
@@ -7,8 +7,6 @@ applied. A bare key that names a field of the verb's own section is that field (
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -20,9 +18,11 @@ GROUPS = ("scene", "data", "recipe", "trainer", "experiment")
 VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "demo", "bench")
 
 
-def group_options(group: str) -> list[str]:
-    """Names of the files of a config group, e.g. group_options("experiment") == ["demo", "full", "smoke"]."""
-    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+def group_options(group: str, search_paths: list[Path] = ()) -> list[str]:
+    """Names of the files of a config group, e.g. group_options("experiment") == ["demo", "full", "smoke"]
+    (files named _*.yaml are shared parts of the others, not choices)."""
+    folders = [CONFIG_DIR, *map(Path, search_paths)]
+    return sorted({p.stem for folder in folders for p in (folder / group).glob("*.yaml") if not p.stem.startswith("_")})
 
 
 def _expand(verb: str, overrides: list[str]) -> list[str]:
@@ -41,8 +41,11 @@ def _expand(verb: str, overrides: list[str]) -> list[str]:
     return out
 
 
-def compose(verb: str, overrides: list[str] = ()) -> DictConfig:
-    """The composed config for `verb`; one-line BlazeforgeError on an unknown key, group or value."""
+def compose(verb: str, overrides: list[str] = (), search_paths: list[Path] = ()) -> DictConfig:
+    """The composed config for `verb`; one-line BlazeforgeError on an unknown key, group or value.
+
+    search_paths: more config folders (tasks registered from outside blazeforge keep their
+    recipe/<name>.yaml there: `recipes.config_dirs()`)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -50,6 +53,8 @@ def compose(verb: str, overrides: list[str] = ()) -> DictConfig:
     from omegaconf.errors import OmegaConfBaseException
 
     overrides = _expand(verb, list(overrides))
+    if search_paths:
+        overrides.append("hydra.searchpath=[" + ",".join(f"file://{Path(p).resolve()}" for p in search_paths) + "]")
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
@@ -67,42 +72,3 @@ def _one_line(error: Exception) -> str:
         if f"'{group}/" in text or f"group {group}" in text or f"group '{group}'" in text:
             return f"{text} (choices for {group}: {', '.join(group_options(group))})"
     return text
-
-
-def make_run_dir(cfg: DictConfig, verb: str) -> Path:
-    """cfg.run_dir, or outputs/VERB/YYYY-MM-DD/HH-MM-SS; created, with the resolved config.yaml in it."""
-    if cfg.run_dir:
-        run_dir = Path(cfg.run_dir)
-    else:
-        now = _dt.datetime.now()
-        run_dir = Path("outputs") / verb / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S")
-        while run_dir.exists():  # two runs in one second
-            now += _dt.timedelta(seconds=1)
-            run_dir = run_dir.parent / now.strftime("%H-%M-%S")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    resolved["run_dir"] = str(run_dir)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(resolved))
-    return run_dir
-
-
-def load_run_config(run_dir: str | Path, what: str) -> DictConfig:
-    """The config.yaml of an earlier run directory (`what` names the field that pointed at it)."""
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise BlazeforgeError(f"{what}={run_dir}", "expected a run directory holding config.yaml")
-    return OmegaConf.load(path)
-
-
-def write_metrics(run_dir: Path, metrics: dict) -> Path:
-    path = Path(run_dir) / "metrics.json"
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=_json_default) + "\n")
-    return path
-
-
-def _json_default(value):
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)

@@ -265,6 +265,18 @@ def moving_clip(
     return path, truth
 
 
+def _irises(mesh: np.ndarray) -> np.ndarray:
+    """[10, 2]: the right iris (centre, then its rim), then the left, from 468 mesh points [468, 2]."""
+    from blazeforge.topology.face_mesh import region
+
+    out = []
+    for side in ("RIGHT", "LEFT"):
+        eye = mesh[region(f"FACEMESH_{side}_EYE")]
+        centre, r = eye.mean(0), np.ptp(eye[:, 0]) / 5
+        out += [centre, centre + (r, 0), centre - (0, r), centre - (r, 0), centre + (0, r)]
+    return np.array(out)
+
+
 def face_mesh_coco(
     root: Path,
     count: int = 18,
@@ -272,12 +284,15 @@ def face_mesh_coco(
     seed: int = 3,
     regions: tuple[str, ...] = ("Northern Europe", "Eastern Asia", "Western Africa"),
     second_annotator_px: float | None = None,
+    irises: bool = False,
 ) -> Path:
     """A COCO-style set of 468-point face meshes: the package photos' faces, each labelled with the
     mesh MediaPipe's own package found on it (tests/zoo/mediapipe_outputs.json), warped by random
     similarity transforms (labels moved with them) into size x size images. Image i's face gets
     region regions[i % len(regions)]. With second_annotator_px, each face is labelled twice: a
-    second annotation moves every point by Gaussian noise of that many pixels a coordinate.
+    second annotation moves every point by Gaussian noise of that many pixels a coordinate. With
+    irises, each mesh gets the refined mesh's 10 iris points (topology face_mesh_iris): a centre at
+    each eye contour's mean and a rim a fifth of the eye's width around it (+x, up, -x, down).
     Returns the JSON path (images beside it)."""
     from blazeforge.zoo.parity import photos
 
@@ -298,6 +313,8 @@ def face_mesh_coco(
         m[:, 2] += rng.uniform(0.4, 0.6, 2) * size - centre
         image = cv2.warpAffine(photo, m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
         points = np.c_[mesh, np.ones(len(mesh))] @ m.T
+        if irises:
+            points = np.concatenate([points, _irises(points)])
         name = f"{i:03d}.png"
         cv2.imwrite(str(root / name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         images.append({"id": i, "file_name": name, "width": size, "height": size})
@@ -321,3 +338,17 @@ def face_mesh_coco(
         json.dumps({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "face"}]})
     )
     return path
+
+
+def evaluate(cfg, run_dir) -> dict:
+    """The evaluate verb as the command line runs it (the checkpoint's task, config.yaml, metrics.json)."""
+    from blazeforge.engine import run_stage
+
+    return run_stage("evaluate", cfg, run_dir)[1]
+
+
+def export(cfg, run_dir) -> dict:
+    """The export verb as the command line runs it."""
+    from blazeforge.engine import run_stage
+
+    return run_stage("export", cfg, run_dir)[1]

@@ -133,7 +133,7 @@ def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
         raise BlazeforgeError("evaluate.dataset", "expected a face_mesh datasets run directory (data=face_mesh)")
     from blazeforge.evaluation.predictors import landmark_model
 
-    model = landmark_model(str(e.checkpoint or "mediapipe:face_landmark"), "face_landmarks")
+    model = landmark_model(str(e.checkpoint or "mediapipe:face_landmark"), "face_mesh")
     errors, groups, worst, pairs = [], [], [], []
     for image, keypoints, mask, group, others in _faces(str(e.dataset), str(e.split), str(e.group_by)):
         pred = model(image, face_roi(keypoints))

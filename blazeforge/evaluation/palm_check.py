@@ -1,7 +1,7 @@
 """Does a palm detector trained on real photos find our hands where our labels put them?
 
 Runs a palm detector (MediaPipe's published one by default) on every full image of a split,
-through the runtime's Detector (our anchors, decoding and NMS). A hand counts as found when a
+through the runtime's SsdDetector (our anchors, decoding and NMS). A hand counts as found when a
 detection's wrist keypoint (0) and middle-finger-MCP keypoint (2) both lie within `tolerance` palm
 sizes of the labelled wrist and middle MCP. This measures whether renders look like hands to a
 model that has only seen real hands, and whether our labels follow MediaPipe's conventions.
@@ -18,9 +18,9 @@ from blazeforge.topology.hand import MIDDLE_MCP, WRIST
 def palm_detection_check(images: list, keypoints: np.ndarray, model_path, tolerance: float = 0.5) -> dict:
     """images: uint8 RGB [H, W, 3] each; keypoints [N, 21, >=2] image pixels. Returns recall and errors."""
     from blazeforge.runtime import TfliteModel
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.detector import SsdDetector
 
-    detector = Detector(TfliteModel(model_path), PALM_DETECTION)
+    detector = SsdDetector(TfliteModel(model_path), PALM_DETECTION)
     found, errors = [], []
     for image, kp in zip(images, keypoints):
         h, w = image.shape[:2]

@@ -59,13 +59,13 @@ def load_predictor(checkpoint: str, threads: int = 1) -> Predictor:
         return predictor
     if str(checkpoint).endswith(".tflite"):
         return tflite_predictor(checkpoint, threads)
-    from blazeforge.training.trainer import load_model
+    from blazeforge.models import load_model
 
     return keras_predictor(load_model(checkpoint), str(checkpoint))
 
 
 def landmark_model(checkpoint: str, role: str):
-    """A runtime LandmarkModel (crop, run, project back) for a landmark role ("face_landmarks",
+    """A runtime LandmarkModel (crop, run, project back) for a landmark role ("face_mesh",
     "iris"): `mediapipe:NAME`, a .tflite (the published layout or our export of the role's recipe),
     or a Keras checkpoint (.keras or train run directory) of that recipe."""
     from blazeforge import zoo
@@ -78,13 +78,13 @@ def landmark_model(checkpoint: str, role: str):
         return load_landmarks(zoo.tflite_path(checkpoint.split(":", 1)[1]), role)[0]
     if checkpoint.endswith(".tflite"):
         return load_landmarks(Path(checkpoint), role)[0]
-    from blazeforge.training.trainer import load_model
+    from blazeforge.models import load_model
 
     model = load_model(checkpoint, "evaluate.checkpoint")
     output = ROLES[role].landmarks
     if not isinstance(model.output, dict) or output not in model.output:
         raise BlazeforgeError(
-            f"evaluate.checkpoint={checkpoint}", f"expected a {ROLES[role].recipe} model (an output named {output})"
+            f"evaluate.checkpoint={checkpoint}", f"expected a {role} model (an output named {output})"
         )
     run = lambda batch: {k: np.asarray(v) for k, v in model(batch, training=False).items()}  # noqa: E731
     return LandmarkModel(run, int(model.input_shape[1]), output)

@@ -1,14 +1,13 @@
-"""`blazeforge export`: Keras checkpoint -> SavedModel -> TFLite, checked against the Keras model.
+"""The export engine: Keras checkpoint -> SavedModel -> TFLite, checked against the Keras model.
 
 For each quantization in cfg.export.quantize (none | fp16 | dynamic | int8):
 - none: float32; fp16: float16 weights; dynamic: int8 weights, float activations;
-- int8: int8 weights and activations, calibrated on cfg.export.calibration dataset crops (real
-  ones first where the dataset has them); the input and output stay float32, so every export is
-  fed the same way.
-Each file `<recipe>_<fp32|fp16|dynamic|int8>.tflite` is checked on the dataset's eval crops:
-max and mean absolute difference per output against Keras, the NME of both (normalized as the
-topology says: palm size, IOD, eye width) and its delta, and LiteRT (XNNPack) latency at
-cfg.export.threads.
+- int8: int8 weights and activations, calibrated on samples the task's exporter gives; the input
+  and output stay float32, so every export is fed the same way.
+`export_model` writes `<task>_<fp32|fp16|dynamic|int8>.tflite` and times each with LiteRT
+(XNNPack) at cfg.export.threads; the task's exporter (`recipes/<family>/export.py`) checks them on
+its own data (`parity`: max and mean absolute difference per output against Keras, and its
+accuracy figure) and writes the sidecar the runtime reads (`runs.write_sidecar`).
 """
 
 from __future__ import annotations
@@ -18,19 +17,20 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig
 
 from blazeforge.errors import BlazeforgeError
+from blazeforge.runs import PRECISIONS, dataset_of, export_path
 
 log = logging.getLogger(__name__)
-QUANTIZATIONS = {"none": "fp32", "fp16": "fp16", "dynamic": "dynamic", "int8": "int8"}
 PARITY_SAMPLES = 64
 
 
-def _quantizations(value) -> list[str]:
+def quantizations(value) -> list[str]:
+    """export.quantize (one of none | fp16 | dynamic | int8, or a list) as a list."""
     values = list(value) if isinstance(value, (list, tuple, ListConfig)) else [value]
     for q in values:
-        if q not in QUANTIZATIONS:
+        if q not in PRECISIONS:
             raise BlazeforgeError("export.quantize", f"expected none | fp16 | dynamic | int8 (or a list), got {q!r}")
     return values
 
@@ -99,100 +99,41 @@ def parity(reference: dict, candidate: dict) -> dict:
     }
 
 
-def export(cfg: DictConfig, run_dir: Path) -> dict:
-    """Export cfg.export.checkpoint at each of cfg.export.quantize; returns {"exports": {...}}.
+def export_model(task, cfg: DictConfig, run_dir: Path, model, calibration, check) -> dict:
+    """Convert `model` at each of cfg.export.quantize into `<task>_<precision>.tflite` in run_dir and
+    check each: `check(path) -> {figure: value}` (the family's parity and accuracy on its own
+    data), bytes, and LiteRT (XNNPack) latency at cfg.export.threads. Returns {precision: figures}.
 
-    Detector checkpoints (`recipes.of_checkpoint`) go to `export.detector`, gesture classifiers to
-    `export.gesture`."""
-    from blazeforge.recipes import is_detector, of_checkpoint
-
-    if not cfg.export.checkpoint:
-        raise BlazeforgeError("export.checkpoint", "expected a train run directory or a .keras file")
-    kind = of_checkpoint(cfg.export.checkpoint, str(cfg.recipe.name))
-    if is_detector(kind):
-        from blazeforge.export.detector import export as export_detector
-
-        return export_detector(cfg, run_dir)
-    if kind == "gesture":
-        from blazeforge.export.gesture import export as export_gesture
-
-        return export_gesture(cfg, run_dir)
-    from blazeforge import recipes
-    from blazeforge.evaluation.landmarks import collect, landmarks_of, recipe_config, score, to_image
-    from blazeforge.evaluation.predictors import keras_predictor, tflite_predictor
+    calibration: the int8 samples (None where int8 is not asked for).
+    """
     from blazeforge.runtime import TfliteModel
-    from blazeforge.topology import get as get_topology
-
-    run_dir = Path(run_dir)
-    quantizations = _quantizations(cfg.export.quantize)
-    model, _, dataset_dir = checkpoint_inputs(cfg)
-    cfg = recipe_config(cfg, dataset_dir, cfg.export.checkpoint)
-    topology = get_topology(str(cfg.recipe.topology))
-    reference = keras_predictor(model)
-    size = reference.input_size
-    split = "test" if _has_split(dataset_dir, "test") else "train"
-    data = collect(cfg, dataset_dir, split, size, limit=PARITY_SAMPLES)
-    calibration = _calibration(cfg, dataset_dir, size, int(cfg.export.calibration)) if "int8" in quantizations else None
-    keras_out = reference(data["crop"])
-    recipe = recipes.get(str(cfg.recipe.name))
-    nme = lambda out: score(
-        to_image(landmarks_of(out, recipe), data["roi"], size, data["mirrored"]),  # noqa: E731
-        data,
-        topology,
-    )["nme_2d"]
-    keras_nme = nme(keras_out)
 
     exports = {}
-    name = cfg.recipe.name
-    for q in quantizations:
-        path = run_dir / f"{name}_{QUANTIZATIONS[q]}.tflite"
+    for q in quantizations(cfg.export.quantize):
+        path = export_path(run_dir, task.name, q)
         path.write_bytes(convert(model, q, calibration))
-        candidate = tflite_predictor(path)
-        out = candidate(data["crop"])
-        tflite_nme = nme(out)
         latency = {
             f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
             for t in cfg.export.threads
         }
-        exports[QUANTIZATIONS[q]] = {
-            "path": str(path),
-            "bytes": path.stat().st_size,
-            "parity": parity(keras_out, out),
-            "nme_2d": tflite_nme,
-            "keras_nme_2d": keras_nme,
-            "nme_delta": tflite_nme - keras_nme,
-            "latency_ms": latency,
-        }
-        log.info("export: %s %s", path, exports[QUANTIZATIONS[q]]["latency_ms"])
-    (run_dir / "export.yaml").write_text(
-        OmegaConf.to_yaml({"recipe": name, "input_size": size, "outputs": sorted(keras_out), "topology": topology.name})
-    )
-    return {"exports": exports, "checkpoint": str(cfg.export.checkpoint), "parity_samples": len(data["crop"])}
+        exports[PRECISIONS[q]] = {"path": str(path), "bytes": path.stat().st_size, **check(path), "latency_ms": latency}
+        log.info("export: %s %s", path, latency)
+    return exports
 
 
-def checkpoint_inputs(cfg: DictConfig) -> tuple:
-    """(Keras model, the recipe config it was trained with, the dataset for calibration and parity)
-    of cfg.export.checkpoint; the dataset is export.dataset or the one it was trained on."""
-    from blazeforge.training.trainer import load_model, train_config
+def load_checkpoint(cfg: DictConfig) -> tuple:
+    """(Keras model, the dataset for calibration and parity) of cfg.export.checkpoint; the dataset is
+    export.dataset or the one it was trained on."""
+    from blazeforge.models import load_model
 
+    if not cfg.export.checkpoint:
+        raise BlazeforgeError("export.checkpoint", "expected a train run directory or a .keras file")
     model = load_model(cfg.export.checkpoint)
-    trained = train_config(cfg.export.checkpoint)
-    dataset_dir = cfg.export.dataset or (trained.train.dataset if trained is not None else None)
-    if not dataset_dir:
-        raise BlazeforgeError("export.dataset", "expected dataset=RUN_DIR for calibration and parity")
-    return model, (cfg.recipe if trained is None else trained.recipe), str(dataset_dir)
+    return model, dataset_of(cfg.export.dataset, cfg.export.checkpoint, "export")
 
 
-def _has_split(dataset_dir: str, split: str) -> bool:
+def parity_split(dataset_dir: str) -> str:
+    """The split exports are checked on: test, else train (a dataset too small for a test split)."""
     from blazeforge.datasets import summary
 
-    return bool(summary(dataset_dir)["splits"].get(split))
-
-
-def _calibration(cfg: DictConfig, dataset_dir: str, size: int, count: int) -> np.ndarray:
-    """`count` train crops in [0, 1], real-source ones first."""
-    from blazeforge.evaluation.landmarks import collect
-
-    data = collect(cfg, dataset_dir, "train", size, limit=max(count * 4, count))
-    order = np.argsort([source != "real" for source in data["source"]], kind="stable")
-    return data["crop"][order[:count]].astype(np.float32) / 255.0
+    return "test" if summary(dataset_dir)["splits"].get("test") else "train"

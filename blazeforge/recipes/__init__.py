@@ -1,111 +1,84 @@
-"""Recipes: one module per task, looked up by the config's recipe.name.
+"""The task registry: every trainable task, one line per family.
 
-A recipe module provides `build_model(recipe_cfg) -> keras.Model`, `make_losses(recipe_cfg) ->
-(losses, loss_weights)` and `make_metrics(recipe_cfg)` keyed by output name,
-`pack_targets(targets) -> y_true per output` (what the trainer feeds `model.compile`'s losses), and
-`make_dataset(cfg, dataset_dir, split, training)` -> batches of (images, targets).
+A task is a `base.Task` (what the engines call: model, targets, losses, data, evaluation, export,
+runtime roles); each family folder holds its tasks' code and makes their instances. Adding a
+family is its folder, its configs and one line below. Tasks defined elsewhere (a plugin, the
+tests' toy task) join with `register(task)`, their configs under `task.config_dir`.
+
+    task = recipes.get("hand_landmarks")
+    recipes.for_checkpoint("mediapipe:palm_detection_full")   # -> the palm_detection task
 """
 
 from __future__ import annotations
 
-import importlib
+from pathlib import Path
 
 from blazeforge.errors import BlazeforgeError
+from blazeforge.recipes import detection, gesture, landmarks
+from blazeforge.recipes.base import Task
 
-RECIPES = {
-    "hand_landmarks": "blazeforge.recipes.hand_landmarks",
-    "face_mesh": "blazeforge.recipes.face_mesh",
-    "iris": "blazeforge.recipes.iris",
-    "palm_detection": "blazeforge.recipes.detection",  # one family: configs/recipe/*_detection.yaml
-    "face_detection": "blazeforge.recipes.detection",
-    "face_detection_full": "blazeforge.recipes.detection",
-    "gesture": "blazeforge.recipes.gesture",
-}
+TASKS: dict[str, Task] = {}
+
+
+def register(*tasks: Task) -> None:
+    """Add tasks to the registry (a name already taken by another task is an error)."""
+    for task in tasks:
+        if TASKS.get(task.name, task) is not task:
+            raise ValueError(f"task {task.name!r} is registered already ({TASKS[task.name]!r})")
+        TASKS[task.name] = task
+
+
+register(landmarks.HAND_LANDMARKS, landmarks.FACE_MESH, landmarks.IRIS)
+register(detection.PALM_DETECTION, detection.FACE_DETECTION, detection.FACE_DETECTION_FULL)
+register(gesture.GESTURE)
 
 
 def names() -> list[str]:
-    return sorted(RECIPES)
+    return sorted(TASKS)
 
 
-def get(name: str):
-    """The recipe module called `name`; a one-line BlazeforgeError naming the choices otherwise."""
-    if name not in RECIPES:
-        raise BlazeforgeError("recipe.name", f"unknown recipe {name!r}; expected one of {names()}")
-    return importlib.import_module(RECIPES[name])
+def get(name: str, what: str = "recipe.name") -> Task:
+    """The task called `name`; a one-line BlazeforgeError naming the choices otherwise."""
+    if name not in TASKS:
+        raise BlazeforgeError(what, f"unknown task {name!r}; expected one of {', '.join(names())}")
+    return TASKS[name]
 
 
-def architectures(recipe) -> list[str]:
-    """The published models whose Keras architecture recipe.architecture may name (and
-    train.init=mediapipe: load): zoo entries with a builder for the recipe's detector (detector
-    recipes) or its landmark topology (the others)."""
-    from blazeforge import zoo
-
-    detector = recipe.get("detector")
-    return sorted(
-        n
-        for n, m in zoo.MODELS.items()
-        if m.builder
-        and (m.detector == detector if detector else (m.detector is None and m.topology == recipe.topology))
-    )
+def config_dirs() -> list[Path]:
+    """The Hydra folders of tasks whose configs live outside blazeforge/configs."""
+    return [task.config_dir for task in TASKS.values() if task.config_dir is not None]
 
 
-def published_model(recipe):
-    """The Keras architecture of published model recipe.architecture (one of `architectures`) at
-    recipe.input_size, its outputs a dict keyed by the zoo's output names."""
-    from blazeforge import zoo
+def for_checkpoint(checkpoint: str, what: str = "checkpoint") -> Task:
+    """The task a checkpoint belongs to, from what it records, never from its contents:
+    mediapipe:NAME -> the task that trains the published model NAME (`Task.published`); a .tflite
+    -> its sidecar's `task` (a published file from the zoo cache: as mediapipe:NAME); a train run
+    directory, or a .keras file inside one -> its config.yaml's `task:`. A bare .keras file records
+    nothing: name its task with recipe=NAME (see `engine`)."""
+    from blazeforge import runs, zoo
 
-    name, size = str(recipe.architecture), int(recipe.input_size)
-    if name not in architectures(recipe):
-        raise BlazeforgeError(
-            "recipe.architecture", f"expected blazeforge or one of {architectures(recipe)}, got {name!r}"
-        )
-    spec = zoo.get(name)
-    if size != spec.input_size[0]:
-        raise BlazeforgeError("recipe.input_size", f"expected {spec.input_size[0]} for architecture {name}, got {size}")
-    return zoo.build_keras(name, named_outputs=True)
-
-
-def landmark_recipe(topology: str) -> str:
-    """The landmark recipe that trains models of `topology` (hand -> hand_landmarks, face_mesh ->
-    face_mesh, eye -> iris)."""
-    found = {"hand": "hand_landmarks", "face_mesh": "face_mesh", "eye": "iris"}
-    if topology not in found:
-        raise BlazeforgeError("topology", f"no landmark recipe for {topology!r}; expected one of {sorted(found)}")
-    return found[topology]
-
-
-def is_detector(name: str) -> bool:
-    """Whether recipe `name` is one of the SSD detector family (`recipes.detection`)."""
-    return RECIPES.get(name) == RECIPES["palm_detection"]
-
-
-def of_checkpoint(checkpoint, default: str) -> str:
-    """The recipe a checkpoint belongs to: the zoo entry's task for mediapipe:NAME (palm detectors
-    -> palm_detection, face detectors -> face_detection[_full], landmark models -> the recipe of
-    their topology),
-    the recipe a train run directory was trained with (its config.yaml) or a .tflite export was
-    exported from (the decoding options beside it), else `default` (a bare .keras or .tflite file)."""
-    checkpoint = str(checkpoint or "")
+    checkpoint = str(checkpoint)
     if checkpoint.startswith("mediapipe:"):
-        from blazeforge import zoo
-
-        spec = zoo.get(checkpoint.split(":", 1)[1])
-        detectors = {
-            "PALM_DETECTION": "palm_detection",
-            "FACE_DETECTION_SHORT_RANGE": "face_detection",
-            "FACE_DETECTION_FULL_RANGE": "face_detection_full",
-        }
-        if spec.detector in detectors:
-            return detectors[spec.detector]
-        return landmark_recipe(spec.topology) if spec.topology in ("hand", "face_mesh", "eye") else default
-    if checkpoint.endswith(".tflite"):
-        from blazeforge.runtime.detector import read_sidecar
-
-        return str((read_sidecar(checkpoint) or {}).get("recipe", default))
-    if checkpoint and not checkpoint.endswith(".keras"):
-        from blazeforge.training.trainer import train_config
-
-        trained = train_config(checkpoint)
-        if trained is not None:
-            return str(trained.recipe.name)
-    return default
+        name = checkpoint.split(":", 1)[1]
+        zoo.get(name)  # unknown names: one line listing the zoo
+        for task in TASKS.values():
+            if name in task.published():
+                return task
+        raise BlazeforgeError(f"{what}={checkpoint}", f"no registered task trains {name}")
+    path = Path(checkpoint)
+    if path.suffix == ".tflite":
+        if path.parent == zoo.cache_dir():
+            return for_checkpoint(f"mediapipe:{path.stem}", what)
+        sidecar = runs.read_sidecar(path)
+        if sidecar is None or "task" not in sidecar:
+            raise BlazeforgeError(
+                f"{what}={checkpoint}",
+                f"expected an export of blazeforge with its sidecar {runs.sidecar_path(path).name}",
+            )
+        return get(str(sidecar["task"]), f"{runs.sidecar_path(path)}: task")
+    folder = runs.train_run(path)
+    if folder is None:
+        raise BlazeforgeError(
+            f"{what}={checkpoint}", "expected a train run directory, a .tflite export or mediapipe:NAME"
+        )
+    return get(runs.task_of_run(folder, what), f"{folder / 'config.yaml'}: task")

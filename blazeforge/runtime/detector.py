@@ -8,13 +8,15 @@ TensorFlow: the model is any callable from a float32 batch to its output arrays.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from blazeforge.geometry.anchors import DetectorSpec, generate_anchors
+from blazeforge.errors import BlazeforgeError
+from blazeforge.geometry.anchors import DetectorSpec, generate_anchors, spec_from_json
 from blazeforge.geometry.detections import decode, non_max_suppression
 from blazeforge.geometry.roi import letterbox_roi
+from blazeforge.runs import read_sidecar, sidecar_path
+from blazeforge.runtime.interpreter import TfliteModel
 from blazeforge.runtime.landmarks import crop_tensor
 
 
@@ -47,30 +49,7 @@ def remove_letterbox(detections: np.ndarray, padding: tuple[float, float, float,
     return out
 
 
-def sidecar_path(path) -> Path:
-    """Where `blazeforge export` writes an export's decoding options: `<recipe>.json` beside
-    `<recipe>_<quantization>.tflite`."""
-    path = Path(path)
-    return path.with_name(path.stem.rsplit("_", 1)[0] + ".json")
-
-
-def read_sidecar(path) -> dict | None:
-    """The decoding options written beside an export (see `sidecar_path`), None when there are none;
-    a one-line BlazeforgeError when the file is not JSON."""
-    import json
-
-    from blazeforge.errors import BlazeforgeError
-
-    sidecar = sidecar_path(path)
-    if not sidecar.is_file():
-        return None
-    try:
-        return json.loads(sidecar.read_text())
-    except json.JSONDecodeError as e:
-        raise BlazeforgeError(sidecar, f"not valid JSON ({e.msg} at line {e.lineno})") from None
-
-
-class Detector:
+class SsdDetector:
     """A detector model plus its anchors and decoding options.
 
     model: callable float32 [1, H, W, 3] -> sequence of arrays holding raw boxes [1, A, 4 + 2K] and
@@ -78,13 +57,9 @@ class Detector:
     """
 
     @classmethod
-    def from_export(cls, path, threads: int = 1, weighted_nms: bool = True, delegate=None) -> Detector:
-        """A detector exported by `blazeforge export` (`<recipe>_<quantization>.tflite`), with the
-        decoding options written beside it (`<recipe>.json`)."""
-        from blazeforge.errors import BlazeforgeError
-        from blazeforge.geometry.anchors import spec_from_json
-        from blazeforge.runtime.interpreter import TfliteModel
-
+    def from_export(cls, path, threads: int = 1, weighted_nms: bool = True, delegate=None) -> SsdDetector:
+        """A detector exported by `blazeforge export` (`<task>_<precision>.tflite`), with the
+        decoding options in its sidecar (`<task>.json`)."""
         data = read_sidecar(path)
         if data is None:
             raise BlazeforgeError(

@@ -1,34 +1,35 @@
 """The models a pipeline runs, by role: MediaPipe's published files or exports of ours.
 
 A pipeline names roles ("palm_detector", "hand_landmarks", ...). `resolve` finds a .tflite for
-each: with models="mediapipe", the published file of the role (from the zoo cache); with a run
-directory (or several, comma-separated; `run models=[A,B]` on the command line), the export of
-the role's recipe found there (`<recipe>_<precision>.tflite`, written by `blazeforge export`), and
-the published file for roles no export covers. Our exports name their outputs as the zoo does ("landmarks", "presence",
-"handedness", "face_flag", "eye_contour", "iris"), so one binding serves both.
+each: with models="mediapipe", the published file of the role (`ROLES`, from the zoo cache); with
+export run directories or .tflite files (comma-separated; `run models=[A,B]` on the command line),
+the exports whose sidecar (`runs.read_sidecar`) says they fill a role of the pipeline, at the
+run's precision, and the published file for the roles no export fills. An entry that fills no
+role of the pipeline, or holds no export, is a one-line error, never silently replaced. The
+sidecar also says how an export's outputs bind to its role (`Role`), so tasks registered outside
+blazeforge run too.
 
     paths = resolve(["palm_detector", "hand_landmarks"], "outputs/export/...")
-    detector = load_detector(paths["palm_detector"], threads=2)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from blazeforge.errors import BlazeforgeError
+from blazeforge.runs import PRECISIONS, exports_in, read_sidecar, sidecar_path
 
 
 @dataclass(frozen=True)
 class Role:
-    """What a pipeline stage needs: the published model, the recipe whose exports can stand in,
-    and for landmark models the landmark output (and its values per point), the score output
-    (probability or logit) and the label output (a probability of the second label)."""
+    """How a pipeline stage reads a model: for landmark models the landmark output (and its values
+    per point), the heatmap output, the score output (probability or logit) and the label output
+    (a probability of the second label); zoo: the published model that fills the role by default."""
 
-    zoo: str
-    recipe: str | None = None
+    zoo: str | None = None
     values: int = 3
     landmarks: str = "landmarks"
     heatmap: str | None = None
@@ -36,58 +37,96 @@ class Role:
     score_is_logit: bool = False
     label: str | None = None
 
+    @classmethod
+    def from_binding(cls, binding: dict, where: str) -> Role:
+        """The Role an export's sidecar describes (its `roles` entry)."""
+        known = {f.name for f in fields(cls)} - {"zoo"}
+        unknown = sorted(set(binding) - known)
+        if unknown:
+            raise BlazeforgeError(where, f"unknown role binding key(s) {unknown}; expected some of {sorted(known)}")
+        return cls(**binding)
+
 
 ROLES = {
-    "palm_detector": Role("palm_detection_full", "palm_detection"),
-    "hand_landmarks": Role("hand_landmark_full", "hand_landmarks", score="presence", label="handedness"),
-    "face_detector": Role("face_detection_short_range", "face_detection"),
-    "face_landmarks": Role("face_landmark", "face_mesh", score="face_flag", score_is_logit=True),
-    "iris": Role("iris_landmark", "iris", landmarks="iris"),
-    "pose_detector": Role("pose_detection", None),
-    "pose_landmarks": Role("pose_landmark_full", None, values=5, heatmap="heatmap", score="pose_flag"),
+    "palm_detector": Role("palm_detection_full"),
+    "hand_landmarks": Role("hand_landmark_full", score="presence", label="handedness"),
+    "face_detector": Role("face_detection_short_range"),
+    "face_mesh": Role("face_landmark", score="face_flag", score_is_logit=True),
+    "iris": Role("iris_landmark", landmarks="iris"),
+    "pose_detector": Role("pose_detection"),
+    "pose_landmarks": Role("pose_landmark_full", values=5, heatmap="heatmap", score="pose_flag"),
+    "gesture_classifier": Role(None),  # no published file: the named rules stand in
 }
-PRECISIONS = ("fp32", "fp16", "dynamic", "int8")
 
 
-def resolve(roles: list[str], models: str = "mediapipe", precision: str = "fp32") -> dict[str, Path]:
-    """{role: .tflite path} for a pipeline's roles; one-line errors for missing folders or files."""
+@dataclass(frozen=True)
+class Found:
+    """The model file of a role and how to read it."""
+
+    path: Path
+    role: Role
+
+
+def resolve(roles: list[str], models: str = "mediapipe", precision: str = "fp32", pipeline: str = "") -> dict:
+    """{role: Found} for a pipeline's roles (those with no model at all left out); one-line errors
+    for missing folders, entries holding no export and entries that fill no role of the pipeline."""
     from blazeforge import zoo
 
-    if precision not in PRECISIONS:
-        raise BlazeforgeError("precision", f"expected one of {', '.join(PRECISIONS)}, got {precision!r}")
-    folders = _folders(models)
-    out = {}
+    if precision not in PRECISIONS.values():
+        raise BlazeforgeError("precision", f"expected one of {', '.join(PRECISIONS.values())}, got {precision!r}")
+    found = {}
+    for entry in [] if str(models) == "mediapipe" else [Path(p) for p in str(models).split(",") if p]:
+        filled = _exports(entry, precision)
+        takes = {role: f for role, f in filled.items() if role in roles}
+        if not takes:
+            offered = ", ".join(sorted(filled)) or "nothing"
+            raise BlazeforgeError(
+                f"models={entry}",
+                f"no stage of pipeline {pipeline} takes it: it fills {offered}; the pipeline's "
+                f"roles are {', '.join(roles)}",
+            )
+        found.update(takes)
     for role in roles:
-        spec = ROLES[role]
-        found = _export(folders, spec.recipe, precision) if spec.recipe else None
-        out[role] = found or zoo.tflite_path(spec.zoo)
-    return out
-
-
-def _folders(models: str) -> list[Path]:
-    folders = [] if str(models) == "mediapipe" else [Path(p) for p in str(models).split(",") if p]
-    for folder in folders:
-        if not folder.exists():
-            raise BlazeforgeError(folder, "models: expected `mediapipe` or export run directories (or .tflite files)")
-    return folders
-
-
-def find_export(models: str, recipe: str, precision: str = "fp32") -> Path | None:
-    """An export of `recipe` among the run's `models` folders (None with models=mediapipe)."""
-    return _export(_folders(models), recipe, precision)
-
-
-def _export(folders: list[Path], recipe: str, precision: str) -> Path | None:
-    """The export of `recipe` at `precision` among folders (searched recursively) or given files."""
-    for folder in folders:
-        if folder.is_file():
-            if folder.suffix == ".tflite" and folder.stem.rsplit("_", 1)[0] == recipe:
-                return folder
+        default = ROLES.get(role)
+        if role in found:
             continue
-        hits = sorted(folder.rglob(f"{recipe}_{precision}.tflite"))
-        if hits:
-            return hits[-1]
-    return None
+        if default is None:
+            raise BlazeforgeError(
+                f"pipeline {pipeline}",
+                f"no model fills role {role!r}: MediaPipe publishes none; pass models= an export that fills it",
+            )
+        if default.zoo:
+            found[role] = Found(zoo.tflite_path(default.zoo), default)
+    return found
+
+
+def _exports(entry: Path, precision: str) -> dict:
+    """{role: Found} of the exports in an export run directory (at `precision`) or one .tflite file."""
+    if not entry.exists():
+        raise BlazeforgeError(f"models={entry}", "expected `mediapipe`, export run directories or .tflite files")
+    if entry.is_file():
+        if entry.suffix != ".tflite" or read_sidecar(entry) is None:
+            raise BlazeforgeError(
+                f"models={entry}",
+                f"expected a .tflite written by blazeforge export, with {sidecar_path(entry).name} beside it",
+            )
+        files = [entry]
+    else:
+        exports = exports_in(entry)
+        if not exports:
+            raise BlazeforgeError(f"models={entry}", "expected an export run directory (blazeforge export writes one)")
+        files = [p for p in exports if p.stem.endswith(f"_{precision}")]
+        if not files:
+            have = sorted({p.stem.rsplit("_", 1)[-1] for p in exports})
+            raise BlazeforgeError(
+                f"models={entry}", f"has no {precision} export (it has {', '.join(have)}): precision="
+            )
+    out = {}
+    for path in files:
+        sidecar = read_sidecar(path)
+        for role, binding in (sidecar.get("roles") or {}).items():
+            out[role] = Found(path, Role.from_binding(binding, f"{sidecar_path(path)}: roles.{role}"))
+    return out
 
 
 def is_published(path: Path) -> bool:
@@ -97,19 +136,19 @@ def is_published(path: Path) -> bool:
 
 
 def load_detector(path: Path, threads: int = 1, delegate=None):
-    """A `runtime.detector.Detector` for a published detector or an export of ours (on `delegate`
+    """A `runtime.detector.SsdDetector` for a published detector or an export of ours (on `delegate`
     when given: see `interpreter.gpu_delegate`)."""
     from blazeforge import zoo
     from blazeforge.geometry import anchors
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.detector import SsdDetector
     from blazeforge.runtime.interpreter import TfliteModel
 
     if is_published(path):
         spec = zoo.get(Path(path).stem)
-        return Detector(
+        return SsdDetector(
             TfliteModel(path, threads, delegate), getattr(anchors, spec.detector), value_range=spec.input_range
         )
-    return Detector.from_export(path, threads, delegate=delegate)
+    return SsdDetector.from_export(path, threads, delegate=delegate)
 
 
 class NamedOutputs:
@@ -122,14 +161,15 @@ class NamedOutputs:
         return {self.names.get(k, k): v for k, v in self.model(batch).items()}
 
 
-def load_landmarks(path: Path, role: str, threads: int = 1, delegate=None):
-    """(LandmarkModel, TfliteModel) of a landmark role: the crop-and-project model (input size from
-    the file, outputs under the zoo's names) and the file it runs."""
+def load_landmarks(path: Path, role: Role | str, threads: int = 1, delegate=None):
+    """(LandmarkModel, TfliteModel) of a landmark role (a `Role`, or the name of a published one):
+    the crop-and-project model (input size from the file, outputs under the zoo's names) and the
+    file it runs."""
     from blazeforge import zoo
     from blazeforge.runtime.interpreter import TfliteModel
     from blazeforge.runtime.landmarks import LandmarkModel
 
-    spec = ROLES[role]
+    spec = ROLES[role] if isinstance(role, str) else role
     tflite = TfliteModel(path, threads, delegate)
     model = tflite
     if is_published(path):

@@ -17,11 +17,17 @@ from blazeforge.errors import BlazeforgeError
 from blazeforge.runtime import calculators  # noqa: F401  (registers the calculators)
 from blazeforge.runtime.graph import GraphConfig, GraphRun
 from blazeforge.runtime.interpreter import LITERT_GPU, gpu_delegate
-from blazeforge.runtime.models import ROLES, find_export, load_detector, load_landmarks, resolve
+from blazeforge.runtime.models import load_detector, load_landmarks, resolve
 
 log = logging.getLogger(__name__)
 PIPELINES = Path(__file__).parent / "pipelines"
-MODEL_CALCULATORS = {"Detector": "palm_detector", "Landmarks": "hand_landmarks", "Iris": "iris"}
+# The calculators that run a model, and the role each takes when its options name none.
+MODEL_CALCULATORS = {
+    "Detector": "palm_detector",
+    "Landmarks": "hand_landmarks",
+    "Iris": "iris",
+    "Gestures": "gesture_classifier",
+}
 
 
 def pipelines() -> list[str]:
@@ -75,24 +81,19 @@ def roles(config: GraphConfig) -> list[str]:
     out = []
     for node in config.nodes:
         if node.calculator in MODEL_CALCULATORS:
-            role = node.options.get("model", MODEL_CALCULATORS[node.calculator])
-            if role not in ROLES:
-                raise BlazeforgeError(
-                    f"{config.source}: node {node.name}",
-                    f"unknown model role {role!r}; expected one of {sorted(ROLES)}",
-                )
-            out.append(role)
+            out.append(node.options.get("model", MODEL_CALCULATORS[node.calculator]))
     return out
 
 
-def load_models(paths: dict, threads: int = 1, delegate: str = "cpu") -> tuple[dict, list, str]:
-    """({role: loaded model}, [their TfliteModels], the delegate they run on): a Detector for
-    detectors, (LandmarkModel, Role) for landmark models. delegate="gpu" uses a GPU delegate
+def load_models(found: dict, threads: int = 1, delegate: str = "cpu") -> tuple[dict, list, str]:
+    """({role: loaded model}, [their TfliteModels], the delegate they run on) of `resolve`'s
+    {role: Found}: an SsdDetector for detectors, (LandmarkModel, Role) for landmark models, the
+    path for the gesture classifier (its calculator loads it). delegate="gpu" uses a GPU delegate
     library where one loads, else LiteRT's own GPU accelerator where it finds a GPU
     (`interpreter.gpu_delegate`), else XNNPack on the CPU, with a warning."""
     if delegate not in ("cpu", "gpu"):
         raise BlazeforgeError("delegate", f"expected cpu or gpu, got {delegate!r}")
-    first = gpu_delegate(probe=next(iter(paths.values()), None)) if delegate == "gpu" else None
+    first = gpu_delegate(probe=next(iter(found.values())).path if found else None) if delegate == "gpu" else None
     if delegate == "gpu" and first is None:
         log.warning(
             "run: no GPU delegate loads here and LiteRT's GPU accelerator finds no GPU (set "
@@ -100,16 +101,18 @@ def load_models(paths: dict, threads: int = 1, delegate: str = "cpu") -> tuple[d
         )
         delegate = "cpu"
     out, files = {}, []
-    for i, (role, path) in enumerate(paths.items()):
+    for i, (role, model) in enumerate(found.items()):
         device = None  # a TFLite delegate serves one interpreter; LITERT_GPU is a choice, shared
         if delegate == "gpu":
             device = first if i == 0 or first is LITERT_GPU else gpu_delegate()
-        if role.endswith("_detector"):
-            out[role] = load_detector(path, threads, device)
+        if role == "gesture_classifier":
+            out[role] = model.path
+        elif role.endswith("_detector"):
+            out[role] = load_detector(model.path, threads, device)
             files.append(out[role].model)
         else:
-            model, tflite = load_landmarks(path, role, threads, device)
-            out[role] = (model, ROLES[role])
+            landmarks, tflite = load_landmarks(model.path, model.role, threads, device)
+            out[role] = (landmarks, model.role)
             files.append(tflite)
     return out, files, delegate
 
@@ -125,15 +128,13 @@ def run_pipeline(
     delegate: str = "cpu",
 ) -> dict:
     """Run `config` on `source`; returns the metrics (also what `blazeforge run` writes)."""
-    paths = resolve(roles(config), models, precision)
-    for role, path in paths.items():
-        log.info("run: %s <- %s", role, path)
-    models_by_role, files, delegate = load_models(paths, threads, delegate)
+    found = resolve(roles(config), models, precision, config.name)
+    for role, model in found.items():
+        log.info("run: %s <- %s", role, model.path)
+    models_by_role, files, delegate = load_models(found, threads, delegate)
     context = {"models": models_by_role, "source": str(source), "out_dir": str(out_dir)}
-    classifier = find_export(models, "gesture", precision)
-    if classifier is not None and any(n.calculator == "Gestures" for n in config.nodes):
-        context["gesture_classifier"] = str(classifier)
-        paths = {**paths, "gesture_classifier": classifier}
+    if "gesture_classifier" in models_by_role:
+        context["gesture_classifier"] = str(models_by_role.pop("gesture_classifier"))
     if limit is not None:
         for node in config.nodes:
             if node.calculator == "VideoSource":
@@ -158,7 +159,7 @@ def run_pipeline(
         "detector_fraction": round(detector_calls / frames, 4),
         "inference_ms": round(inference * 1000 / frames, 3),  # per frame, all models
         "pipeline_ms": round(stats["seconds"] * 1000 / frames, 3),  # per frame, wall clock
-        "models": {role: str(path) for role, path in paths.items()},
+        "models": {role: str(model.path) for role, model in found.items()},
         "delegate": delegate,
         "threads": threads,
         **(

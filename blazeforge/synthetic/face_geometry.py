@@ -14,11 +14,11 @@ Regions (vertex index sets) come from the wheel's connection sets: eyes, brows, 
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import numpy as np
 
-from blazeforge.topology.face_mesh import NOSE_TIP, OUTER_EYE_CORNERS
+from blazeforge.topology.face_mesh import NOSE_TIP, OUTER_EYE_CORNERS, region
 
 OUTER_EYE_CORNER_MM = 90.0
 
@@ -44,14 +44,6 @@ def triangles() -> np.ndarray:
     return found
 
 
-@cache
-def region(name: str) -> np.ndarray:
-    """Vertex indices of a wheel connection set, e.g. region("FACEMESH_LEFT_EYE")."""
-    from blazeforge.zoo.connections import connections
-
-    return np.array(sorted({i for edge in connections("face_mesh")[name] for i in edge}))
-
-
 @lru_cache(maxsize=1)
 def canonical_mesh() -> np.ndarray:
     """[468, 3] metres: the canonical face (see the module docstring), facing +z."""
@@ -61,17 +53,17 @@ def canonical_mesh() -> np.ndarray:
     from blazeforge import zoo
     from blazeforge.geometry import anchors
     from blazeforge.geometry.detections import detection_roi
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.detector import SsdDetector
     from blazeforge.runtime.interpreter import TfliteModel
     from blazeforge.runtime.models import load_landmarks
 
     with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")) as image:
         photo = np.asarray(image.convert("RGB"))
     spec = anchors.FACE_DETECTION_SHORT_RANGE
-    detector = Detector(TfliteModel(zoo.tflite_path("face_detection_short_range")), spec, value_range=(-1.0, 1.0))
+    detector = SsdDetector(TfliteModel(zoo.tflite_path("face_detection_short_range")), spec, value_range=(-1.0, 1.0))
     h, w = photo.shape[:2]
     roi = detection_roi(detector(photo)[0], (w, h), **spec.roi)
-    points = load_landmarks(zoo.tflite_path("face_landmark"), "face_landmarks")[0](photo, roi)[:, :3]
+    points = load_landmarks(zoo.tflite_path("face_landmark"), "face_mesh")[0](photo, roi)[:, :3]
     mesh = points * np.array([1.0, -1.0, -1.0])  # image (x right, y down, z away) -> x right, y up, z towards
     return frontal(mesh)
 

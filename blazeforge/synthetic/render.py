@@ -18,13 +18,13 @@ import json
 import logging
 import multiprocessing as mp
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from blazeforge.console import progress
 from blazeforge.datasets.schema import Sample, append_jsonl
 from blazeforge.errors import BlazeforgeError
 
@@ -100,7 +100,7 @@ def render(cfg: DictConfig, run_dir: Path) -> dict:
     workers = min(cfg.render.workers, max(len(todo), 1))
     threads = max(1, (os.cpu_count() or 1) // workers)
     start = time.time()
-    with _progress(missing) as advance:
+    with progress("render", missing, "frames") as advance:
         if workers == 1 or not todo:
             for job in todo:
                 _render_shard(plain, run_dir, *job, threads=threads, advance=advance)
@@ -191,40 +191,3 @@ def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: s
             "label_version": LABEL_VERSIONS[scene],
         },
     )
-
-
-class _progress:
-    """A rich progress bar (rate, ETA) over frames; silent when not a terminal or under CI."""
-
-    def __init__(self, total: int):
-        self.total = total
-        self.quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
-
-    def __enter__(self):
-        if self.quiet or not self.total:
-            self.bar = None
-            return lambda k=1: None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            ProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        class Rate(ProgressColumn):
-            def render(self, task):
-                return f"{task.speed:.2f} frames/s" if task.speed else "-- frames/s"
-
-        self.bar = Progress(
-            TextColumn("render"), BarColumn(), MofNCompleteColumn(), Rate(), TimeElapsedColumn(), TimeRemainingColumn()
-        )
-        self.bar.start()
-        task = self.bar.add_task("render", total=self.total)
-        return lambda k=1: self.bar.advance(task, k)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()

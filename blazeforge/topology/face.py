@@ -6,7 +6,8 @@ left in a frontal photo), left eye, nose tip, mouth centre, right ear tragion, l
 
 import numpy as np
 
-from blazeforge.topology import Topology, register
+from blazeforge.topology.base import Topology, register
+from blazeforge.topology.face_mesh import region
 
 NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
 RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH_CENTER, RIGHT_EAR, LEFT_EAR = range(6)
@@ -40,8 +41,6 @@ MESH_NOSE, MESH_MOUTH, MESH_EARS = 4, (13, 14), (93, 323)
 
 def from_face_mesh(mesh: np.ndarray) -> np.ndarray:
     """The 6 face keypoints [6, C] (this module's order) from 468 face-mesh landmarks [468, C]."""
-    from blazeforge.synthetic.face_geometry import region
-
     mesh = np.asarray(mesh)
     eyes = [mesh[region(MESH_EYES[side])].mean(0) for side in ("right", "left")]
     return np.stack([*eyes, mesh[MESH_NOSE], mesh[list(MESH_MOUTH)].mean(0), mesh[MESH_EARS[0]], mesh[MESH_EARS[1]]])

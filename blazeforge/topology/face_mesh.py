@@ -7,7 +7,11 @@ are read from the pinned wheel (`zoo.connections`), not retyped; flip pairs come
 flips face crops (none does yet).
 """
 
-from blazeforge.topology import Topology, register
+from functools import cache
+
+import numpy as np
+
+from blazeforge.topology.base import Topology, register
 
 NUM_LANDMARKS = 468
 NOSE_TIP = 1
@@ -206,3 +210,12 @@ EYE = register(
         normalizer=(0, 8),
     )
 )
+
+
+@cache
+def region(name: str) -> np.ndarray:
+    """Vertex indices of one of MediaPipe's face-mesh connection sets, e.g. region("FACEMESH_LEFT_EYE")
+    (read from the mediapipe wheel, `zoo.connections`)."""
+    from blazeforge.zoo.connections import connections
+
+    return np.array(sorted({i for edge in connections("face_mesh")[name] for i in edge}))

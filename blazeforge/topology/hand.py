@@ -6,7 +6,7 @@ the base to the tip (thumb CMC, MCP, IP, TIP; other fingers MCP, PIP, DIP, TIP).
 
 import numpy as np
 
-from blazeforge.topology import Topology, register
+from blazeforge.topology.base import Topology, register
 
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 _JOINTS = {"thumb": ("cmc", "mcp", "ip", "tip")}

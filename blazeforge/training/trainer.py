@@ -1,6 +1,6 @@
-"""`blazeforge train`: fit a recipe on a datasets run directory, resumable after a kill.
+"""The training engine: fit a task on a datasets run directory, resumable after a kill.
 
-`train(cfg, run_dir)` writes into the run directory:
+`train(task, cfg, run_dir)` (the `train` verb, through `engine.run_stage`) writes into the run directory:
 - backup/: BackupAndRestore state (weights, optimizer, epoch), kept after the run ends, so that
   rerunning on the same run_dir continues where it stopped: a killed run resumes at its epoch, a
   finished one with a larger trainer.epochs runs only the extra epochs;
@@ -17,58 +17,16 @@ import hashlib
 import logging
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from blazeforge.console import progress
 from blazeforge.errors import BlazeforgeError
 
 log = logging.getLogger(__name__)
-
-
-# ---- checkpoints ------------------------------------------------------------------------------
-
-
-def checkpoint_path(path: str | Path, what: str) -> Path:
-    """A .keras file, or the model file of a train run directory (model.keras, else best, else last)."""
-    path = Path(path)
-    if path.is_file() and path.suffix == ".keras":
-        return path
-    for candidate in ("model.keras", "checkpoints/best.keras", "checkpoints/last.keras"):
-        if (path / candidate).is_file():
-            return path / candidate
-    raise BlazeforgeError(f"{what}={path}", "expected a .keras file or a train run directory holding model.keras")
-
-
-def load_model(path: str | Path, what: str = "checkpoint"):
-    """The Keras model of a checkpoint (.keras file or train run directory); one-line error otherwise."""
-    import keras
-
-    import blazeforge.models.blaze  # noqa: F401  (register the custom layers)
-    import blazeforge.models.blazepose  # noqa: F401
-    import blazeforge.models.hand_recrop  # noqa: F401
-    import blazeforge.models.iris  # noqa: F401
-    import blazeforge.models.mobilenet  # noqa: F401
-
-    file = checkpoint_path(path, what)
-    try:
-        return keras.saving.load_model(file, compile=False)
-    except Exception as e:  # a truncated or foreign file
-        raise BlazeforgeError(file, f"not a loadable Keras model ({type(e).__name__})") from None
-
-
-def train_config(train_run_dir: str | Path) -> DictConfig | None:
-    """The resolved config of the train run a checkpoint came from (None for a bare .keras file)."""
-    path = Path(train_run_dir)
-    if path.is_dir():
-        folder = path
-    else:
-        folder = path.parent.parent if path.parent.name == "checkpoints" else path.parent
-    config = folder / "config.yaml"
-    return OmegaConf.load(config) if config.is_file() else None
 
 
 # ---- pieces of a run --------------------------------------------------------------------------
@@ -193,8 +151,8 @@ def _history(run_dir: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def _datasets(cfg: DictConfig, datasets, recipe):
-    """(train, val, steps_per_epoch): from the recipe's pipeline on cfg.train.dataset, or injected."""
+def _datasets(cfg: DictConfig, datasets, task):
+    """(train, val, steps_per_epoch): from the task's pipeline on cfg.train.dataset, or injected."""
     t = cfg.trainer
     if datasets is not None:
         train_ds, val_ds = datasets
@@ -207,37 +165,31 @@ def _datasets(cfg: DictConfig, datasets, recipe):
     if not cfg.train.dataset:
         raise BlazeforgeError("train.dataset", "expected a datasets run directory: blazeforge train dataset=RUN_DIR")
     from blazeforge.datasets.builder import require_topology
-    from blazeforge.training.pipeline import data_topology
 
-    info = require_topology(cfg.train.dataset, data_topology(cfg.recipe), f"recipe {cfg.recipe.name}")
+    info = require_topology(cfg.train.dataset, task.data_topology(cfg.recipe), f"task {task.name}")
     n_train = int(info["splits"].get("train", 0))
     if not n_train:
         raise BlazeforgeError(f"dataset={cfg.train.dataset}", "expected a non-empty train split")
     steps = int(t.steps_per_epoch or max(1, math.ceil(n_train / int(t.batch_size))))
     return (
-        recipe.make_dataset(cfg, cfg.train.dataset, "train", training=True),
-        recipe.make_dataset(cfg, cfg.train.dataset, "val", training=False),
+        task.dataset(cfg, cfg.train.dataset, "train", training=True),
+        task.dataset(cfg, cfg.train.dataset, "val", training=False),
         steps,
     )
 
 
-def resolve_init(cfg: DictConfig) -> bool:
+def resolve_init(cfg: DictConfig, task) -> bool:
     """For train.init=mediapipe:NAME, set recipe.architecture to NAME (the published architecture);
-    returns whether it did.
-
-    NAME must be one of `recipes.architectures(cfg.recipe)`: a zoo model with a Keras architecture
-    and the recipe's detector or landmark topology.
+    returns whether it did. NAME must be one of `task.published()`: a zoo model with a Keras
+    architecture that the task trains.
     """
     init = str(cfg.train.init or "")
     if not init.startswith("mediapipe:"):
         return False
-    from blazeforge.recipes import architectures
-
     name = init.split(":", 1)[1]
-    if name not in architectures(cfg.recipe):
+    if name not in task.published():
         raise BlazeforgeError(
-            f"train.init={init}",
-            f"expected mediapipe: with one of {architectures(cfg.recipe)} for recipe {cfg.recipe.name}",
+            f"train.init={init}", f"expected mediapipe: with one of {task.published()} for task {task.name}"
         )
     architecture = cfg.recipe.get("architecture", "blazeforge")
     if architecture not in ("blazeforge", name):
@@ -256,6 +208,8 @@ def _load_init(model, init: str):
         name = str(init).split(":", 1)[1]
         load_tflite_weights(model, zoo.tflite_path(name), [o.name for o in zoo.get(name).outputs])
         return
+    from blazeforge.models import load_model
+
     source = load_model(init, "train.init")
     try:
         model.set_weights(source.get_weights())
@@ -265,10 +219,10 @@ def _load_init(model, init: str):
         ) from None
 
 
-def _packer(recipe, model):
+def _packer(task, model):
     """(images, targets) -> (images, one y_true per model output), for tf.data.map.
 
-    Outputs the recipe has no targets for (the extra heads of a published architecture, such as
+    Outputs the task has no targets for (the extra heads of a published architecture, such as
     hand_landmark's world_landmarks) get zeros, which no loss reads: Keras wants a y_true for each.
     """
     import tensorflow as tf
@@ -276,7 +230,7 @@ def _packer(recipe, model):
     outputs = model.output if isinstance(model.output, dict) else {}
 
     def pack(images, targets):
-        packed = dict(recipe.pack_targets(targets))
+        packed = dict(task.pack_targets(targets))
         for name, tensor in outputs.items():
             if name not in packed:
                 packed[name] = tf.zeros((tf.shape(images)[0], *tensor.shape[1:]), tf.float32)
@@ -288,10 +242,11 @@ def _packer(recipe, model):
 # ---- the verb ---------------------------------------------------------------------------------
 
 
-def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbacks: list = ()) -> dict:
-    """Train cfg.recipe on cfg.train.dataset; returns the final figures for metrics.json.
+def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbacks: list = ()) -> dict:
+    """Train `task` (configured by cfg.recipe) on cfg.train.dataset; returns the figures for metrics.json.
 
     Args:
+        task: the registered task (`recipes.get`): model, targets, losses, metrics, data.
         cfg: the composed config tree (recipe, trainer, train, seed).
         run_dir: the run directory; an earlier run in it is resumed (see the module docstring).
         datasets: optional (train, val) tf.data datasets of (images, targets) batches in the
@@ -304,32 +259,29 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
     """
     import keras
 
-    from blazeforge import recipes
-
     run_dir = Path(run_dir)
     t = cfg.trainer
-    recipe = recipes.get(cfg.recipe.name)
     saved = run_dir / "config.yaml"
-    if resolve_init(cfg) and saved.is_file():
+    if resolve_init(cfg, task) and saved.is_file():
         resolved = OmegaConf.load(saved)
         resolved.recipe.architecture = cfg.recipe.architecture  # as init=mediapipe:NAME set it
         OmegaConf.save(resolved, saved)
     keras.utils.set_random_seed(int(cfg.seed))
     scope = strategy(str(t.strategy))
-    train_ds, val_ds, steps = _datasets(cfg, datasets, recipe)
+    train_ds, val_ds, steps = _datasets(cfg, datasets, task)
     with scope.scope():
-        model = recipe.build_model(cfg.recipe)
+        model = task.build_model(cfg.recipe)
         if cfg.train.init:
             _load_init(model, cfg.train.init)
-        losses, weights = recipe.make_losses(cfg.recipe)
+        losses, weights = task.losses(cfg.recipe)
         model.compile(
             optimizer=keras.optimizers.AdamW(learning_rate(t, steps), weight_decay=float(t.weight_decay)),
             loss=losses,
             loss_weights=weights,
-            metrics=recipe.make_metrics(cfg.recipe),
+            metrics=task.metrics(cfg.recipe),
         )
 
-    pack = _packer(recipe, model)
+    pack = _packer(task, model)
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
 
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -353,15 +305,18 @@ def train(cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, callbac
     if tracker is not None:
         own.append(WandbEpochs(tracker))
     start = time.time()
+    remaining = max(int(t.epochs) - len(_history(run_dir)), 0) * steps  # a resumed run skips finished epochs
     try:
-        model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=int(t.epochs),
-            steps_per_epoch=steps,
-            callbacks=own + list(callbacks),
-            verbose=1 if sys.stdout.isatty() and not os.environ.get("CI") else 2,
-        )
+        with progress("train", remaining, "steps") as advance:
+            own.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: advance(1)))
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=int(t.epochs),
+                steps_per_epoch=steps,
+                callbacks=own + list(callbacks),
+                verbose=2,  # one line per epoch, into the run's log.txt (or the terminal with verbose=true)
+            )
     finally:
         if tracker is not None:
             tracker.finish()

@@ -245,7 +245,7 @@ def _model(name: str) -> ZooModel:
     return MODELS[name]
 
 
-def _wheel() -> Path:
+def wheel_path() -> Path:
     """The cached mediapipe wheel, downloaded from the package registry on first use."""
     wheels = cache_dir() / "wheels"
     found = sorted(wheels.glob(f"mediapipe-{MEDIAPIPE_VERSION}-*.whl"))
@@ -316,7 +316,7 @@ def fetch(names: list[str] | None = None, source: str = "wheel") -> dict[str, Pa
                 f"{MODEL_URL.format(name=online[0])}: fetch it with "
                 f"source=url (network needed)",
             )
-        with zipfile.ZipFile(_wheel()) as wheel:
+        with zipfile.ZipFile(wheel_path()) as wheel:
             for m in missing:
                 path = cache_dir() / f"{m.name}.tflite"
                 path.write_bytes(wheel.read(m.wheel_member))

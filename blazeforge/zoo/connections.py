@@ -38,11 +38,11 @@ def _value(node: ast.AST, known: dict) -> frozenset:
 
 def connections(topology: str) -> dict[str, frozenset[tuple[int, int]]]:
     """{SET_NAME: frozenset of (i, j) landmark index pairs} of one topology: face_mesh, hand or pose."""
-    from blazeforge.zoo import _wheel
+    from blazeforge.zoo import wheel_path
 
     if topology not in MODULES:
         raise BlazeforgeError(f"topology {topology!r}", f"expected one of {sorted(MODULES)}")
-    with zipfile.ZipFile(_wheel()) as wheel:
+    with zipfile.ZipFile(wheel_path()) as wheel:
         source = wheel.read(f"mediapipe/python/solutions/{MODULES[topology]}.py").decode()
     known: dict[str, frozenset] = {}
     for statement in ast.parse(source).body:

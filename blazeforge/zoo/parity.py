@@ -66,12 +66,12 @@ def _rois(name: str, images: list[np.ndarray]) -> list[tuple[int, object]]:
     from blazeforge.geometry import anchors
     from blazeforge.geometry.detections import detection_roi
     from blazeforge.geometry.roi import Roi
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.detector import SsdDetector
     from blazeforge.runtime.interpreter import TfliteModel
 
     source = zoo.get(ROI_SOURCES[name])
     spec = getattr(anchors, source.detector)
-    detector = Detector(TfliteModel(zoo.tflite_path(source.name)), spec, value_range=source.input_range)
+    detector = SsdDetector(TfliteModel(zoo.tflite_path(source.name)), spec, value_range=source.input_range)
     rois = []
     for i, image in enumerate(images):
         h, w = image.shape[:2]

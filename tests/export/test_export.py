@@ -1,16 +1,18 @@
 import numpy as np
 import pytest
 
+from blazeforge import recipes
 from blazeforge.config import compose
 from blazeforge.errors import BlazeforgeError
 from blazeforge.export.tflite import convert, parity
-from blazeforge.recipes.hand_landmarks import build_model
 from blazeforge.runtime import TfliteModel
 
 
 @pytest.fixture(scope="module")
 def model():
-    return build_model(compose("train", ["experiment=smoke", "recipe.input_size=64"]).recipe)
+    return recipes.get("hand_landmarks").build_model(
+        compose("train", ["experiment=smoke", "recipe.input_size=64"]).recipe
+    )
 
 
 @pytest.mark.parametrize("quantize, tolerance", [("none", 1e-3), ("fp16", 0.5), ("dynamic", 2.0), ("int8", 4.0)])
@@ -28,10 +30,10 @@ def test_every_quantization_converts_and_matches_keras(model, tmp_path, quantize
 def test_int8_without_calibration_and_unknown_quantization_are_errors(model, tmp_path):
     with pytest.raises(BlazeforgeError, match="calibration"):
         convert(model, "int8")
-    from blazeforge.export.tflite import _quantizations
+    from blazeforge.export.tflite import quantizations
 
     with pytest.raises(BlazeforgeError, match="export.quantize"):
-        _quantizations(["none", "int4"])
+        quantizations(["none", "int4"])
 
 
 def test_fp32_export_is_one_delegable_graph_without_runtime_shape_ops(model, tmp_path):

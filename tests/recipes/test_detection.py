@@ -4,14 +4,16 @@ smoke runs, and our exports decoding through the runtime like MediaPipe's files.
 import numpy as np
 import pytest
 
+from blazeforge import recipes
 from blazeforge.config import compose
 from blazeforge.datasets import build
 from blazeforge.geometry.anchors import PALM_DETECTION, generate_anchors
 from blazeforge.geometry.detections import decode
 from blazeforge.geometry.roi import image_to_crop, letterbox_roi
-from blazeforge.recipes import detection
+from blazeforge.recipes.detection import kinds
+from blazeforge.recipes.detection import model as losses
+from blazeforge.recipes.detection.data import Examples
 from blazeforge.topology.hand import palm_label
-from blazeforge.training.detection_pipeline import Examples
 from tests.fixtures import fake_renders, hand_points, pasted_faces
 
 CFG = ["recipe=palm_detection", "experiment=smoke", "trainer.batch_size=4", "recipe.width=lite"]
@@ -80,9 +82,9 @@ def test_a_palm_hidden_behind_an_occluder_is_an_ignore_region():
     x0, y0 = kp[0, [0, 5, 17], :2].min(0).astype(int)  # a card over the wrist and the knuckles' side
     x1, y1 = kp[0, [0, 5, 17], :2].max(0).astype(int)
     covered[y0 : y1 + 1, x0 : x1 + 1] = 0
-    kind = detection.detector("PALM_DETECTION")
-    share = lambda m: float(detection.hidden(kind, kp, np.ones((1, 21, 3), bool), m, 0.9))  # noqa: E731
-    assert not share(seen) and share(covered) and not detection.hidden(kind, kp, np.ones((1, 21, 3)), None, 0.5)[0]
+    kind = kinds.detector("PALM_DETECTION")
+    share = lambda m: float(kinds.hidden(kind, kp, np.ones((1, 21, 3), bool), m, 0.9))  # noqa: E731
+    assert not share(seen) and share(covered) and not kinds.hidden(kind, kp, np.ones((1, 21, 3)), None, 0.5)[0]
     png = lambda m: cv2.imencode(".png", m)[1].tobytes()  # noqa: E731
     labels = {}
     for name, mask, visible in (
@@ -100,7 +102,7 @@ def test_a_palm_hidden_behind_an_occluder_is_an_ignore_region():
 @pytest.mark.parametrize("recipe", ["palm_detection", "face_detection_full"])
 def test_fresh_detectors_start_at_the_prior_with_zero_offsets(recipe):
     cfg = compose("train", [f"recipe={recipe}", "recipe.width=lite"])
-    model = detection.build_model(cfg.recipe)
+    model = recipes.get(recipe).build_model(cfg.recipe)
     size = int(cfg.recipe.input_size)
     x = np.random.default_rng(0).uniform(-1, 1, (2, size, size, 3)).astype(np.float32)
     regressors, classificators = (np.asarray(o) for o in model(x, training=False))
@@ -117,8 +119,8 @@ def test_focal_loss_discounts_easy_negatives_and_ce_mines_the_hard_ones():
     easy[0, 0] = 6.0
     hard = easy.copy()
     hard[0, 50] = 4.0  # one confident false positive
-    focal = lambda x: float(detection.focal_loss(labels, x))  # noqa: E731
-    ce = lambda x: float(detection.mined_ce_loss(labels, x, 3.0))  # noqa: E731
+    focal = lambda x: float(losses.focal_loss(labels, x))  # noqa: E731
+    ce = lambda x: float(losses.mined_ce_loss(labels, x, 3.0))  # noqa: E731
     assert focal(easy) < 1e-4 < focal(hard)
     assert ce(hard) > 4.0 > ce(easy)  # the false positive is among the 3 mined negatives
     ignored = easy.copy()
@@ -128,14 +130,14 @@ def test_focal_loss_discounts_easy_negatives_and_ce_mines_the_hard_ones():
 
 @pytest.fixture(scope="module")
 def trained(dataset, tmp_path_factory):
-    from blazeforge.cli import run_stage
+    from blazeforge.engine import run_stage
 
     cfg = compose("train", CFG + [f"dataset={dataset}", "trainer.epochs=2", "trainer.steps_per_epoch=3"])
     return run_stage("train", cfg, tmp_path_factory.mktemp("palm_train"))  # as the CLI runs it: config.yaml too
 
 
 def test_palm_detector_trains_on_renders_and_keeps_mediapipe_layout(trained):
-    from blazeforge.training.trainer import load_model
+    from blazeforge.models import load_model
 
     run_dir, metrics = trained
     assert np.isfinite(metrics["train_loss"]) and np.isfinite(metrics["val_loss"])
@@ -147,7 +149,7 @@ def test_evaluation_ap_is_pycocotools_on_the_written_files(trained, tmp_path):
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    from blazeforge.evaluation import evaluate
+    from tests.fixtures import evaluate
 
     run_dir, _ = trained
     metrics = evaluate(compose("evaluate", [f"checkpoint={run_dir}", "split=train", "min_score=0.001"]), tmp_path)
@@ -168,29 +170,28 @@ def test_evaluation_ap_is_pycocotools_on_the_written_files(trained, tmp_path):
 
 
 def test_the_published_palm_detector_is_evaluated_by_the_same_code(dataset, tmp_path):
-    from blazeforge.evaluation import evaluate
-    from blazeforge.recipes import of_checkpoint
+    from tests.fixtures import evaluate
 
     cfg = compose("evaluate", ["checkpoint=mediapipe:palm_detection_lite", f"dataset={dataset}", "split=train"])
-    assert of_checkpoint(cfg.evaluate.checkpoint, "hand_landmarks") == "palm_detection"
+    assert recipes.for_checkpoint(cfg.evaluate.checkpoint).name == "palm_detection"
     metrics = evaluate(cfg, tmp_path)
     assert 0.0 <= metrics["AP50"] <= 1.0 and metrics["instances"] > 0
 
 
 def test_an_exported_palm_detector_decodes_through_the_runtime_like_mediapipes(trained, tmp_path):
     from blazeforge import zoo
-    from blazeforge.export.tflite import export
     from blazeforge.geometry.anchors import PALM_DETECTION
     from blazeforge.runtime import TfliteModel
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.detector import SsdDetector
+    from tests.fixtures import export
 
     run_dir, _ = trained
     metrics = export(compose("export", [f"checkpoint={run_dir}", "quantize=none", "experiment=smoke"]), tmp_path)
     fp32 = metrics["exports"]["fp32"]
     assert all(p["max_abs_diff"] < 1e-2 for p in fp32["parity"].values())
-    ours = Detector.from_export(fp32["path"])
+    ours = SsdDetector.from_export(fp32["path"])
     assert ours.spec == PALM_DETECTION  # the sidecar restores MediaPipe's options exactly
-    published = Detector(TfliteModel(zoo.tflite_path("palm_detection_lite")), PALM_DETECTION)
+    published = SsdDetector(TfliteModel(zoo.tflite_path("palm_detection_lite")), PALM_DETECTION)
     image = np.zeros((120, 160, 3), np.uint8)
     for detector in (ours, published):  # one code path: letterbox, decode, NMS, back to the image
         detections = detector(image)
@@ -203,15 +204,15 @@ def test_fine_tuning_starts_from_the_published_detector_and_exports_in_its_layou
     """init=mediapipe:palm_detection_lite: the published layers and weights (learning rate 0 here,
     so the checkpoint is the published model), evaluated and exported like our own detectors."""
     from blazeforge import zoo
-    from blazeforge.cli import run_stage
+    from blazeforge.engine import run_stage
     from blazeforge.errors import BlazeforgeError
-    from blazeforge.evaluation import evaluate
-    from blazeforge.export.tflite import export
+    from blazeforge.runs import train_config
     from blazeforge.runtime import TfliteModel
-    from blazeforge.training.trainer import resolve_init, train_config
+    from blazeforge.training.trainer import resolve_init
+    from tests.fixtures import evaluate, export
 
     with pytest.raises(BlazeforgeError, match="palm_detection_full', 'palm_detection_lite'"):
-        resolve_init(compose("train", CFG + ["init=mediapipe:hand_landmark_full"]))
+        resolve_init(compose("train", CFG + ["init=mediapipe:hand_landmark_full"]), recipes.get("palm_detection"))
     cfg = compose(
         "train",
         CFG
@@ -246,12 +247,12 @@ def test_regression_counts_only_labelled_keypoints():
     pred[0, 0, 6:] = 50.0  # a wild guess at an unlabelled keypoint of the positive anchor
     weights = np.zeros((1, 3, 8), np.float32)
     weights[0, 0, :6] = 1.0
-    assert float(detection.regression_loss(target, pred, weights, 128.0, 0.01)) == 0.0
+    assert float(losses.regression_loss(target, pred, weights, 128.0, 0.01)) == 0.0
     weights[0, 0, 6:] = 1.0
-    assert float(detection.regression_loss(target, pred, weights, 128.0, 0.01)) > 0.5
+    assert float(losses.regression_loss(target, pred, weights, 128.0, 0.01)) > 0.5
     pred[0, 0] = 0.0
     pred[0, 0, :2] = 12.8  # the box's centre off by 10% of the input: box_weight scales only that
-    box = lambda w: float(detection.regression_loss(target, pred, weights, 128.0, 0.01, box_weight=w))  # noqa: E731
+    box = lambda w: float(losses.regression_loss(target, pred, weights, 128.0, 0.01, box_weight=w))  # noqa: E731
     assert box(4.0) == pytest.approx(4 * box(1.0)) and box(1.0) > 0
 
 
@@ -269,7 +270,7 @@ def faces(tmp_path_factory):
 
 
 def test_face_targets_flip_with_the_image():
-    from blazeforge.recipes.detection import DETECTORS, instances
+    from blazeforge.recipes.detection.kinds import DETECTORS, instances
 
     kind = DETECTORS["FACE_DETECTION_SHORT_RANGE"]
     kp = np.array([[[40, 50], [80, 50], [60, 70], [60, 90], [20, 60], [100, 60]]], np.float64)
@@ -297,7 +298,7 @@ def test_face_dataset_reads_coco_faces_and_keeps_empty_images(faces):
 
 def test_published_face_detector_finds_the_pasted_faces(faces, tmp_path):
     """The fixture's labels are where MediaPipe's own detector puts faces: they are faces, labelled right."""
-    from blazeforge.evaluation import evaluate
+    from tests.fixtures import evaluate
 
     metrics = evaluate(
         compose("evaluate", ["checkpoint=mediapipe:face_detection_short_range", f"dataset={faces}", "split=train"]),
@@ -309,9 +310,9 @@ def test_published_face_detector_finds_the_pasted_faces(faces, tmp_path):
 
 @pytest.mark.parametrize("recipe, anchors", [("face_detection", 896), ("face_detection_full", 2304)])
 def test_face_detectors_train_export_and_decode_like_mediapipes(faces, recipe, anchors, tmp_path):
-    from blazeforge.cli import run_stage
-    from blazeforge.export.tflite import export
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.engine import run_stage
+    from blazeforge.runtime.detector import SsdDetector
+    from tests.fixtures import export
 
     cfg = compose(
         "train",
@@ -330,7 +331,7 @@ def test_face_detectors_train_export_and_decode_like_mediapipes(faces, recipe, a
     exported = export(
         compose("export", [f"checkpoint={run_dir}", "quantize=none", "experiment=smoke"]), tmp_path / "export"
     )["exports"]["fp32"]
-    ours = Detector.from_export(exported["path"])
+    ours = SsdDetector.from_export(exported["path"])
     assert ours.value_range == (-1.0, 1.0) and len(ours.anchors) == anchors
     assert ours.spec.decode.num_keypoints == 6
     detections = ours(np.zeros((90, 160, 3), np.uint8))
@@ -341,5 +342,5 @@ def test_a_palm_dataset_cannot_train_a_face_detector(dataset, tmp_path):
     from blazeforge.errors import BlazeforgeError
     from blazeforge.training.trainer import train
 
-    with pytest.raises(BlazeforgeError, match="holds hand labels; recipe face_detection needs face_keypoints labels"):
-        train(compose("train", FACE + [f"dataset={dataset}"]), tmp_path)
+    with pytest.raises(BlazeforgeError, match="holds hand labels; task face_detection needs face_keypoints labels"):
+        train(recipes.get("face_detection"), compose("train", FACE + [f"dataset={dataset}"]), tmp_path)

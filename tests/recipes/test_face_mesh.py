@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from blazeforge import recipes
 from blazeforge.cli import main
 from blazeforge.config import compose
 from blazeforge.errors import BlazeforgeError
-from blazeforge.recipes import face_mesh as recipe
-from blazeforge.training.pipeline import TrainExamples, crop_targets, instance_roi
+from blazeforge.recipes.landmarks.data import TrainExamples, crop_targets, instance_roi
 from tests.fixtures import face_mesh_coco, moving_clip
+
+recipe = recipes.get("face_mesh")  # the task under test
 
 SMOKE = ["recipe=face_mesh", "experiment=smoke"]
 
@@ -25,7 +27,7 @@ def test_model_outputs_follow_the_published_layout():
     cfg = compose("train", ["recipe=face_mesh", "init=mediapipe:face_landmark"])
     from blazeforge.training.trainer import resolve_init
 
-    assert resolve_init(cfg) and cfg.recipe.architecture == "face_landmark"
+    assert resolve_init(cfg, recipe) and cfg.recipe.architecture == "face_landmark"
     published = recipe.build_model(cfg.recipe)
     assert published.output["landmarks"].shape[1:] == (1, 1, 1404) and published.output["face_flag"].shape[1:] == (
         1,
@@ -39,7 +41,7 @@ def test_model_outputs_follow_the_published_layout():
 def test_contour_only_faces_train_their_labelled_points_only():
     """Three kinds of source through keypoint_mask: a 2D contour labels some points' x and y."""
     cfg = compose("train", SMOKE)
-    losses, weights = recipe.make_losses(cfg.recipe)
+    losses, weights = recipe.losses(cfg.recipe)
     mask = np.zeros((1, 468, 3), np.float32)
     mask[0, :40, :2] = 1.0
     target = np.random.default_rng(0).uniform(0, 96, (1, 1404)).astype(np.float32)
@@ -115,7 +117,7 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(package_f
     assert main(["export", f"checkpoint={train}", f"run_dir={export}"]) == 0
     exported = json.loads((export / "metrics.json").read_text())["exports"]["fp32"]
     assert exported["parity"]["landmarks"]["max_abs_diff"] < 1e-2
-    model, _ = load_landmarks(export / "face_mesh_fp32.tflite", "face_landmarks")
+    model, _ = load_landmarks(export / "face_mesh_fp32.tflite", "face_mesh")
     image = np.full((200, 200, 3), 128, np.uint8)
     mesh = model(image, face_roi(np.random.default_rng(0).uniform(50, 150, (468, 2))))
     assert mesh.shape == (468, 3) and np.isfinite(mesh).all()
@@ -147,9 +149,7 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(package_f
         == 0
     )
     ran = json.loads((tmp_path / "run" / "metrics.json").read_text())["models"]
-    assert ran["face_landmarks"].endswith("face_mesh_fp32.tflite") and ran["face_detector"].endswith(
-        "short_range.tflite"
-    )
+    assert ran["face_mesh"].endswith("face_mesh_fp32.tflite") and ran["face_detector"].endswith("short_range.tflite")
 
     # The published model on its own meshes, and ours, through the same fairness report.
     for checkpoint in ("mediapipe:face_landmark", str(train)):

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from blazeforge import recipes
 from blazeforge.config import compose
-from blazeforge.recipes import hand_landmarks as recipe
-from blazeforge.training.trainer import load_model
+from blazeforge.models import load_model
+
+recipe = recipes.get("hand_landmarks")  # the task under test
 
 
 @pytest.mark.parametrize("width, size", [("lite", 96), ("full", 224)])
@@ -34,7 +36,7 @@ def _targets(z_mask: float, presence: float = 1.0):
 
 def _landmark_grad(targets):
     cfg = compose("train", ["experiment=smoke"])
-    losses, _ = recipe.make_losses(cfg.recipe)
+    losses, _ = recipe.losses(cfg.recipe)
     pred = tf.Variable(np.random.default_rng(1).uniform(0, 96, (1, 63)).astype(np.float32))
     with tf.GradientTape() as tape:
         loss = losses["landmarks"](targets["landmarks"], pred)
@@ -52,7 +54,7 @@ def test_negatives_give_zero_landmark_and_handedness_loss():
     loss, grad = _landmark_grad(_targets(z_mask=1.0, presence=0.0))
     assert loss == 0.0 and not grad.any()
     cfg = compose("train", ["experiment=smoke"])
-    losses, _ = recipe.make_losses(cfg.recipe)
+    losses, _ = recipe.losses(cfg.recipe)
     assert float(losses["handedness"](_targets(1.0, 0.0)["handedness"], tf.constant([[0.1]]))) == 0.0
 
 

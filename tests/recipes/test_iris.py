@@ -7,12 +7,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from blazeforge import recipes
 from blazeforge.cli import main
 from blazeforge.config import compose
 from blazeforge.geometry.roi import eye_roi
-from blazeforge.recipes import iris as recipe
+from blazeforge.recipes.landmarks.data import instance_views, view_targets
 from blazeforge.topology.face_mesh import EYE_CONTOUR, EYE_POINTS, IRIS
-from blazeforge.training.pipeline import instance_views, view_targets
+
+recipe = recipes.get("iris")  # the task under test
 
 
 def test_each_face_gives_both_eyes_the_left_one_mirrored():
@@ -34,15 +36,16 @@ def test_targets_split_into_the_published_outputs():
     values = np.arange(228, dtype=np.float32)[None]
     packed = recipe.pack_targets({"landmarks": tf.constant(values), "landmark_mask": tf.ones((1, 228))})
     assert packed["eye_contour"].shape == (1, 426) and packed["iris"].shape == (1, 30)
-    assert float(packed["iris"][0, 0]) == 213.0 and set(
-        recipe.make_losses(compose("train", ["recipe=iris"]).recipe)[0]
-    ) == {"eye_contour", "iris"}
+    assert float(packed["iris"][0, 0]) == 213.0 and set(recipe.losses(compose("train", ["recipe=iris"]).recipe)[0]) == {
+        "eye_contour",
+        "iris",
+    }
     assert len(EYE_POINTS["left"]) == 76
 
 
 @pytest.mark.slow
 def test_iris_from_face_renders_to_metric_depth(tmp_path):
-    from blazeforge.evaluation.landmarks import collect, recipe_config
+    from blazeforge.recipes.landmarks.evaluate import collect
 
     renders, data, train = tmp_path / "renders", tmp_path / "data", tmp_path / "train"
     assert (
@@ -54,8 +57,7 @@ def test_iris_from_face_renders_to_metric_depth(tmp_path):
     assert main(["datasets", "build", "data=face_mesh_iris", f"renders={renders}", f"run_dir={data}"]) == 0
     # In every crop, right eye or mirrored left, the iris rim starts towards the crop's +x (the
     # published model's order), so one model learns both eyes.
-    cfg = recipe_config(compose("evaluate", ["recipe=iris"]), str(data), None)
-    crops = collect(cfg, str(data), "train", 64)
+    crops = collect(compose("evaluate", ["recipe=iris"]), str(data), "train", 64)
     assert len(crops["crop"]) % 2 == 0 and crops["mirrored"].count(True) == len(crops["crop"]) // 2
     rim = crops["crop_keypoints"][:, 72, 0] - crops["crop_keypoints"][:, 71, 0]
     assert (rim > 0).all()
@@ -84,7 +86,7 @@ def test_iris_from_face_renders_to_metric_depth(tmp_path):
     exported = tmp_path / "export" / "iris_fp32.tflite"
     from blazeforge.runtime.models import resolve
 
-    assert resolve(["iris"], str(tmp_path / "export"))["iris"] == exported
+    assert resolve(["iris"], str(tmp_path / "export"))["iris"].path == exported
     for checkpoint in (str(train), str(exported)):
         out = tmp_path / f"depth-{checkpoint.endswith('.tflite')}"
         assert main(["evaluate", "iris_depth", f"renders={renders}", f"checkpoint={checkpoint}", f"run_dir={out}"]) == 0

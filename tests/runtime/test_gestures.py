@@ -8,7 +8,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from blazeforge.config import CONFIG_DIR
-from blazeforge.recipes.gesture import class_names, label_of
+from blazeforge.recipes.gesture.model import class_names, label_of
 from blazeforge.runtime.gestures import RULE_NAMES, features, rule_gesture
 from blazeforge.synthetic.gestures import GESTURES
 from blazeforge.synthetic.kinematics import forward_kinematics, random_rotation
@@ -51,7 +51,7 @@ def test_labels_group_library_gestures_and_blends_count_when_clear():
 
 
 def test_posed_hands_look_like_the_renderer_would_pose_them():
-    from blazeforge.recipes.gesture import posed_examples
+    from blazeforge.recipes.gesture.model import posed_examples
 
     x, y = posed_examples(300, RECIPE, seed=0)
     assert x.shape == (300, 63) and set(np.unique(y)) > {class_names(RECIPE).index("other")}

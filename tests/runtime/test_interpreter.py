@@ -51,10 +51,10 @@ def test_mediapipe_face_detector_decodes_through_our_anchors():
     from skimage import data
 
     from blazeforge.geometry.anchors import FACE_DETECTION_SHORT_RANGE
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.detector import SsdDetector
 
     image = data.astronaut()
-    detector = Detector(
+    detector = SsdDetector(
         TfliteModel(zoo.tflite_path("face_detection_short_range")), FACE_DETECTION_SHORT_RANGE, value_range=(-1.0, 1.0)
     )
     detections = detector(image)
@@ -64,12 +64,12 @@ def test_mediapipe_face_detector_decodes_through_our_anchors():
 
 
 def test_an_export_without_its_decoding_options_is_one_line(tmp_path):
-    from blazeforge.runtime.detector import Detector
+    from blazeforge.runtime.detector import SsdDetector
 
     path = tmp_path / "palm_detection_fp32.tflite"
     path.write_bytes(zoo.tflite_path("palm_detection_lite").read_bytes())
     with pytest.raises(BlazeforgeError, match="expected the decoding options beside it"):
-        Detector.from_export(path)
+        SsdDetector.from_export(path)
 
 
 def test_the_litert_accelerator_path_reads_and_writes_the_same_tensors(monkeypatch):

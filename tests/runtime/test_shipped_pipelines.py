@@ -183,9 +183,16 @@ def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
             "pipeline=/nonexistent.yaml: expected one of box_tracking, face_effects, face_mesh, hands, pose",
         ),
         (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
+        (["source=CLIP", "models=/nonexistent"], "models=/nonexistent: expected `mediapipe`, export run directories"),
+        (  # a truncated file that no export wrote: never replaced by the published model
+            ["source=CLIP", "models=TRUNCATED"],
+            "hand_landmarks_fp32.tflite: expected a .tflite written by blazeforge export, with hand_landmarks.json",
+        ),
+        (["source=CLIP", "models=TRUNCATED_EXPORT"], "hand_landmarks_fp32.tflite: not a valid TFLite flatbuffer"),
         (
-            ["source=CLIP", "models=/nonexistent"],
-            "/nonexistent: models: expected `mediapipe` or export run directories",
+            ["source=CLIP", "models=FACE_EXPORT"],
+            "no stage of pipeline hands takes it: it fills face_mesh; the pipeline's roles are palm_detector, "
+            "hand_landmarks, gesture_classifier",
         ),
     ],
 )
@@ -196,6 +203,20 @@ def test_bad_input_is_one_line(clips, tmp_path, capsys, args, message):
     graph.write_text(
         "nodes:\n  - {calculator: VideoSource, outputs: {IMAGE: image}}\n  - {name: x, calculator: Nope}\n"
     )
+    exports = {}
+    for name, task, role in (
+        ("TRUNCATED", "hand_landmarks", None),
+        ("TRUNCATED_EXPORT", "hand_landmarks", "hand_landmarks"),
+        ("FACE_EXPORT", "face_mesh", "face_mesh"),
+    ):
+        folder = tmp_path / name.lower()
+        folder.mkdir()
+        (folder / f"{task}_fp32.tflite").write_bytes(b"TFL3 truncated")
+        if role:
+            (folder / f"{task}.json").write_text(json.dumps({"task": task, "roles": {role: {}}}))
+        exports[name] = folder if name == "FACE_EXPORT" else folder / f"{task}_fp32.tflite"
+    for name in sorted(exports, key=len, reverse=True):  # TRUNCATED_EXPORT before TRUNCATED
+        args = [a.replace(name, str(exports[name])) for a in args]
     args = [
         a.replace("NOTAVIDEO", str(bad_video)).replace("CLIP", str(clips["hand"][0])).replace("BADGRAPH", str(graph))
         for a in args

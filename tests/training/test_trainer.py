@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from blazeforge import recipes
 from blazeforge.config import compose
 from blazeforge.errors import BlazeforgeError
-from blazeforge.training.trainer import load_model, train
+from blazeforge.models import load_model
+from blazeforge.training.trainer import train
+
+HANDS = recipes.get("hand_landmarks")
 
 
 def tiny_data(size=64, n=16):
@@ -39,7 +43,7 @@ CFG = [
 
 
 def test_training_lowers_the_loss_and_writes_its_files(tmp_path):
-    metrics = train(compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
+    metrics = train(HANDS, compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
     assert len(rows) == 4 and float(rows[-1]["loss"]) < float(rows[0]["loss"])
     assert (tmp_path / "model.keras").is_file() and (tmp_path / "checkpoints" / "best.keras").is_file()
@@ -56,7 +60,7 @@ def test_a_killed_training_resumes_at_its_epoch(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         _train_with_kill(tmp_path, Kill)
-    metrics = train(compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
+    metrics = train(HANDS, compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
     assert metrics["epochs_this_run"] == 2  # epochs 3 and 4 only
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
@@ -72,7 +76,7 @@ def _train_with_kill(run_dir, kill_cls):
 
     keras.Model.fit = fit_with_kill
     try:
-        train(compose("train", CFG + ["trainer.epochs=4"]), run_dir, datasets=tiny_data())
+        train(HANDS, compose("train", CFG + ["trainer.epochs=4"]), run_dir, datasets=tiny_data())
     finally:
         keras.Model.fit = fit
 
@@ -84,7 +88,7 @@ def test_bad_checkpoints_and_strategies_are_one_line_errors(tmp_path):
     with pytest.raises(BlazeforgeError, match="expected a .keras file or a train run directory"):
         load_model(tmp_path)
     with pytest.raises(BlazeforgeError, match="trainer.strategy"):
-        train(compose("train", CFG + ["trainer.strategy=ring"]), tmp_path, datasets=tiny_data())
+        train(HANDS, compose("train", CFG + ["trainer.strategy=ring"]), tmp_path, datasets=tiny_data())
 
 
 def test_fine_tuning_starts_from_the_published_weights(tmp_path):
@@ -107,7 +111,7 @@ def test_fine_tuning_starts_from_the_published_weights(tmp_path):
         ],
     )
     (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-    train(cfg, tmp_path, datasets=tiny_data(size=224, n=8))
+    train(HANDS, cfg, tmp_path, datasets=tiny_data(size=224, n=8))
     assert OmegaConf.load(tmp_path / "config.yaml").recipe.architecture == "hand_landmark_lite"
     model = load_model(tmp_path)
     x = np.random.default_rng(0).random((1, 224, 224, 3), np.float32)
@@ -117,4 +121,4 @@ def test_fine_tuning_starts_from_the_published_weights(tmp_path):
         scale = 224.0 if output.unit == "pixels" else 1.0
         assert np.abs(ours[output.name] - theirs[output.tensor]).max() / scale < 1e-3, output.name
     with pytest.raises(BlazeforgeError, match="expected mediapipe: with one of"):
-        train(compose("train", CFG + ["init=mediapipe:face_landmark"]), tmp_path / "face", datasets=tiny_data())
+        train(HANDS, compose("train", CFG + ["init=mediapipe:face_landmark"]), tmp_path / "face", datasets=tiny_data())

@@ -10,7 +10,7 @@ from blazeforge import zoo
 from blazeforge.geometry import anchors
 from blazeforge.geometry.detections import iou
 from blazeforge.runtime import TfliteModel
-from blazeforge.runtime.detector import Detector
+from blazeforge.runtime.detector import SsdDetector
 from blazeforge.zoo.parity import photos
 
 RECORDED = json.loads((Path(__file__).parent / "mediapipe_outputs.json").read_text())
@@ -22,7 +22,7 @@ def test_face_boxes_match_the_ones_mediapipe_recorded(model, photo):
     """Recorded by tools/record_mediapipe_faces.py with the mediapipe package (same wheel's models)."""
     expected = RECORDED["photos"][photo][model]
     spec = zoo.get(model)
-    detector = Detector(
+    detector = SsdDetector(
         TfliteModel(zoo.tflite_path(model)), getattr(anchors, spec.detector), value_range=spec.input_range
     )
     found = detector(photos()[photo])

@@ -15,7 +15,7 @@ from blazeforge import zoo
 from blazeforge.geometry import anchors
 from blazeforge.geometry.detections import detection_roi
 from blazeforge.runtime import TfliteModel
-from blazeforge.runtime.detector import Detector
+from blazeforge.runtime.detector import SsdDetector
 from blazeforge.runtime.landmarks import LandmarkModel
 from blazeforge.zoo.parity import photos
 
@@ -25,7 +25,7 @@ RECORDED = json.loads((Path(__file__).parent / "mediapipe_outputs.json").read_te
 def _first_roi(detector_name: str, image: np.ndarray):
     spec = zoo.get(detector_name)
     detector_spec = getattr(anchors, spec.detector)
-    detections = Detector(TfliteModel(zoo.tflite_path(detector_name)), detector_spec, value_range=spec.input_range)(
+    detections = SsdDetector(TfliteModel(zoo.tflite_path(detector_name)), detector_spec, value_range=spec.input_range)(
         image
     )
     assert len(detections)

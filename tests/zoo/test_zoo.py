@@ -15,7 +15,7 @@ def test_every_model_in_the_registry_is_cached_with_its_checksum():
 
 
 def test_a_corrupted_cache_entry_is_replaced(tmp_path, monkeypatch):
-    wheel = zoo._wheel()  # the default cache's wheel, fetched by `make` before the tests
+    wheel = zoo.wheel_path()  # the default cache's wheel, fetched by `make` before the tests
     monkeypatch.setenv("BLAZEFORGE_CACHE", str(tmp_path))
     (tmp_path / "zoo" / "wheels").mkdir(parents=True)
     (tmp_path / "zoo" / "wheels" / wheel.name).symlink_to(wheel)

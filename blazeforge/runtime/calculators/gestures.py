@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from blazeforge.errors import BlazeforgeError
+from blazeforge.runs import read_sidecar
 from blazeforge.runtime.gestures import features, rule_gesture
 from blazeforge.runtime.graph import Calculator, calculator
 
@@ -17,7 +18,6 @@ class GestureClassifier:
     class names): landmarks [21, 3] -> (name or None, probability)."""
 
     def __init__(self, path: str | Path, threads: int = 1):
-        from blazeforge.runtime.detector import read_sidecar
         from blazeforge.runtime.interpreter import TfliteModel
 
         sidecar = read_sidecar(path)

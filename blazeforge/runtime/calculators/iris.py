@@ -9,7 +9,7 @@ import numpy as np
 
 from blazeforge.geometry.iris import focal_from_fov, iris_depth_mm
 from blazeforge.geometry.roi import MIRRORED_EYE, eye_roi
-from blazeforge.runtime.calculators.tracking import _model
+from blazeforge.runtime.calculators.tracking import model_of_role
 from blazeforge.runtime.graph import Calculator, calculator
 
 
@@ -28,7 +28,7 @@ class Iris(Calculator):
 
     def __init__(self, context=None, model: str = "iris", focal_px: float | None = None, fov_deg: float = 63.0):
         super().__init__(context)
-        self.model, _ = _model(self.context, model)
+        self.model, _ = model_of_role(self.context, model)
         self.focal_px, self.fov_deg = focal_px, float(fov_deg)
 
     def process(self, timestamp, inputs):

@@ -21,7 +21,7 @@ from blazeforge.runtime.graph import Calculator, calculator
 from blazeforge.runtime.instance import Instance, roi_box
 
 
-def _model(context: dict, role: str):
+def model_of_role(context: dict, role: str):
     """The loaded model of a role, from the run's context (`runtime.pipeline` loads them)."""
     models = context.get("models", {})
     if role not in models:
@@ -56,7 +56,7 @@ class Detector(Calculator):
 
     def __init__(self, context=None, model: str = "palm_detector", max_instances: int = 1):
         super().__init__(context)
-        self.detector = _model(self.context, model)
+        self.detector = model_of_role(self.context, model)
         self.max_instances = int(max_instances)
 
     def process(self, timestamp, inputs):
@@ -112,7 +112,7 @@ class Landmarks(Calculator):
         keep: int | None = None,
     ):
         super().__init__(context)
-        self.model, self.role = _model(self.context, model)
+        self.model, self.role = model_of_role(self.context, model)
         self.min_presence, self.labels, self.dedup_iou = float(min_presence), tuple(labels), float(dedup_iou)
         self.keep = keep
 

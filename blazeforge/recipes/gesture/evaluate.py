@@ -10,7 +10,8 @@ import numpy as np
 from omegaconf import DictConfig
 
 from blazeforge.errors import BlazeforgeError
-from blazeforge.recipes.gesture import class_names, examples
+from blazeforge.recipes.gesture.model import class_names, examples
+from blazeforge.runs import dataset_of, read_sidecar
 from blazeforge.runtime.gestures import RULE_NAMES, rule_gesture
 
 
@@ -21,33 +22,23 @@ def _predictor(checkpoint: str):
 
         model = TfliteModel(checkpoint)
         return lambda x: np.concatenate([model(f[None])["gesture"] for f in x])
-    from blazeforge.training.trainer import load_model
+    from blazeforge.models import load_model
 
     model = load_model(checkpoint)
     return lambda x: model.predict(x, verbose=0)["gesture"]
 
 
 def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
-    from blazeforge.runtime.detector import read_sidecar
-    from blazeforge.training.trainer import train_config
-
+    """Score cfg.evaluate.checkpoint (configured by cfg.recipe; an export by the classes its sidecar names)."""
     checkpoint = str(cfg.evaluate.checkpoint or "")
-    if not checkpoint:
-        raise BlazeforgeError("evaluate.checkpoint", "expected a gesture train run, .keras file or gesture_*.tflite")
-    trained = None if checkpoint.endswith((".tflite", ".keras")) else train_config(checkpoint)
-    recipe = trained.recipe if trained is not None else cfg.recipe
-    if recipe.name != "gesture":  # a bare file: the recipe's defaults
-        from omegaconf import OmegaConf
-
-        from blazeforge.config import CONFIG_DIR
-
-        recipe = OmegaConf.load(CONFIG_DIR / "recipe" / "gesture.yaml")
-    if checkpoint.endswith(".tflite"):
-        recipe.classes = [c for c in (read_sidecar(checkpoint) or {}).get("classes", []) if c != "other"]
-    dataset_dir = cfg.evaluate.dataset or (trained.train.dataset if trained is not None else None)
-    if not dataset_dir:
-        raise BlazeforgeError("evaluate.dataset", "expected dataset=RUN_DIR")
+    recipe = cfg.recipe
     classes = class_names(recipe)
+    exported = (read_sidecar(checkpoint) or {}).get("classes") if checkpoint.endswith(".tflite") else None
+    if exported is not None and exported != classes:
+        raise BlazeforgeError(
+            f"evaluate.checkpoint={checkpoint}", f"its classes {exported} are not recipe.classes' {classes}"
+        )
+    dataset_dir = dataset_of(cfg.evaluate.dataset, checkpoint, "evaluate")
     x, y, points = examples(dataset_dir, str(cfg.evaluate.split), recipe)
     pred = _predictor(checkpoint)(x).argmax(1)
     confusion = np.zeros((len(classes), len(classes)), int)

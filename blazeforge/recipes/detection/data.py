@@ -28,7 +28,7 @@ from blazeforge.datasets.builder import decode_mask
 from blazeforge.geometry.anchors import generate_anchors
 from blazeforge.geometry.matching import BACKGROUND, encode, match, sized_anchors
 from blazeforge.geometry.roi import Roi, crop_image, image_to_crop, letterbox_roi
-from blazeforge.recipes.detection import Detector, detector, hidden, instances, min_visible
+from blazeforge.recipes.detection.kinds import DetectorKind, detector, hidden, instances, min_visible
 
 
 def random_view(width: int, height: int, rng: np.random.Generator, aug) -> Roi:
@@ -43,7 +43,7 @@ def random_view(width: int, height: int, rng: np.random.Generator, aug) -> Roi:
 class Targets:
     """SSD targets of one detector: its anchors for decoding and, with their SSD scales, for matching."""
 
-    def __init__(self, kind: Detector, matching):
+    def __init__(self, kind: DetectorKind, matching):
         self.kind, self.matching = kind, matching
         self.anchors = generate_anchors(kind.spec.anchors)  # [A, 4] as the decoder reads them
         self.sized = sized_anchors(kind.spec.anchors)  # [A, 4] boxes, for matching

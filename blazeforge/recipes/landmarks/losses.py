@@ -1,4 +1,4 @@
-"""The landmark recipes' losses and metric (hands, face meshes, eyes), as plain functions of
+"""The landmark tasks' losses and metric (hands, face meshes, eyes), as plain functions of
 tensors, and in Keras' (y_true, y_pred) form on packed targets (`packed_l1`, `packed_crop_nme`).
 
 Every landmark output is flattened to [B, 3K] (x, y, z of K points in crop pixels) first, so the
@@ -65,3 +65,9 @@ def packed_crop_nme(input_size: float):
 
     crop_nme_metric.__name__ = "crop_nme"
     return crop_nme_metric
+
+
+def handedness_loss(target, pred, mask):
+    """Binary cross-entropy of P(right hand), over the samples whose mask is 1; [B, 1] each."""
+    bce = keras.losses.binary_crossentropy(target, pred)[:, None]
+    return ops.sum(bce * mask) / ops.maximum(ops.sum(mask), 1.0)

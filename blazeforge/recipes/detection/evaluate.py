@@ -1,7 +1,7 @@
 """`blazeforge evaluate` for detectors: COCO AP through pycocotools, keypoint error, both NMS kinds.
 
 A detector (our checkpoint, a .tflite export, or mediapipe:NAME of a palm or face detector) runs on
-every whole image of a split through the runtime's `Detector` (letterbox, anchors, decoding,
+every whole image of a split through the runtime's `SsdDetector` (letterbox, anchors, decoding,
 NMS), at a low score threshold so that AP sees the whole precision-recall curve. Written beside
 `metrics.json`:
 - gt.json: what the detector should find in the split, in COCO format (`recipes.detection.instances`:
@@ -31,13 +31,14 @@ from omegaconf import DictConfig
 from blazeforge.datasets.builder import decode_mask
 from blazeforge.errors import BlazeforgeError
 from blazeforge.geometry.detections import iou
-from blazeforge.recipes.detection import DETECTORS, Detector, detector, hidden, instances, min_visible
+from blazeforge.recipes.detection.kinds import DetectorKind, detector, hidden, instances, min_visible
+from blazeforge.runs import dataset_of
 
 log = logging.getLogger(__name__)
 
 
 def ground_truth(
-    dataset_dir: str, split: str, kind: Detector, min_visible: float = 0.0
+    dataset_dir: str, split: str, kind: DetectorKind, min_visible: float = 0.0
 ) -> tuple[list[np.ndarray], dict]:
     """(images uint8 RGB, COCO gt dict) of what `kind` detects in the split; instances hidden under
     min_visible (`recipes.detection.hidden`) are iscrowd."""
@@ -71,7 +72,7 @@ def ground_truth(
                     "num_keypoints": int(mask.sum()),
                 }
             )
-    categories = [{"id": 1, "name": "palm" if kind.box == "palm" else "face", "keypoints": names, "skeleton": []}]
+    categories = [{"id": 1, "name": kind.what, "keypoints": names, "skeleton": []}]
     return images, {"images": coco_images, "annotations": annotations, "categories": categories}
 
 
@@ -140,33 +141,9 @@ def keypoint_error(gt: dict, predictions: list[dict]) -> float:
     return float(np.mean(errors)) if errors else float("nan")
 
 
-def detector_name(checkpoint: str, default: str) -> str:
-    """The DETECTORS entry a checkpoint replaces: the zoo's for mediapipe:NAME, the one written
-    beside a .tflite export or in a train run's config, else `default` (a bare file)."""
-    checkpoint = str(checkpoint)
-    if checkpoint.startswith("mediapipe:"):
-        from blazeforge import zoo
-
-        name = zoo.get(checkpoint.split(":", 1)[1]).detector
-        if name not in DETECTORS:
-            raise BlazeforgeError(
-                f"evaluate.checkpoint={checkpoint}",
-                f"expected one of the zoo's detectors {sorted(DETECTORS)}, got {name}",
-            )
-        return name
-    if checkpoint.endswith(".tflite"):
-        from blazeforge.runtime.detector import read_sidecar
-
-        return str((read_sidecar(checkpoint) or {}).get("detector", default))
-    from blazeforge.training.trainer import train_config
-
-    trained = None if checkpoint.endswith(".keras") else train_config(checkpoint)
-    return str(trained.recipe.detector) if trained is not None else default
-
-
-def _detector(checkpoint: str, kind: Detector, nms: str, min_score: float):
+def _detector(checkpoint: str, kind: DetectorKind, nms: str, min_score: float):
     """The runtime Detector for `checkpoint` (mediapipe:NAME, a .tflite, or a Keras checkpoint)."""
-    from blazeforge.runtime.detector import Detector as Runtime
+    from blazeforge.runtime.detector import SsdDetector
 
     if str(checkpoint).startswith("mediapipe:"):
         from blazeforge import zoo
@@ -178,7 +155,7 @@ def _detector(checkpoint: str, kind: Detector, nms: str, min_score: float):
 
         model = TfliteModel(checkpoint)
     else:
-        from blazeforge.training.trainer import load_model
+        from blazeforge.models import load_model
 
         keras_model = load_model(checkpoint, "evaluate.checkpoint")
 
@@ -187,23 +164,20 @@ def _detector(checkpoint: str, kind: Detector, nms: str, min_score: float):
             return [np.asarray(o) for o in (out.values() if isinstance(out, dict) else out)]
 
     spec = replace(kind.spec, decode=replace(kind.spec.decode, min_score=min_score))
-    return Runtime(model, spec, kind.input_range, weighted_nms=nms == "weighted")
+    return SsdDetector(model, spec, kind.input_range, weighted_nms=nms == "weighted")
 
 
-def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
-    """Score a detector on a split (see the module docstring); returns metrics.json's figures."""
-    from blazeforge.evaluation.landmarks import _dataset_dir
-
+def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
+    """Score a detector of `task` on a split (see the module docstring); returns metrics.json's figures."""
     run_dir = Path(run_dir)
     e = cfg.evaluate
     if e.nms not in ("weighted", "plain"):
         raise BlazeforgeError("evaluate.nms", f"expected weighted | plain, got {e.nms!r}")
-    dataset_dir = _dataset_dir(cfg)
-    name = detector_name(e.checkpoint, str(cfg.recipe.get("detector", "PALM_DETECTION")))
-    kind = detector(name)
+    dataset_dir = dataset_of(e.dataset, e.checkpoint, "evaluate")
+    kind = detector(task.detector)
     images, gt = ground_truth(dataset_dir, str(e.split), kind, min_visible(cfg))
     if not any(not a["iscrowd"] for a in gt["annotations"]):
-        what = "hand with its 7 palm landmarks" if kind.box == "palm" else "face"
+        what = "palm with its 7 landmarks" if kind.what == "palm" else kind.what
         raise BlazeforgeError(f"dataset={dataset_dir}", f"split {e.split!r} has no {what}")
     gt_path = run_dir / "gt.json"
     gt_path.write_text(json.dumps(gt))
@@ -240,7 +214,7 @@ def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
         "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],
         "latency_ms": latency,
         "images": len(images),
-        "detector": name,
+        "detector": kind.name,
         "instances": sum(not a["iscrowd"] for a in gt["annotations"]),
         "hidden": sum(a["iscrowd"] for a in gt["annotations"]),
         "min_visible": min_visible(cfg),

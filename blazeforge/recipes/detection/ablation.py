@@ -16,7 +16,6 @@ thread, median), train_seconds, run_dir}, `published` (the paper's AP per varian
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -34,21 +33,9 @@ VARIANTS = {
 PUBLISHED_AP = {"fpn+focal": 0.957, "fpn+ce": 0.9407, "none+ce": 0.8622}
 
 
-def _stage(verb: str, cfg: DictConfig, run_dir: Path) -> dict:
-    """run_stage(verb), or the metrics of a finished run there."""
-    from blazeforge.cli import run_stage
-
-    done = run_dir / "metrics.json"
-    if done.is_file():
-        log.info("bench: %s already done in %s", verb, run_dir)
-        return json.loads(done.read_text())
-    return run_stage(verb, cfg.copy(), run_dir)[1]
-
-
-def bench(cfg: DictConfig, run_dir: Path) -> dict:
-    """Run the ablation named by cfg.bench.ablation (see the module docstring)."""
-    if cfg.bench.ablation != "blazepalm":
-        raise BlazeforgeError("bench.ablation", f"expected blazepalm, got {cfg.bench.ablation!r}")
+def bench(cfg: DictConfig, run_dir: Path, stage) -> dict:
+    """Run the palm detector ablation (see the module docstring); stage(verb, cfg, run_dir) -> metrics
+    runs one stage or returns the metrics of a finished one (`engine.stage`)."""
     if cfg.recipe.name != "palm_detection":
         raise BlazeforgeError("recipe", f"the blazepalm ablation trains recipe=palm_detection, got {cfg.recipe.name}")
     run_dir = Path(run_dir)
@@ -56,8 +43,8 @@ def bench(cfg: DictConfig, run_dir: Path) -> dict:
     dataset = cfg.bench.dataset
     if not dataset:
         cfg.datasets.renders = str(run_dir / "render")
-        _stage("render", cfg, run_dir / "render")
-        _stage("datasets", cfg, run_dir / "datasets")
+        stage("render", cfg, run_dir / "render")
+        stage("datasets", cfg, run_dir / "datasets")
         dataset = str(run_dir / "datasets")
     table = {}
     for name, variant in VARIANTS.items():
@@ -66,12 +53,12 @@ def bench(cfg: DictConfig, run_dir: Path) -> dict:
         v.recipe.decoder = variant["decoder"]
         v.recipe.loss.classification = variant["classification"]
         v.train.dataset = dataset
-        trained = _stage("train", v, folder / "train")
+        trained = stage("train", v, folder / "train")
         v.export.checkpoint, v.export.quantize, v.export.threads = str(folder / "train"), "none", [1]
-        exported = _stage("export", v, folder / "export")
+        exported = stage("export", v, folder / "export")
         fp32 = exported["exports"]["fp32"]
         v.evaluate.checkpoint, v.evaluate.dataset = fp32["path"], dataset
-        scored = _stage("evaluate", v, folder / "evaluate")
+        scored = stage("evaluate", v, folder / "evaluate")
         table[name] = {
             "AP": scored["AP"],
             "AP50": scored["AP50"],

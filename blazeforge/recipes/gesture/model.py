@@ -1,4 +1,4 @@
-"""Gesture classification from 21 hand landmarks (the hands pipeline's last stage).
+"""The gesture classifier's data, model and losses.
 
 Input: features [B, 63] (`runtime.gestures.features`: wrist-relative, upright, per palm size).
 Output: "gesture" [B, C] softmax over recipe.classes + "other". Labels: the gesture names renders
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 from omegaconf import DictConfig
-
-OUTPUTS = ("gesture",)
 
 
 def class_names(recipe: DictConfig) -> list[str]:
@@ -130,15 +128,11 @@ def build_model(recipe: DictConfig):
     return keras.Model(inputs, {"gesture": out}, name="gesture")
 
 
-def pack_targets(targets: dict) -> dict:
-    return {"gesture": targets["gesture"]}
-
-
-def make_losses(recipe: DictConfig) -> tuple[dict, dict]:
+def losses(recipe: DictConfig) -> tuple[dict, dict]:
     import keras
 
     return {"gesture": keras.losses.SparseCategoricalCrossentropy()}, {"gesture": 1.0}
 
 
-def make_metrics(recipe: DictConfig) -> dict:
+def metrics(recipe: DictConfig) -> dict:
     return {"gesture": ["sparse_categorical_accuracy"]}

@@ -1,7 +1,7 @@
 """`blazeforge evaluate`: landmark accuracy (hands, face meshes, eyes) against a mean-shape
 baseline, with a report.
 
-The checkpoint's recipe, else the dataset's (`recipe_config`), picks the crops. Figures
+The engine hands over the checkpoint's task and recipe (as it was trained), which pick the crops. Figures
 (metrics.json): nme_2d and nme_3d (mean point error / the topology's normalizer: palm size, the
 wrist to middle-finger MCP distance, for hands; the interocular distance, outer eye corners 33 and
 263, for faces; 2D pixels), pck_0.2, presence_auc (the eval crops' presence or face flag against
@@ -19,12 +19,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, OmegaConf
 
+from blazeforge.datasets.builder import require_topology
 from blazeforge.errors import BlazeforgeError
 from blazeforge.evaluation import metrics as M
 from blazeforge.evaluation.predictors import load_predictor
 from blazeforge.geometry.roi import crop_image, crop_to_image
+from blazeforge.runs import dataset_of
 from blazeforge.runtime.draw import draw_landmarks
 from blazeforge.topology import Topology
 from blazeforge.topology import get as get_topology
@@ -33,66 +35,16 @@ log = logging.getLogger(__name__)
 BASELINE_SAMPLES = 2000
 
 
-def _dataset_dir(cfg: DictConfig) -> str:
-    if cfg.evaluate.dataset:
-        return str(cfg.evaluate.dataset)
-    if not cfg.evaluate.checkpoint:
-        raise BlazeforgeError(
-            "evaluate.checkpoint", "expected a train run directory, a .keras/.tflite file or mediapipe:NAME"
-        )
-    from blazeforge.training.trainer import train_config
-
-    trained = None if str(cfg.evaluate.checkpoint).startswith("mediapipe:") else train_config(cfg.evaluate.checkpoint)
-    if trained is None or not trained.train.dataset:
-        raise BlazeforgeError("evaluate.dataset", "expected dataset=RUN_DIR (the checkpoint does not name one)")
-    return str(trained.train.dataset)
-
-
-# The landmark recipe for each kind of dataset (its topology), where the checkpoint does not say.
-DATA_RECIPES = {"hand": "hand_landmarks", "face_mesh": "face_mesh", "face_mesh_iris": "iris"}
-
-
-def recipe_config(cfg: DictConfig, dataset_dir: str, checkpoint) -> DictConfig:
-    """cfg with the landmark recipe of `checkpoint` (`recipes.of_checkpoint`), else the dataset
-    topology's (DATA_RECIPES); configured as a train run checkpoint was trained, else as cfg has it,
-    else by the recipe's defaults. A one-line error when that recipe reads datasets of another
-    topology."""
-    from blazeforge.config import compose
-    from blazeforge.datasets import summary
-    from blazeforge.recipes import of_checkpoint
-    from blazeforge.training.pipeline import data_topology
-    from blazeforge.training.trainer import train_config
-
-    found = str(summary(dataset_dir).get("topology", "hand"))
-    checkpoint = str(checkpoint or "")
-    name = of_checkpoint(checkpoint, DATA_RECIPES.get(found, str(cfg.recipe.name)))
-    trained = None if checkpoint.startswith("mediapipe:") or not checkpoint else train_config(checkpoint)
-    if trained is not None and trained.recipe.name == name:
-        recipe = trained.recipe
-    elif cfg.recipe.name == name:
-        recipe = cfg.recipe
-    else:
-        recipe = compose("evaluate", [f"recipe={name}"]).recipe
-    if data_topology(recipe) != found:
-        raise BlazeforgeError(
-            f"dataset={dataset_dir}", f"holds {found} labels; recipe {name} reads {data_topology(recipe)} labels"
-        )
-    out = cfg.copy()
-    with open_dict(out):
-        out.recipe = OmegaConf.to_container(recipe, resolve=True)
-    return out
-
-
-def landmarks_of(outputs: dict, recipe) -> np.ndarray:
-    """[N, 3K]: a predictor's landmark outputs (recipe.LANDMARK_OUTPUTS, batch first) flattened per
+def landmarks_of(outputs: dict, task) -> np.ndarray:
+    """[N, 3K]: a predictor's landmark outputs (task.landmark_outputs, batch first) flattened per
     crop, side by side."""
-    return np.concatenate([np.asarray(outputs[k]).reshape(len(outputs[k]), -1) for k in recipe.LANDMARK_OUTPUTS], -1)
+    return np.concatenate([np.asarray(outputs[k]).reshape(len(outputs[k]), -1) for k in task.landmark_outputs], -1)
 
 
 def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limit: int | None = None) -> dict:
     """Stack the eval examples of a split (crops made for `input_size`; cfg.recipe the dataset's,
-    see `recipe_config`)."""
-    from blazeforge.training.pipeline import eval_examples, negative_roi
+    as the engine configured it)."""
+    from blazeforge.recipes.landmarks.data import eval_examples, negative_roi
 
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": input_size}})
     rng = np.random.default_rng(int(cfg.seed))
@@ -162,30 +114,28 @@ def score(pred: np.ndarray, data: dict, topology: Topology) -> dict:
     }
 
 
-def evaluate(cfg: DictConfig, run_dir: Path) -> dict:
-    """Evaluate cfg.evaluate.checkpoint on cfg.evaluate.split; writes report.html into run_dir."""
-    from blazeforge import recipes
-
+def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
+    """Evaluate cfg.evaluate.checkpoint (a model of `task`, configured by cfg.recipe) on
+    cfg.evaluate.split; writes report.html into run_dir."""
     run_dir = Path(run_dir)
-    dataset_dir = _dataset_dir(cfg)
-    cfg = recipe_config(cfg, dataset_dir, cfg.evaluate.checkpoint)
-    topology = get_topology(str(cfg.recipe.topology))
-    recipe = recipes.get(str(cfg.recipe.name))
+    dataset_dir = dataset_of(cfg.evaluate.dataset, cfg.evaluate.checkpoint, "evaluate")
+    require_topology(dataset_dir, task.data_topology(cfg.recipe), f"task {task.name}")
+    topology = get_topology(task.topology)
     predictor = load_predictor(cfg.evaluate.checkpoint)
     size = predictor.input_size
     data = collect(cfg, dataset_dir, cfg.evaluate.split, size)
     out = predictor(data["crop"])
-    pred = to_image(landmarks_of(out, recipe), data["roi"], size, data["mirrored"])
+    pred = to_image(landmarks_of(out, task), data["roi"], size, data["mirrored"])
     result = score(pred, data, topology)
     presence_auc = None
-    if recipe.SCORE:
-        negatives = predictor(data["negative"])[recipe.SCORE].ravel()
-        presence = np.concatenate([out[recipe.SCORE].ravel(), negatives])
+    if task.score:
+        negatives = predictor(data["negative"])[task.score].ravel()
+        presence = np.concatenate([out[task.score].ravel(), negatives])
         presence_auc = M.roc_auc(presence, np.r_[np.ones(len(data["crop"])), np.zeros(len(negatives))])
     known = np.isin(data["handedness"], (0.0, 1.0))
     hand_acc = (
-        float(((out["handedness"].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean())
-        if known.any() and "handedness" in out
+        float(((out[task.label].ravel() > 0.5) == (data["handedness"] > 0.5))[known].mean())
+        if known.any() and task.label
         else None
     )
 
@@ -283,3 +233,20 @@ def _report(
 <h2>By group</h2><table><tr><th>grouping</th><th>group</th><th>NME 2D</th><th>count</th></tr>{groups}</table>
 <h2>Worst examples</h2><p>ground truth green, prediction red</p>{"".join(figures)}
 """)
+
+
+def summary(task, metrics: dict) -> list[tuple[str, str]]:
+    """The figures a person reads first: NME against the mean-shape baseline, PCK, presence."""
+    if "nme_2d" not in metrics:
+        return []
+    unit = f"% of {task.normalizer}"
+    rows = [
+        ("NME 2D", f"{100 * metrics['nme_2d']:.1f}{unit}"),
+        ("mean-shape baseline", f"{100 * metrics['baseline_nme_2d']:.1f}{unit}"),
+        ("PCK@0.2", f"{metrics['pck_0.2']:.2f}"),
+    ]
+    if metrics.get("presence_auc") is not None:
+        rows.append(("presence AUC", f"{metrics['presence_auc']:.3f}"))
+    if metrics.get("handedness_accuracy") is not None:
+        rows.append(("handedness accuracy", f"{metrics['handedness_accuracy']:.2f}"))
+    return rows

@@ -1,0 +1,46 @@
+"""The Topology record and its registry (the landmark sets register themselves on import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Topology:
+    """A named set of K landmarks.
+
+    Attributes:
+        name: registry key, e.g. "hand".
+        names: K landmark names, in model output order.
+        edges: pairs (i, j) of landmark indices to draw and to measure bone lengths.
+        flip_pairs: pairs of indices that swap under a horizontal flip (empty for the hand: a flipped
+            left hand is a right hand with the same landmark order).
+        root: index of the landmark that z is relative to.
+        normalizer: (i, j): the distance between these two landmarks normalizes errors (NME).
+    """
+
+    name: str
+    names: tuple[str, ...]
+    edges: tuple[tuple[int, int], ...]
+    root: int
+    normalizer: tuple[int, int]
+    flip_pairs: tuple[tuple[int, int], ...] = field(default=())
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.names)
+
+    def flip_permutation(self) -> list[int]:
+        """Index permutation to apply to landmarks after a horizontal image flip."""
+        perm = list(range(self.num_keypoints))
+        for i, j in self.flip_pairs:
+            perm[i], perm[j] = j, i
+        return perm
+
+
+REGISTRY: dict[str, Topology] = {}
+
+
+def register(topology: Topology) -> Topology:
+    REGISTRY[topology.name] = topology
+    return topology
