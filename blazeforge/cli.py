@@ -20,8 +20,8 @@ verbs:
   render     render labelled synthetic hands or faces with Blender (scene=hands|faces n=200 shards=4 workers=2)
   datasets   build the dataset from renders, COCO-style files and WIDER FACE annotations
              (datasets build renders=RUN_DIR | coco=FILE.json | data=faces wider=FILE.txt)
-  train      train a task on a dataset (train dataset=RUN_DIR [recipe={tasks}]
-             [init=RUN_DIR|mediapipe:NAME] [experiment=smoke])
+  train      train a task on a dataset (train dataset=RUN_DIR [recipe=TASK] [init=RUN_DIR|mediapipe:NAME]
+             [experiment=smoke]); TASK: {tasks}
   evaluate   a checkpoint with its task's evaluation: landmarks NME / PCK / presence AUC against a
              mean-shape baseline, detectors COCO AP, gestures accuracy (evaluate checkpoint=RUN_DIR |
              model.tflite | mediapipe:NAME); face landmarks by group: evaluate fairness dataset=RUN_DIR
@@ -48,7 +48,7 @@ ZOO_ACTIONS = {"list": set(), "fetch": {"source"}, "parity": {"renders", "run_di
 def usage() -> str:
     from blazeforge import recipes
 
-    return USAGE.format(tasks="|".join(recipes.names()))
+    return USAGE.format(tasks=" | ".join(recipes.names()))
 
 
 def verb_help(verb: str) -> str:

@@ -152,16 +152,16 @@ def run_stage(verb: str, cfg: DictConfig, run_dir: Path | None = None) -> tuple[
     return run_dir, metrics
 
 
-def stage(verb: str, cfg: DictConfig, run_dir: Path) -> dict:
-    """A stage of a composite verb: its metrics where run_dir already finished it, else `run_stage`,
-    with one line on the terminal either way."""
+def stage(verb: str, cfg: DictConfig, run_dir: Path, label: str | None = None) -> dict:
+    """A stage of a composite verb: its metrics where run_dir already finished it, else `run_stage`;
+    one line on the terminal either way (label, time, run directory)."""
+    label = label or verb
     done = runs.read_metrics(run_dir)
     if done is not None:
-        console.say(f"  {verb:<9} kept        {run_dir}")
+        console.say(f"  {label:<10} kept      {run_dir}")
         return done
-    console.say(f"  {verb:<9} running ... {run_dir}")
     _, metrics = run_stage(verb, cfg.copy(), run_dir)
-    console.say(f"  {verb:<9} {_minutes(metrics['seconds']):<11} {run_dir}")
+    console.say(f"  {label:<10} {_minutes(metrics['seconds']):<9} {run_dir}")
     return metrics
 
 
@@ -218,25 +218,26 @@ def demo(cfg: DictConfig, run_dir: Path | None = None) -> tuple[Path, dict]:
     start = time.time()
     console.say(f"blazeforge demo -> {run_dir}")
     results = {}
-    for name in DEMO_STAGES:
+    stages = [name for name in DEMO_STAGES if name != "published" or cfg.train.init]  # train.init=null: from scratch
+    for name in stages:
         verb = "evaluate" if name == "published" else name
         cfg.evaluate.checkpoint = str(cfg.train.init) if name == "published" else str(dirs["train"])
         cfg.evaluate.dataset = str(dirs["datasets"])
-        results[name] = stage(verb, cfg, dirs[name])
-    before, after, export = results["published"], results["evaluate"], results["export"]["exports"]
+        results[name] = stage(verb, cfg, dirs[name], name)
+    before, after, export = results.get("published"), results["evaluate"], results["export"]["exports"]
     summary = {
-        "published_nme_2d": before["nme_2d"],
+        "published_nme_2d": before["nme_2d"] if before else None,
         "nme_2d": after["nme_2d"],
         "baseline_nme_2d": after["baseline_nme_2d"],
         "exports": export,
-        "stages": {name: results[name]["seconds"] for name in DEMO_STAGES},
+        "stages": {name: results[name]["seconds"] for name in stages},
         "seconds": round(time.time() - start, 2),
     }
     runs.write_metrics(run_dir, summary)
     pct = lambda v: f"{100 * v:.1f}% of palm size"  # noqa: E731
-    rows = [
-        (f"published {cfg.train.init}", pct(before["nme_2d"])),
-        ("fine-tuned on the renders", pct(after["nme_2d"])),
+    rows = [(f"published {cfg.train.init}", pct(before["nme_2d"]))] if before else []
+    rows += [
+        ("fine-tuned on the renders" if before else "trained on the renders", pct(after["nme_2d"])),
         ("mean-pose baseline", pct(after["baseline_nme_2d"])),
         ("baseline / fine-tuned", f"{after['baseline_nme_2d'] / max(after['nme_2d'], 1e-9):.2f}x"),
     ]

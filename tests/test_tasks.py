@@ -12,6 +12,7 @@ from blazeforge.datasets import build
 from blazeforge.engine import configure, run_stage
 from blazeforge.geometry.roi import Roi
 from blazeforge.models import load_model
+from blazeforge.recipes.detection import kinds
 from blazeforge.runtime.models import load_detector, load_landmarks, resolve
 from tests.fixtures import face_mesh_coco, fake_renders, hand_points, pasted_faces
 
@@ -45,8 +46,10 @@ def _runtime_check(task, role, found, tmp_path):
     """The export, loaded by the runtime for `role`, gives well-formed results."""
     image = np.random.default_rng(0).integers(0, 255, (160, 200, 3), np.uint8)
     if role.endswith("_detector"):
-        detections = load_detector(found.path)(image)
-        return detections.ndim == 2 and detections.shape[1] > 5
+        detector, kind = load_detector(found.path), kinds.detector(task.detector)
+        detections = detector(image)  # decoded with the published detector's anchors and options
+        assert detector.spec == kind.spec and detector.value_range == kind.input_range
+        return detections.shape == (len(detections), 5 + 2 * len(kind.keypoints))
     if role == "gesture_classifier":
         from blazeforge.runtime.calculators.gestures import GestureClassifier
 

@@ -12,6 +12,7 @@ accuracy figure) and writes the sidecar the runtime reads (`runs.write_sidecar`)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from pathlib import Path
@@ -35,30 +36,38 @@ def quantizations(value) -> list[str]:
     return values
 
 
-def convert(model, quantize: str, calibration: np.ndarray | None = None) -> bytes:
-    """The TFLite flatbuffer of a Keras model (through model.export to a SavedModel).
+@contextlib.contextmanager
+def saved_model(model):
+    """A temporary SavedModel of a Keras model (model.export), to convert at several precisions."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "saved_model"
+        model.export(str(path), format="tf_saved_model", verbose=False)
+        yield path
+
+
+def convert(model, quantize: str, calibration: np.ndarray | None = None, saved: Path | None = None) -> bytes:
+    """The TFLite flatbuffer of a Keras model, through a SavedModel (`saved`, else one made here).
 
     calibration: float32 [N, S, S, 3] in [0, 1], needed for int8.
     """
     import tensorflow as tf
 
-    with tempfile.TemporaryDirectory() as tmp:
-        saved = Path(tmp) / "saved_model"
-        model.export(str(saved), format="tf_saved_model", verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
-        if quantize in ("fp16", "dynamic", "int8"):
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if quantize == "fp16":
-            converter.target_spec.supported_types = [tf.float16]
-        if quantize == "int8":
-            if calibration is None or not len(calibration):
-                raise BlazeforgeError("export.calibration", "int8 needs calibration samples from a dataset")
-            converter.representative_dataset = lambda: ([x[None]] for x in calibration.astype(np.float32))
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.float32
-            converter.inference_output_type = tf.float32
-        flatbuffer = converter.convert()
-    return order_outputs(flatbuffer, list(model.output) if isinstance(model.output, dict) else None)
+    if saved is None:
+        with saved_model(model) as made:
+            return convert(model, quantize, calibration, made)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved))
+    if quantize in ("fp16", "dynamic", "int8"):
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        if calibration is None or not len(calibration):
+            raise BlazeforgeError("export.calibration", "int8 needs calibration samples from a dataset")
+        converter.representative_dataset = lambda: ([x[None]] for x in calibration.astype(np.float32))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.float32
+        converter.inference_output_type = tf.float32
+    return order_outputs(converter.convert(), list(model.output) if isinstance(model.output, dict) else None)
 
 
 def order_outputs(flatbuffer: bytes, names: list[str] | None) -> bytes:
@@ -109,9 +118,11 @@ def export_model(task, cfg: DictConfig, run_dir: Path, model, calibration, check
     from blazeforge.runtime import TfliteModel
 
     exports = {}
+    with saved_model(model) as saved:  # one SavedModel for every precision
+        for q in quantizations(cfg.export.quantize):
+            export_path(run_dir, task.name, q).write_bytes(convert(model, q, calibration, saved))
     for q in quantizations(cfg.export.quantize):
         path = export_path(run_dir, task.name, q)
-        path.write_bytes(convert(model, q, calibration))
         latency = {
             f"threads_{t}": TfliteModel(path, int(t)).latency_ms(int(cfg.export.latency_runs))
             for t in cfg.export.threads

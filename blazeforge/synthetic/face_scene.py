@@ -16,8 +16,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import bmesh  # after bpy: Blender's modules load with it
-import bpy
+import bpy  # first: Blender's own modules (bmesh, mathutils) load with it
+
+# isort: split
+import bmesh
 import numpy as np
 from mathutils import Matrix, Vector
 

@@ -43,3 +43,23 @@ def test_help_lists_verbs_and_verb_keys(capsys):
 def test_console_script_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "blazeforge", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "usage: blazeforge VERB" in out.stdout
+
+
+def test_the_help_names_every_registered_task(capsys):
+    from blazeforge import recipes
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in recipes.names())
+
+
+def test_a_run_directory_without_its_task_is_one_line_naming_the_key(tmp_path, capsys):
+    (tmp_path / "config.yaml").write_text("recipe:\n  name: hand_landmarks\n")  # made before tasks were recorded
+    assert main(["export", f"checkpoint={tmp_path}", f"run_dir={tmp_path / 'export'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "expected a `task:` key" in err and "add `task: hand_landmarks`" in err and len(err.splitlines()) == 1
+
+
+def test_a_published_model_no_task_trains_is_one_line(tmp_path, capsys):
+    assert main(["evaluate", "checkpoint=mediapipe:selfie_segmentation", f"run_dir={tmp_path}"]) == 2
+    assert "no registered task trains selfie_segmentation" in capsys.readouterr().err

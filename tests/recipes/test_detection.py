@@ -308,36 +308,6 @@ def test_published_face_detector_finds_the_pasted_faces(faces, tmp_path):
     assert metrics["AP50"] > 0.7 and metrics["keypoint_error"] < 0.1
 
 
-@pytest.mark.parametrize("recipe, anchors", [("face_detection", 896), ("face_detection_full", 2304)])
-def test_face_detectors_train_export_and_decode_like_mediapipes(faces, recipe, anchors, tmp_path):
-    from blazeforge.engine import run_stage
-    from blazeforge.runtime.detector import SsdDetector
-    from tests.fixtures import export
-
-    cfg = compose(
-        "train",
-        [
-            f"recipe={recipe}",
-            "experiment=smoke",
-            "trainer.batch_size=4",
-            f"dataset={faces}",
-            "trainer.epochs=1",
-            "trainer.steps_per_epoch=2",
-        ],
-    )
-    run_dir, metrics = run_stage("train", cfg, tmp_path / "train")
-    assert np.isfinite(metrics["train_loss"])
-    (tmp_path / "export").mkdir()
-    exported = export(
-        compose("export", [f"checkpoint={run_dir}", "quantize=none", "experiment=smoke"]), tmp_path / "export"
-    )["exports"]["fp32"]
-    ours = SsdDetector.from_export(exported["path"])
-    assert ours.value_range == (-1.0, 1.0) and len(ours.anchors) == anchors
-    assert ours.spec.decode.num_keypoints == 6
-    detections = ours(np.zeros((90, 160, 3), np.uint8))
-    assert detections.ndim == 2 and detections.shape[1] == 5 + 2 * 6
-
-
 def test_a_palm_dataset_cannot_train_a_face_detector(dataset, tmp_path):
     from blazeforge.errors import BlazeforgeError
     from blazeforge.training.trainer import train

@@ -105,16 +105,24 @@ def view_targets(
     return out, mask
 
 
+# MediaPipe's landmarks-to-ROI rule of each topology: (the points it reads, None: all of them;
+# keypoints [K, 2] pixels, recipe -> Roi).
+ROI_RULES = {
+    "hand": (HAND_ROI_SUBSET, lambda xy, recipe: hand_roi(xy, recipe.roi.scale, recipe.roi.shift_y)),
+    "face_mesh": (None, lambda xy, recipe: face_roi(xy)),
+}
+
+
 def instance_roi(keypoints: np.ndarray, mask: np.ndarray, recipe: DictConfig) -> Roi:
-    """The crop of one instance: MediaPipe's landmarks-to-ROI rule of the topology when the points
-    it reads are labelled (hand: `hand_roi` on its 12 ROI points; face mesh: `face_roi` on all
-    468), else a square around the labelled points (2D contours only, say), recipe.roi.bounds_scale
-    times their extent (1.5: about where MediaPipe's rules land)."""
+    """The crop of one instance: MediaPipe's landmarks-to-ROI rule of the topology (`ROI_RULES`;
+    hand: `hand_roi` on its 12 ROI points; face mesh: `face_roi` on all 468) when the points it
+    reads are labelled, else a square around the labelled points (2D contours only, say),
+    recipe.roi.bounds_scale times their extent (1.5: about where MediaPipe's rules land)."""
     labelled = mask[:, 0].astype(bool)
-    if recipe.topology == "hand" and labelled[list(HAND_ROI_SUBSET)].all():
-        return hand_roi(keypoints[:, :2], recipe.roi.scale, recipe.roi.shift_y)
-    if recipe.topology == "face_mesh" and labelled.all():
-        return face_roi(keypoints[:, :2])
+    if recipe.topology in ROI_RULES:
+        points, rule = ROI_RULES[recipe.topology]
+        if labelled[list(points) if points is not None else slice(None)].all():
+            return rule(keypoints[:, :2], recipe)
     xy = keypoints[labelled, :2]
     lo, hi = xy.min(0), xy.max(0)
     side = max(float((hi - lo).max()), 1.0) * recipe.roi.bounds_scale
