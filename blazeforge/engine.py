@@ -242,7 +242,7 @@ def demo(cfg: DictConfig, run_dir: Path | None = None) -> tuple[Path, dict]:
     rows += [
         ("fine-tuned on the renders" if before else "trained on the renders", pct(after["nme_2d"])),
         ("mean-pose baseline", pct(after["baseline_nme_2d"])),
-        ("baseline / fine-tuned", f"{after['baseline_nme_2d'] / max(after['nme_2d'], 1e-9):.2f}x"),
+        ("baseline / model", f"{after['baseline_nme_2d'] / max(after['nme_2d'], 1e-9):.2f}x"),
     ]
     for precision, figures in export.items():
         rows += export_rows(precision, figures)
