@@ -46,12 +46,6 @@ def num_keypoints(recipe) -> int:
     return topologies.get(str(recipe.topology)).num_keypoints
 
 
-def data_topology(recipe) -> str:
-    """The topology of the datasets the recipe reads: recipe.data_topology where its crops show part
-    of each instance (the iris recipe's eyes of a face_mesh_iris face), else recipe.topology."""
-    return str(getattr(recipe, "data_topology", None) or recipe.topology)
-
-
 @dataclass(frozen=True)
 class View:
     """One crop of an instance: its ROI, the instance's points it labels (indices, in the recipe
