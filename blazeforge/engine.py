@@ -175,6 +175,12 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
     rows = task.summary(metrics) if task is not None else []
     for precision, figures in metrics.get("exports", {}).items():
         rows += export_rows(precision, figures)
+    if verb == "train":
+        rows += [
+            ("epochs", str(metrics["epochs"])),
+            ("loss", f"train {metrics['train_loss']:.4g}, val {metrics['val_loss']:.4g}"),
+            ("speed", f"{metrics['images_per_second']:.1f} images/s"),
+        ]
     if verb == "run":
         rows += [("frames", str(metrics["frames"])), ("fps", f"{metrics['fps']:.1f}")]
     rows += [("time", _minutes(float(metrics["seconds"]))), ("run directory", str(run_dir))]
