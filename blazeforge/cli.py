@@ -77,7 +77,7 @@ def verb_help(verb: str) -> str:
 def verb_args(verb: str, args: list[str]) -> list[str]:
     """The verb's words as config overrides: `evaluate fairness ...` -> evaluate.report=fairness,
     `datasets build ...` -> its keys, and each verb's default choices."""
-    if verb == "evaluate" and args and args[0] in ("fairness", "iris_depth"):
+    if verb == "evaluate" and args and args[0] in ("fairness", "iris_depth", "realism"):
         args = [f"evaluate.report={args[0]}", *args[1:]]
     if verb == "datasets":
         if not args or args[0] != "build":

@@ -22,7 +22,7 @@ from blazeforge.errors import BlazeforgeError
 from blazeforge.recipes.base import Task
 
 VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "demo", "bench")
-REPORTS = ("standard", "fairness", "iris_depth")  # evaluate.report: the task's own, or a report by name
+REPORTS = ("standard", "fairness", "iris_depth", "realism")  # evaluate.report: the task's own, or a report by name
 
 
 def configure(verb: str, overrides: list[str] = ()) -> DictConfig:
@@ -95,6 +95,10 @@ def _evaluate(cfg, run_dir, task):
         from blazeforge.evaluation.iris_depth import evaluate_iris_depth
 
         return evaluate_iris_depth(cfg, run_dir)
+    if cfg.evaluate.report == "realism":
+        from blazeforge.evaluation.realism import evaluate_realism
+
+        return evaluate_realism(cfg, run_dir)
     return task.evaluate(cfg, run_dir)
 
 
@@ -183,6 +187,10 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
         ]
     if verb == "run":
         rows += [("frames", str(metrics["frames"])), ("fps", f"{metrics['fps']:.1f}")]
+    if metrics.get("report") == "realism":
+        from blazeforge.evaluation.realism import summary_rows
+
+        rows += summary_rows(metrics) + [("report", str(run_dir / "report.html"))]
     rows += [("time", _minutes(float(metrics["seconds"]))), ("run directory", str(run_dir))]
     console.table(f"{verb}: done", rows)
 

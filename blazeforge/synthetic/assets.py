@@ -14,6 +14,7 @@ HDRI_SUFFIXES = (".hdr", ".exr")
 
 
 PACKAGE_PHOTOS = "packages"
+BLENDER_HDRIS = "blender"  # hdri_dir: the eight CC0 environment maps (Poly Haven) the bpy wheel ships
 # scikit-image's photos without a person (its astronaut and cameraman would add a second face).
 _SKIMAGE_PHOTOS = (
     "brick.png",
@@ -46,13 +47,29 @@ def package_photos(field: str) -> list[Path]:
     return found
 
 
+def blender_hdris(field: str) -> list[Path]:
+    """The studio-light worlds of the installed bpy wheel (blazeforge[render] installs it): city,
+    courtyard, forest, interior, night, studio, sunrise, sunset (1K, CC0)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("bpy")
+    if spec is None or not spec.origin:
+        raise BlazeforgeError(field, f"{BLENDER_HDRIS} needs bpy (pip install 'blazeforge[render]')")
+    found = sorted(Path(spec.origin).parent.glob("*/datafiles/studiolights/world/*.exr"))
+    if not found:
+        raise BlazeforgeError(field, f"no .exr worlds under {Path(spec.origin).parent}/*/datafiles/studiolights/world")
+    return found
+
+
 def list_files(folder: str | None, suffixes: tuple[str, ...], field: str) -> list[Path]:
-    """Sorted files of `folder` with one of `suffixes` (image_dir=packages: `package_photos`); []
-    for None; one-line error when unusable."""
+    """Sorted files of `folder` with one of `suffixes` (image_dir=packages: `package_photos`;
+    hdri_dir=blender: `blender_hdris`); [] for None; one-line error when unusable."""
     if not folder:
         return []
     if folder == PACKAGE_PHOTOS and suffixes == IMAGE_SUFFIXES:
         return package_photos(field)
+    if folder == BLENDER_HDRIS and suffixes == HDRI_SUFFIXES:
+        return blender_hdris(field)
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise BlazeforgeError(field, f"{folder} is not a folder")

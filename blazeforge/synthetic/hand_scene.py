@@ -16,6 +16,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
+from blazeforge.errors import BlazeforgeError
 from blazeforge.synthetic.gestures import random_pose
 from blazeforge.synthetic.kinematics import HandShape, forward_kinematics, random_rotation
 from blazeforge.synthetic.scene import MONK, BlenderScene, cube_mesh, srgb_to_linear
@@ -24,6 +25,21 @@ from blazeforge.topology.hand import FINGERS, finger_chain
 # Skin radii (metres) at each joint of a finger, base to tip, before the per-finger scale.
 FINGER_RADII = (0.0118, 0.0104, 0.0093, 0.0084)
 FINGER_SCALE = {"thumb": 1.12, "index": 1.0, "middle": 1.04, "ring": 0.96, "pinky": 0.84}
+
+
+def _clear_view(vertices: np.ndarray, target: np.ndarray, hand_radius: float) -> bool:
+    """Whether the ray from the camera (the origin) to `target` meets the mesh only within
+    `hand_radius` metres of the target (the hand itself), not the arm or body in front of it."""
+    from mathutils.bvhtree import BVHTree
+
+    from blazeforge.synthetic import makehuman
+
+    data = makehuman.compiled()
+    quads = data["faces"][makehuman.group_faces(("body",))]
+    tree = BVHTree.FromPolygons(vertices.tolist(), quads.tolist())
+    direction = Vector(target / np.linalg.norm(target))
+    hit, _, _, distance = tree.ray_cast(Vector((0, 0, 0)), direction)
+    return hit is None or distance > np.linalg.norm(target) - hand_radius
 
 
 class HandScene(BlenderScene):
@@ -41,6 +57,10 @@ class HandScene(BlenderScene):
         tone = int(rng.integers(cfg.skin_tones[0], cfg.skin_tones[1] + 1))
         pose, gesture = random_pose(rng, cfg.gesture_blend, cfg.pose_noise_deg)
         shape = HandShape.random(rng)
+        if cfg.get("hand_model", "procedural") == "makehuman":
+            return self._makehuman(rng, left, tone, pose, gesture, shape, frame_path, mask_path)
+        if cfg.hand_model != "procedural":
+            raise BlazeforgeError("scene.hand_model", f"expected makehuman or procedural, got {cfg.hand_model!r}")
         frames: dict = {}
         local = forward_kinematics(pose, shape, left, frames)
 
@@ -49,7 +69,8 @@ class HandScene(BlenderScene):
         distance = float(rng.uniform(*cfg.camera.distance_m))
         rotation = random_rotation(rng)
         half = distance * math.tan(fov / 2)
-        target = np.array([rng.uniform(-0.35, 0.35) * half, rng.uniform(-0.35, 0.35) * half, -distance])
+        jitter = float(cfg.camera.get("jitter", 0.35))
+        target = np.array([rng.uniform(-jitter, jitter) * half, rng.uniform(-jitter, jitter) * half, -distance])
         center = local.mean(0)
         world = (local - center) @ rotation.T + target
         frames = {f: rotation @ m for f, m in frames.items()}
@@ -59,6 +80,53 @@ class HandScene(BlenderScene):
             **self._shoot(rng, hand, world, target, distance, fov, frame_path, mask_path, root=0),
             "handedness": 0.0 if left else 1.0,
             "meta": {"skin_tone": tone, "gesture": gesture, "left": left},
+        }
+
+    def _makehuman(
+        self, rng, left: bool, tone: int, pose: dict, gesture: str, shape: HandShape, frame_path, mask_path
+    ) -> dict:
+        """The frame with MakeHuman's body: a random identity, the arm posed at random and the
+        fingers by `pose`, the camera around the hand as `random_rotation` turns it."""
+        from blazeforge.synthetic import human, makehuman, makehuman_hand
+
+        cfg = self.cfg
+        side = "left" if left else "right"
+        identity = makehuman.Identity.random(rng)
+        body = makehuman.Body.shaped(identity)
+        arm = makehuman_hand.arm_rotations(body, side, rng)
+        wrist = arm[makehuman_hand.bone("wrist", side)]
+        fingers = makehuman_hand.finger_rotations(body, side, pose, wrist, shape)
+        posed = body.pose(arm | fingers)
+        keypoints = makehuman_hand.keypoints(posed, side)
+        origin, frame = makehuman_hand.hand_frame(posed, side)
+        proper = frame @ np.diag([1.0 if not left else -1.0, 1, 1])  # a rotation for either hand
+
+        fov = math.radians(rng.uniform(*cfg.camera.fov_deg))
+        self.camera.data.angle = fov
+        # The distance at which the hand (wrist to the farthest point) spans a random share of the frame.
+        span = 2 * np.linalg.norm(keypoints - keypoints.mean(0), axis=1).max()
+        share = float(rng.uniform(*cfg.camera.hand_share))
+        distance = float(np.clip(span / share / (2 * math.tan(fov / 2)), *cfg.camera.distance_m))
+        half = distance * math.tan(fov / 2)
+        jitter = float(cfg.camera.get("jitter", 0.35))
+        target = np.array([rng.uniform(-jitter, jitter) * half, rng.uniform(-jitter, jitter) * half, -distance])
+        center = keypoints.mean(0)
+        for _ in range(12):  # a view that the rest of the body does not block
+            turn = random_rotation(rng, cfg.camera.get("yaw_sd_deg"), cfg.camera.get("pitch_deg", 51.6))
+            to_camera = turn @ proper.T
+            vertices = (posed.vertices - center) @ to_camera.T + target
+            if _clear_view(vertices, target, hand_radius=0.1):
+                break
+        world = (keypoints - center) @ to_camera.T + target
+
+        sleeves = ("none", "short", "long")[int(rng.integers(3))]
+        bare = human.bare_skin(side, sleeves)
+        materials = [human.skin_material(tone, rng), human.cloth_material(rng)]
+        obj = self._link(human.body_object(vertices, bare, materials, keep=human.in_view(vertices, fov)))
+        return {
+            **self._shoot(rng, [obj], world, target, distance, fov, frame_path, mask_path, root=0),
+            "handedness": 0.0 if left else 1.0,
+            "meta": {"skin_tone": tone, "gesture": gesture, "left": left, "background": self.background},
         }
 
     # ----------------------------------------------------------------------------------------

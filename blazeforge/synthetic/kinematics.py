@@ -122,9 +122,16 @@ def orientation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ rx @ ry
 
 
-def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """A hand orientation: any roll in the image plane, palm or back towards the camera, tilted."""
-    yaw = rng.uniform(-math.pi, math.pi)  # about the hand's finger axis: palm, side or back
-    pitch = rng.uniform(-0.9, 0.9)  # fingers towards or away from the camera
+def random_rotation(rng: np.random.Generator, yaw_sd_deg: float | None = None, pitch_deg: float = 51.6) -> np.ndarray:
+    """A hand orientation: any roll in the image plane, palm or back towards the camera, tilted.
+
+    yaw_sd_deg None: any turn about the finger axis (palm, side or back equally); a number: the
+    palm or the back towards the camera, turned from it by a normal angle with this deviation.
+    pitch_deg: the fingers tilted towards or away from the camera by up to this much."""
+    if yaw_sd_deg is None:
+        yaw = rng.uniform(-math.pi, math.pi)  # about the hand's finger axis: palm, side or back
+    else:
+        yaw = math.pi * float(rng.random() < 0.5) + math.radians(rng.normal(0, yaw_sd_deg))
+    pitch = math.radians(rng.uniform(-pitch_deg, pitch_deg))  # fingers towards or away from the camera
     roll = rng.uniform(-math.pi, math.pi)  # in the image plane
     return orientation(yaw, pitch, roll)

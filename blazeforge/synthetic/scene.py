@@ -50,10 +50,20 @@ class BlenderScene:
         scene.cycles.samples = int(samples)
         scene.cycles.use_denoising = False  # OIDN costs more than the path tracing at 256 px
         scene.cycles.max_bounces = 4
+        scene.render.use_persistent_data = True  # images and kernels stay loaded between frames
         scene.render.resolution_x = scene.render.resolution_y = self.size
         scene.render.resolution_percentage = 100
         scene.render.image_settings.file_format = "PNG"
         scene.render.image_settings.color_mode = "RGB"
+        if scene_cfg.camera.get("denoise"):  # OpenImageDenoise: a phone's processed look, not Monte Carlo grain
+            scene.cycles.use_denoising = True
+            scene.cycles.denoiser = "OPENIMAGEDENOISE"
+        clamp = scene_cfg.camera.get("clamp_indirect")
+        if clamp:  # no fireflies: indirect light (subsurface, glossy bounces) clamped, glossy blurred
+            scene.cycles.sample_clamp_indirect = float(clamp)
+            scene.cycles.blur_glossy = 1.0
+        if scene_cfg.camera.get("view_transform"):  # AgX (Blender's default) or Standard (a camera's sRGB curve)
+            scene.view_settings.view_transform = str(scene_cfg.camera.view_transform)
         if threads:
             scene.render.threads_mode = "FIXED"
             scene.render.threads = int(threads)
@@ -85,8 +95,14 @@ class BlenderScene:
         [K, 3] (pixels; z relative to point `root` at x's scale), keypoints_camera [K, 3] (metres),
         visibility [K] (ray cast within `tolerance` metres), box [4] (the mask's), camera, size."""
         cfg = self.cfg
-        self._backdrop(rng, distance, fov)
-        self._lighting(rng, target)
+        hdri = None
+        if self.hdris and rng.random() < cfg.lighting.get("hdri_fraction", 0.5):
+            hdri = self.hdris[rng.integers(len(self.hdris))]
+        if hdri is not None and rng.random() < cfg.background.get("hdri_fraction", 0.0):
+            self.background = f"hdri:{hdri.stem}"  # the environment itself, seen behind the subject
+        else:
+            self._backdrop(rng, distance, fov)
+        self._lighting(rng, target, hdri)
         if rng.random() < cfg.occluders.probability:
             for _ in range(int(rng.integers(1, cfg.occluders.max_count + 1))):
                 self._occluder(rng, world, fov)
@@ -94,6 +110,8 @@ class BlenderScene:
         self.scene.cycles.seed = int(rng.integers(2**31 - 1))
         self.scene.render.filepath = str(frame_path)
         render_quietly()
+        if cfg.camera.get("phone"):
+            phone_effects(rng, frame_path)
         mask = self._mask(subject, mask_path)
 
         f = self.size / 2 / math.tan(fov / 2)
@@ -178,7 +196,8 @@ class BlenderScene:
             photo = self.backgrounds[rng.integers(len(self.backgrounds))]
             self.background = photo.name
             tex = nodes.new("ShaderNodeTexImage")
-            tex.image = bpy.data.images.load(str(photo))
+            tex.image = bpy.data.images.get(photo.name) or bpy.data.images.load(str(photo))
+            tex.image.use_fake_user = True  # kept loaded for the next frames
             links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
         else:
             kind = (
@@ -202,7 +221,9 @@ class BlenderScene:
             links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
         obj.data.materials.append(mat)
 
-    def _lighting(self, rng, target: np.ndarray):
+    def _lighting(self, rng, target: np.ndarray, hdri: Path | None = None):
+        """The world (an HDRI turned about the vertical by a random angle, else a sky or a plain
+        colour) and 1-3 area lights aimed at `target`."""
         world = self.scene.world
         nodes, links = world.node_tree.nodes, world.node_tree.links
         for node in list(nodes):
@@ -210,12 +231,20 @@ class BlenderScene:
                 nodes.remove(node)
         background = nodes["Background"]
         background.inputs["Strength"].default_value = float(rng.uniform(*self.cfg.lighting.sky_strength))
-        choice = rng.random()
-        if self.hdris and choice < 0.5:
+        if hdri is not None:
             env = nodes.new("ShaderNodeTexEnvironment")
-            env.image = bpy.data.images.load(str(self.hdris[rng.integers(len(self.hdris))]))
+            env.image = bpy.data.images.get(hdri.name) or bpy.data.images.load(str(hdri))
+            env.image.use_fake_user = True  # kept loaded for the next frames
+            mapping = nodes.new("ShaderNodeMapping")
+            mapping.inputs["Rotation"].default_value = (0.0, 0.0, float(rng.uniform(0, 2 * math.pi)))
+            coords = nodes.new("ShaderNodeTexCoord")
+            links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
+            links.new(mapping.outputs["Vector"], env.inputs["Vector"])
             links.new(env.outputs["Color"], background.inputs["Color"])
-        elif choice < 0.75:
+            background.inputs["Strength"].default_value = float(
+                rng.uniform(*self.cfg.lighting.get("hdri_strength", (0.5, 1.5)))
+            )
+        elif rng.random() < 0.75:
             sky = nodes.new("ShaderNodeTexSky")
             sky.sun_elevation = float(rng.uniform(0.1, 1.4))
             sky.sun_rotation = float(rng.uniform(0, 2 * math.pi))
@@ -246,7 +275,7 @@ class BlenderScene:
         joint = joints[rng.integers(21)]
         t = float(rng.uniform(0.6, 0.92))  # share of the way from the camera to the joint
         center = joint * t + rng.normal(0, 0.015, 3) * t
-        size = float(rng.uniform(0.012, 0.035)) * t
+        size = float(rng.uniform(*self.cfg.occluders.get("size_m", (0.012, 0.035)))) * t
         mesh = bpy.data.meshes.new("occluder")
         kind = rng.integers(3)
         if kind == 0:
@@ -334,6 +363,20 @@ class BlenderScene:
             near = hit and obj.name in names and (Vector(point) - location).length < tolerance
             visible[i] = float(inside and near)
         return visible
+
+
+def phone_effects(rng, path: Path) -> None:
+    """A phone camera's look on the PNG at `path`, in place: sometimes a slight defocus blur, sensor
+    noise, and JPEG compression at a random quality."""
+    image = cv2.imread(str(path))
+    if rng.random() < 0.5:
+        image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.3, 1.0)))
+    noisy = image.astype(np.float32) + rng.normal(0, rng.uniform(0.5, 4.0), image.shape)
+    image = np.clip(noisy, 0, 255).astype(np.uint8)
+    if rng.random() < 0.8:
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(55, 96))])
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    cv2.imwrite(str(path), image)
 
 
 def render_quietly():

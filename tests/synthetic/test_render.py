@@ -65,3 +65,13 @@ def test_bad_render_input_is_one_clear_error(tmp_path):
         render(compose("render", ["render.n=0"]), tmp_path)
     with pytest.raises(BlazeforgeError, match="scene.lighting.hdri_dir"):
         render(compose("render", TINY + [f"scene.lighting.hdri_dir={tmp_path}/nope"]), tmp_path)
+
+
+def test_the_procedural_hand_is_still_there(tmp_path):
+    cfg = compose("render", TINY + ["render.n=1", "scene.hand_model=procedural"])
+    assert render(cfg, tmp_path)["rendered"] == 1
+    sample = next(iter(read_jsonl(tmp_path / "shard-00000" / "labels.jsonl", num_keypoints=21)))
+    mask = cv2.imread(str(tmp_path / "shard-00000" / sample.mask), cv2.IMREAD_GRAYSCALE)
+    assert mask.max() == 1 and sample.visibility.sum() > 0
+    with pytest.raises(BlazeforgeError, match="scene.hand_model"):
+        render(compose("render", TINY + ["render.n=1", "scene.hand_model=clay"]), tmp_path / "bad")

@@ -1,0 +1,227 @@
+"""Do models trained on real photos take our renders for real? `evaluate realism renders=RUN_DIR`.
+
+MediaPipe's published models run through our runtime on every frame of a render run, on the whole
+image as MediaPipe's solutions run on static images: the detector (palm for hands, face for faces),
+its detection-to-ROI rule, the landmark model and its presence threshold. A subject counts as found
+when a landmark instance's box overlaps the labelled points' box by IoU >= `MIN_IOU`; the found
+ones are scored by NME (mean 2D distance over the points, in % of the topology's normalizer: palm
+size, wrist to middle MCP, for hands; the interocular distance for faces), per keypoint (its mean
+error and its mean offset along the subject's own axes: +y from the wrist to the middle MCP for
+hands, from the mouth to the eyes for faces; +x to the image's right of that axis) and per skin
+tone (Monk 1..10).
+
+Writes metrics.json and report.html (the figures, then the worst renders drawn: green our labels,
+red the model's).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from omegaconf import DictConfig
+
+from blazeforge import topology
+from blazeforge.console import progress
+from blazeforge.errors import BlazeforgeError
+
+MIN_IOU = 0.3
+# scene -> (detector role, landmark role, topology, points compared, normalizer's name, axis (from, to))
+PIPELINES = {
+    "hands": ("palm_detector", "hand_landmarks", "hand", 21, "palm size", (0, 9)),
+    "faces": ("face_detector", "face_mesh", "face_mesh", 468, "IOD", (13, 168)),
+}
+
+
+def read_renders(renders: str | Path) -> tuple[str, list[tuple[Path, dict]]]:
+    """(scene name, [(frame path, label record)]) of a render run directory, in shard and frame order."""
+    root = Path(renders)
+    shards = sorted(root.glob("shard-*/labels.jsonl"))
+    if not shards:
+        raise BlazeforgeError(renders, "expected a render run directory (shard-*/labels.jsonl)")
+    scene = None
+    frames = []
+    for labels in shards:
+        manifest = labels.with_name("manifest.json")
+        config = root / "config.yaml"
+        if manifest.is_file():
+            scene = json.loads(manifest.read_text())["scene"]["name"]
+        elif config.is_file():
+            from omegaconf import OmegaConf
+
+            scene = str(OmegaConf.load(config).scene.name)
+        for line in labels.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                frames.append((labels.parent / record["image"], record))
+    if scene not in PIPELINES:
+        raise BlazeforgeError(renders, f"scene {scene!r} has no realism check; expected one of {', '.join(PIPELINES)}")
+    return scene, frames
+
+
+def _box(points: np.ndarray) -> np.ndarray:
+    return np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def compare(pred: np.ndarray, label: np.ndarray, normalizer: tuple[int, int], axis: tuple[int, int]) -> dict:
+    """Errors of predicted points pred [K, >=2] against labelled ones label [K, >=2] (pixels): NME
+    (% of the normalizer's length), per-point errors [K] and offsets [K, 2] (% along the subject's
+    axes: y from label[axis[0]] to label[axis[1]], x to its right)."""
+    scale = np.linalg.norm(label[normalizer[0], :2] - label[normalizer[1], :2])
+    delta = (pred[:, :2] - label[:, :2]) / scale * 100
+    up = label[axis[1], :2] - label[axis[0], :2]
+    up /= np.linalg.norm(up)
+    right = np.array([-up[1], up[0]])  # image y points down: this is the right of `up` on screen
+    offsets = np.stack([delta @ right, delta @ up], 1)
+    errors = np.linalg.norm(delta, axis=1)
+    return {"nme": float(errors.mean()), "errors": errors, "offsets": offsets}
+
+
+def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
+    """The `evaluate realism` report of cfg.evaluate.renders (see the module docstring)."""
+    from blazeforge.runtime.calculators.tracking import Detector, Landmarks
+    from blazeforge.runtime.models import resolve
+    from blazeforge.runtime.pipeline import load_models
+
+    if not cfg.evaluate.renders:
+        raise BlazeforgeError("evaluate.renders", "expected a render run directory: evaluate realism renders=RUN_DIR")
+    scene, frames = read_renders(cfg.evaluate.renders)
+    detector_role, landmark_role, topology_name, count, unit, axis = PIPELINES[scene]
+    normalizer = topology.get(topology_name).normalizer
+    found_models = resolve([detector_role, landmark_role], "mediapipe")
+    models, _, _ = load_models(found_models)
+    context = {"models": models}
+    detector = Detector(context, model=detector_role, max_instances=1)
+    landmarks = Landmarks(context, model=landmark_role)
+    records = []
+    with progress("realism", len(frames), "renders") as advance:
+        for path, record in frames:
+            image = cv2.imread(str(path))
+            if image is None:
+                raise BlazeforgeError(path, "not a readable image")
+            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            label = np.asarray(record["keypoints"], np.float64)[0][:count]
+            rois = detector.process(0, {"IMAGE": rgb})["ROIS"]
+            instances = landmarks.process(0, {"IMAGE": rgb, "ROIS": rois})["INSTANCES"]
+            best = max(instances, key=lambda i: _iou(np.array(i.box()), _box(label)), default=None)
+            entry = {"path": path, "label": label, "tone": record.get("meta", {}).get("skin_tone")}
+            if best is not None and _iou(np.array(best.box()), _box(label)) >= MIN_IOU:
+                entry["pred"] = best.landmarks[:count, :2]
+                entry |= compare(entry["pred"], label, normalizer, axis)
+            records.append(entry)
+            advance(1)
+    report = summarize(records, scene, unit, topology.get(topology_name).names[:count])
+    report["render_dir"] = str(Path(cfg.evaluate.renders).resolve())
+    report["models"] = {role: f.path.name for role, f in found_models.items()}
+    worst = sorted((r for r in records if "nme" in r), key=lambda r: -r["nme"])[: int(cfg.evaluate.worst)]
+    missed = [r for r in records if "nme" not in r][: int(cfg.evaluate.worst)]
+    (Path(run_dir) / "report.html").write_text(_html(report, worst, missed))
+    return report
+
+
+def summarize(records: list[dict], scene: str, unit: str, names: tuple[str, ...]) -> dict:
+    """metrics.json's figures of per-render records (found ones carry nme, errors, offsets)."""
+    found = [r for r in records if "nme" in r]
+    out = {
+        "report": "realism",
+        "scene": scene,
+        "unit": f"% {unit}",
+        "renders": len(records),
+        "found": len(found),
+        "found_share": round(len(found) / max(len(records), 1), 4),
+        "nme": round(float(np.mean([r["nme"] for r in found])), 2) if found else None,
+        "median_nme": round(float(np.median([r["nme"] for r in found])), 2) if found else None,
+    }
+    if found:
+        errors = np.mean([r["errors"] for r in found], 0)
+        offsets = np.mean([r["offsets"] for r in found], 0)
+        out["keypoints"] = [  # lists, so that metrics.json keeps the topology's order
+            {"name": name, "error": round(float(e), 2), "offset": [round(float(v), 2) for v in o]}
+            for name, e, o in zip(names, errors, offsets)
+        ]
+    tones = sorted({int(r["tone"]) for r in records if r["tone"] is not None})  # Monk 1..10
+    records = [{**r, "tone": None if r["tone"] is None else int(r["tone"])} for r in records]
+    found = [r for r in records if "nme" in r]
+    out["skin_tones"] = [
+        {
+            "tone": f"Monk {t}",
+            "renders": sum(r["tone"] == t for r in records),
+            "found_share": round(float(np.mean([("nme" in r) for r in records if r["tone"] == t])), 4),
+            "nme": round(float(np.mean(v)), 2) if (v := [r["nme"] for r in found if r["tone"] == t]) else None,
+        }
+        for t in tones
+    ]
+    return out
+
+
+def summary_rows(metrics: dict) -> list[tuple[str, str]]:
+    """The terminal report's rows."""
+    rows = [
+        ("found", f"{metrics['found']} of {metrics['renders']} ({100 * metrics['found_share']:.0f}%)"),
+        ("NME", f"{_fixed(metrics['nme'])}{metrics['unit']} (median {_fixed(metrics['median_nme'])})"),
+        ("models", ", ".join(metrics["models"].values())),
+    ]
+    return rows
+
+
+def _fixed(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _drawn(path: Path, label: np.ndarray, pred: np.ndarray | None) -> str:
+    from blazeforge.runtime.draw import draw_landmarks
+
+    image = cv2.imread(str(path))
+    image = draw_landmarks(image, label, (), (0, 200, 0), radius=1)
+    if pred is not None:
+        image = draw_landmarks(image, pred, (), (0, 0, 255), radius=1)
+    ok, png = cv2.imencode(".png", image)
+    return base64.b64encode(png.tobytes()).decode()
+
+
+def _html(report: dict, worst: list[dict], missed: list[dict]) -> str:
+    unit = html.escape(report["unit"])
+    tones = "".join(
+        f"<tr><td>{html.escape(v['tone'])}</td><td>{v['renders']}</td><td>{100 * v['found_share']:.0f}%</td>"
+        f"<td>{_fixed(v['nme'])}</td></tr>"
+        for v in report["skin_tones"]
+    )
+    points = "".join(
+        f"<tr><td>{html.escape(v['name'])}</td><td>{v['error']:.1f}</td>"
+        f"<td>{v['offset'][0]:+.1f}</td><td>{v['offset'][1]:+.1f}</td></tr>"
+        for v in report.get("keypoints", [])
+    )
+
+    def figures(items, caption):
+        return "".join(
+            f"<figure><img src='data:image/png;base64,{_drawn(r['path'], r['label'], r.get('pred'))}'>"
+            f"<figcaption>{html.escape(str(r['path']))}: {caption(r)}</figcaption></figure>"
+            for r in items
+        )
+
+    nme = f"{_fixed(report['nme'])}{unit}"
+    return f"""<!doctype html><html><head><meta charset=utf-8><title>Realism report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px}}figure{{display:inline-block;margin:4px}}</style></head><body>
+<h1>Realism: {html.escape(report["render_dir"])}</h1>
+<p id=summary>MediaPipe's {html.escape(", ".join(report["models"].values()))} found {report["found"]} of
+{report["renders"]} {html.escape(report["scene"])} ({100 * report["found_share"]:.0f}%); where found, NME {nme}
+(median {_fixed(report["median_nme"])}).</p>
+<h2>By skin tone</h2><table><tr><th>tone</th><th>renders</th><th>found</th><th>NME ({unit})</th></tr>{tones}</table>
+<h2>By keypoint ({unit}; offset along the subject's axes: x right, y up)</h2>
+<table><tr><th>keypoint</th><th>error</th><th>offset x</th><th>offset y</th></tr>{points}</table>
+<h2>Worst found (green: our labels, red: the model)</h2>{figures(worst, lambda r: f"{r['nme']:.1f}{unit}")}
+<h2>Not found</h2>{figures(missed, lambda r: "missed")}
+<script type=application/json id=metrics>{json.dumps(report)}</script></body></html>"""

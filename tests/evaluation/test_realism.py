@@ -1,0 +1,51 @@
+"""`evaluate realism`: MediaPipe's published models on our renders, through our runtime."""
+
+import json
+
+import numpy as np
+import pytest
+
+from blazeforge.cli import main
+from blazeforge.errors import BlazeforgeError
+from blazeforge.evaluation.realism import compare, read_renders, summarize, summary_rows
+
+
+def test_errors_are_in_percent_of_the_normalizer_and_offsets_along_the_subjects_axes():
+    label = np.zeros((21, 2))
+    label[9] = (0, -50)  # the middle MCP straight above the wrist: palm size 50 px, "up" is -y
+    pred = label + (5, 0)  # 5 px to the right on screen
+    out = compare(pred, label, (0, 9), (0, 9))
+    assert out["nme"] == pytest.approx(10.0)
+    np.testing.assert_allclose(out["offsets"], np.tile([10.0, 0.0], (21, 1)), atol=1e-9)
+    out = compare(label + (0, -5), label, (0, 9), (0, 9))  # 5 px up: along the hand, towards the fingers
+    np.testing.assert_allclose(out["offsets"][0], [0.0, 10.0], atol=1e-9)
+
+
+def test_the_summary_groups_skin_tones_in_monk_order():
+    records = [{"tone": t, "nme": 5.0, "errors": np.ones(21), "offsets": np.zeros((21, 2))} for t in ("10", "2", 1)]
+    records.append({"tone": "2"})  # labels.jsonl's meta holds strings
+    out = summarize(records, "hands", "palm size", tuple(str(i) for i in range(21)))
+    assert [t["tone"] for t in out["skin_tones"]] == ["Monk 1", "Monk 2", "Monk 10"]
+    assert out["found"] == 3 and out["found_share"] == 0.75 and out["skin_tones"][1]["found_share"] == 0.5
+    assert [k["name"] for k in out["keypoints"]] == [str(i) for i in range(21)]
+
+
+@pytest.mark.slow
+def test_realism_on_tiny_renders_writes_figures_and_a_report(tmp_path):
+    renders = tmp_path / "renders"
+    assert main(["render", "n=3", "shards=1", "resolution=192", "samples=8", f"run_dir={renders}", "seed=3"]) == 0
+    out = tmp_path / "realism"
+    assert main(["evaluate", "realism", f"renders={renders}", f"run_dir={out}"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["scene"] == "hands" and metrics["renders"] == 3 and metrics["unit"] == "% palm size"
+    assert metrics["found"] >= 1 and metrics["nme"] < 40  # MediaPipe's models find MakeHuman's hands
+    assert [k["name"] for k in metrics["keypoints"]][:2] == ["wrist", "thumb_cmc"]
+    page = (out / "report.html").read_text()
+    assert "Realism" in page and "Monk" in page and "data:image/png;base64" in page
+    rows = dict(summary_rows(metrics))
+    assert rows["found"].startswith(f"{metrics['found']} of 3 (") and rows["NME"].endswith(")")
+
+
+def test_realism_needs_a_render_run_directory(tmp_path):
+    with pytest.raises(BlazeforgeError, match="shard-"):
+        read_renders(tmp_path)
