@@ -21,7 +21,7 @@ from blazeforge.geometry.roi import hand_roi
 from blazeforge.runtime.models import resolve
 from blazeforge.runtime.pipeline import load_models
 from blazeforge.synthetic import gestures, kinematics, makehuman_hand
-from blazeforge.topology.hand import INDEX_MCP, MIDDLE_MCP, NAMES, PINKY_MCP, WRIST
+from blazeforge.topology.hand import NAMES, hand_axes
 
 FLAT = ("open_palm", "spread", "flat_hand", "relaxed", "vulcan", "count_four")
 
@@ -59,12 +59,7 @@ def main(frames: int = 48) -> None:
             if float(np.ravel(outputs["presence"])[0]) < 0.5:
                 continue
             kept += 1
-            up = label[MIDDLE_MCP] - label[WRIST]
-            palm = np.linalg.norm(up)
-            up /= palm
-            across = label[INDEX_MCP] - label[PINKY_MCP]
-            across -= up * (across @ up)
-            across /= np.linalg.norm(across)
+            palm, up, across = hand_axes(label)
             delta = (points[:, :2] - label) / palm * 100
             offsets.append(np.stack([delta @ across, delta @ up], 1))
     offsets = np.array(offsets)

@@ -11,7 +11,7 @@ import bpy  # first: Blender's own modules (bmesh, mathutils) load with it
 import numpy as np
 
 from blazeforge.synthetic import makehuman
-from blazeforge.synthetic.scene import MONK, srgb_to_linear
+from blazeforge.synthetic.scene import MONK, noise_bump, srgb_to_linear
 
 # Bones whose skin a scene may leave bare; the rest of the body is clothed.
 HAND_BONES = ("wrist", "metacarpal1", "metacarpal2", "metacarpal3", "metacarpal4") + tuple(
@@ -127,12 +127,7 @@ def cloth_material(rng: np.random.Generator):
         links.new(ramp.outputs["Color"], bsdf.inputs["Base Color"])
     bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.6, 0.95))
     bsdf.inputs["Sheen Weight"].default_value = float(rng.uniform(0, 0.5))
-    weave = nodes.new("ShaderNodeTexNoise")
-    weave.inputs["Scale"].default_value = 600.0
-    bump = nodes.new("ShaderNodeBump")
-    bump.inputs["Strength"].default_value = 0.1
-    links.new(weave.outputs["Fac"], bump.inputs["Height"])
-    links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+    noise_bump(mat, scale=600.0, strength=0.1)  # the weave
     return mat
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from blazeforge.synthetic.kinematics import HandShape, forward_kinematics
 from blazeforge.synthetic.makehuman import SIDES, Body, Posed, axis_angle, bone_share, group_faces, swing
-from blazeforge.topology.hand import FINGERS, INDEX_MCP, MIDDLE_MCP, NAMES, PINKY_MCP, WRIST, finger_chain
+from blazeforge.topology.hand import FINGERS, NAMES, WRIST, finger_chain, hand_axes
 
 TIP_INSET_M = 0.002
 # Where MediaPipe's hand landmark model puts each point on MakeHuman's hands relative to the rig's
@@ -164,12 +164,7 @@ def keypoints(posed: Posed, side: str) -> np.ndarray:
 def _shifted(points: np.ndarray) -> np.ndarray:
     """points [21, 3] moved by KEYPOINT_SHIFTS: the wrist and each finger's base along the hand's
     axes, the other joints along the bone that ends at them (and across the hand)."""
-    along = points[MIDDLE_MCP] - points[WRIST]
-    palm = np.linalg.norm(along)
-    along /= palm
-    across = points[INDEX_MCP] - points[PINKY_MCP]
-    across -= along * (across @ along)
-    across /= np.linalg.norm(across)
+    palm, along, across = hand_axes(points)
     out = points.copy()
     for i, name in enumerate(NAMES):
         a, b = KEYPOINT_SHIFTS.get(name, (0.0, 0.0))

@@ -166,12 +166,7 @@ class BlenderScene:
         bsdf.inputs["Subsurface Weight"].default_value = float(rng.uniform(0.25, 0.5))
         bsdf.inputs["Subsurface Radius"].default_value = (1.0, 0.35, 0.2)
         bsdf.inputs["Subsurface Scale"].default_value = 0.004
-        pores = nodes.new("ShaderNodeTexNoise")
-        pores.inputs["Scale"].default_value = 900.0
-        bump = nodes.new("ShaderNodeBump")
-        bump.inputs["Strength"].default_value = 0.08
-        links.new(pores.outputs["Fac"], bump.inputs["Height"])
-        links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
+        noise_bump(mat, scale=900.0, strength=0.08)  # pores
         return mat
 
     def _backdrop(self, rng, distance: float, fov: float):
@@ -363,6 +358,17 @@ class BlenderScene:
             near = hit and obj.name in names and (Vector(point) - location).length < tolerance
             visible[i] = float(inside and near)
         return visible
+
+
+def noise_bump(mat, scale: float, strength: float) -> None:
+    """A bump from a noise texture of `scale` on the material's Principled BSDF (pores, weave)."""
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    noise = nodes.new("ShaderNodeTexNoise")
+    noise.inputs["Scale"].default_value = scale
+    bump = nodes.new("ShaderNodeBump")
+    bump.inputs["Strength"].default_value = strength
+    links.new(noise.outputs["Fac"], bump.inputs["Height"])
+    links.new(bump.outputs["Normal"], nodes["Principled BSDF"].inputs["Normal"])
 
 
 def phone_effects(rng, path: Path) -> None:

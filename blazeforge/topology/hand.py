@@ -72,3 +72,16 @@ def palm_label(xy):
     half = (hi - lo).max() * PALM_BOX_SCALE / 2
     centre = (lo + hi) / 2
     return np.concatenate([centre - half, centre + half]), points
+
+
+def hand_axes(points) -> tuple[float, np.ndarray, np.ndarray]:
+    """(palm size, along, across) of 21 hand landmarks points [21, D] (D = 2 or 3, any units): the
+    wrist-to-middle-MCP length, its unit direction, and the unit direction from the pinky MCP to the
+    index MCP made normal to it (towards the thumb's side)."""
+    points = np.asarray(points, np.float64)
+    along = points[MIDDLE_MCP] - points[WRIST]
+    palm = float(np.linalg.norm(along))
+    along = along / palm
+    across = points[INDEX_MCP] - points[PINKY_MCP]
+    across = across - along * (across @ along)
+    return palm, along, across / np.linalg.norm(across)

@@ -42,6 +42,10 @@ def test_topologies_come_from_the_wheel():
     assert mesh["FACEMESH_CONTOURS"] >= mesh["FACEMESH_LIPS"]
     assert len(connections("pose")["POSE_CONNECTIONS"]) == 35
     assert set(EDGES) == set(connections("hand")["HAND_CONNECTIONS"])  # our hand table is MediaPipe's
+    from blazeforge.topology.pose import EDGES as POSE_EDGES
+    from blazeforge.topology.pose import NAMES as POSE_NAMES
+
+    assert set(POSE_EDGES) == set(connections("pose")["POSE_CONNECTIONS"]) and len(POSE_NAMES) == 33
     with pytest.raises(BlazeforgeError, match="expected one of"):
         connections("tail")
 
