@@ -112,7 +112,7 @@ class HandScene(BlenderScene):
         target = np.array([rng.uniform(-jitter, jitter) * half, rng.uniform(-jitter, jitter) * half, -distance])
         center = keypoints.mean(0)
         for _ in range(12):  # a view that the rest of the body does not block
-            turn = random_rotation(rng, cfg.camera.get("yaw_sd_deg"), cfg.camera.get("pitch_deg", 51.6))
+            turn = random_rotation(rng, cfg.camera.get("yaw_sd_deg"), cfg.camera.get("pitch_deg", math.degrees(0.9)))
             to_camera = turn @ proper.T
             vertices = (posed.vertices - center) @ to_camera.T + target
             if _clear_view(vertices, target, hand_radius=0.1):

@@ -122,7 +122,9 @@ def orientation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ rx @ ry
 
 
-def random_rotation(rng: np.random.Generator, yaw_sd_deg: float | None = None, pitch_deg: float = 51.6) -> np.ndarray:
+def random_rotation(
+    rng: np.random.Generator, yaw_sd_deg: float | None = None, pitch_deg: float = math.degrees(0.9)
+) -> np.ndarray:
     """A hand orientation: any roll in the image plane, palm or back towards the camera, tilted.
 
     yaw_sd_deg None: any turn about the finger axis (palm, side or back equally); a number: the
