@@ -105,7 +105,7 @@ class HandScene(BlenderScene):
         self.camera.data.angle = fov
         # The distance at which the hand (wrist to the farthest point) spans a random share of the frame.
         span = 2 * np.linalg.norm(keypoints - keypoints.mean(0), axis=1).max()
-        share = float(rng.uniform(*cfg.camera.hand_share))
+        share = float(rng.uniform(*cfg.camera.get("hand_share", (0.35, 0.7))))
         distance = float(np.clip(span / share / (2 * math.tan(fov / 2)), *cfg.camera.distance_m))
         half = distance * math.tan(fov / 2)
         jitter = float(cfg.camera.get("jitter", 0.35))
