@@ -1,10 +1,12 @@
 """One labelled frame of a synthetic hand, built and rendered with Blender (bpy, Cycles on the CPU).
 
-The hand is a Skin-modifier hull over the posed skeleton (forearm, a palm of five fanned bones,
-tapering fingers with knuckle bulges), smoothed by Subdivision Surface, with nails on the distal
-segments and a subsurface-scattering skin material in a Monk-scale tone. Around it, from
-`scene.BlenderScene`: a procedural or photographic backdrop, a sky / colour / HDRI world, 1-3 area
-lights and random occluders.
+scene.hand_model=makehuman (the default): MakeHuman's body, shaped per identity, its arm posed at
+random and its fingers by the gesture library (`makehuman_hand`), skinned, clothed, its skin in a
+Monk tone (`human`); the camera faces the palm or the back of the hand. scene.hand_model=procedural:
+a Skin-modifier hull over the posed skeleton (forearm, a palm of five fanned bones, tapering
+fingers with knuckle bulges), smoothed by Subdivision Surface, with nails on the distal segments
+and a subsurface-scattering skin material. Around either, from `scene.BlenderScene`: a photo,
+procedural or HDRI backdrop, an HDRI / sky / colour world, 1-3 area lights and random occluders.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from blazeforge.errors import BlazeforgeError
 from blazeforge.synthetic.gestures import random_pose
 from blazeforge.synthetic.kinematics import HandShape, forward_kinematics, random_rotation
 from blazeforge.synthetic.scene import MONK, BlenderScene, cube_mesh, srgb_to_linear
@@ -59,8 +60,6 @@ class HandScene(BlenderScene):
         shape = HandShape.random(rng)
         if cfg.get("hand_model", "procedural") == "makehuman":
             return self._makehuman(rng, left, tone, pose, gesture, shape, frame_path, mask_path)
-        if cfg.hand_model != "procedural":
-            raise BlazeforgeError("scene.hand_model", f"expected makehuman or procedural, got {cfg.hand_model!r}")
         frames: dict = {}
         local = forward_kinematics(pose, shape, left, frames)
 
@@ -98,7 +97,7 @@ class HandScene(BlenderScene):
         fingers = makehuman_hand.finger_rotations(body, side, pose, wrist, shape)
         posed = body.pose(arm | fingers)
         keypoints = makehuman_hand.keypoints(posed, side)
-        origin, frame = makehuman_hand.hand_frame(posed, side)
+        _, frame = makehuman_hand.hand_frame(posed, side)
         proper = frame @ np.diag([1.0 if not left else -1.0, 1, 1])  # a rotation for either hand
 
         fov = math.radians(rng.uniform(*cfg.camera.fov_deg))

