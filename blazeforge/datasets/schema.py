@@ -14,6 +14,7 @@ is a `Sample`. Shapes (N instances, K keypoints):
 | presence         | [N] float32         | 1 where the instance is really there                               |
 | handedness       | [N] float32         | 1 right hand, 0 left hand (the anatomical hand, image not mirrored) |
 | keypoints_camera | [N, K, 3] float32   | camera-space metres (x right, y down, z forward) where known       |
+| auxiliary        | [N, A, 2] float32   | a topology's extra points in pixels (BlazePose's 2 virtual ones)   |
 | mask             | str or None         | path of a uint8 PNG segmentation (0 background, i + 1 instance i)  |
 | camera           | dict or None        | fx, fy, cx, cy in pixels                                           |
 | meta             | dict[str, str]      | source, subject_id, region, skin_tone, annotator, label_version... |
@@ -48,6 +49,7 @@ class Sample:
     presence: np.ndarray
     handedness: np.ndarray
     keypoints_camera: np.ndarray | None = None
+    auxiliary: np.ndarray | None = None
     mask: str | None = None
     camera: dict | None = None
     meta: dict = field(default_factory=dict)
@@ -72,6 +74,8 @@ class Sample:
         }
         if self.keypoints_camera is not None:
             out["keypoints_camera"] = np.round(self.keypoints_camera.astype(np.float64), 6).tolist()
+        if self.auxiliary is not None:
+            out["auxiliary"] = np.round(self.auxiliary.astype(np.float64), 3).tolist()
         if self.mask is not None:
             out["mask"] = self.mask
         if self.camera is not None:
@@ -120,6 +124,7 @@ class Sample:
         presence = array("presence", np.float32, (n,), np.ones(n, np.float32))
         handedness = array("handedness", np.float32, (n,), np.full(n, 0.5, np.float32))
         kcam = array("keypoints_camera", np.float32, (n, k, 3)) if "keypoints_camera" in record else None
+        auxiliary = array("auxiliary", np.float32, (n, None, 2)) if "auxiliary" in record else None
         camera = record.get("camera")
         if camera is not None and not all(key in camera for key in ("fx", "fy", "cx", "cy")):
             raise BlazeforgeError(where, "field 'camera' must have fx, fy, cx, cy")
@@ -137,6 +142,7 @@ class Sample:
             presence=presence,
             handedness=handedness,
             keypoints_camera=kcam,
+            auxiliary=auxiliary,
             mask=record.get("mask"),
             camera=camera,
             meta={k: str(v) for k, v in record.get("meta", {}).items()},

@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -28,12 +30,50 @@ from omegaconf import DictConfig
 from blazeforge import topology
 from blazeforge.console import progress
 from blazeforge.errors import BlazeforgeError
+from blazeforge.topology import pose
 
 MIN_IOU = 0.3
-# scene -> (detector role, landmark role, topology, points compared, normalizer's name, axis (from, to))
+
+
+def _pair(i: int, j: int):
+    return lambda points: (points[i, :2], points[j, :2])
+
+
+def _torso(points: np.ndarray):
+    hips = points[[pose.LEFT_HIP, pose.RIGHT_HIP], :2].mean(0)
+    return hips, points[[pose.LEFT_SHOULDER, pose.RIGHT_SHOULDER], :2].mean(0)
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How one scene is checked: MediaPipe's detector and landmark roles, the topology and how many
+    of its points are compared, the unit's name and its length (labelled points [K, >=2] -> pixels;
+    None: the topology's normalizer), the subject's up (points -> (from, to), [2] each). in_frame:
+    compare only the labelled points inside the image (bodies: framing cuts them off)."""
+
+    detector: str
+    landmarks: str
+    topology: str
+    count: int
+    unit: str
+    axis: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    scale: Callable[[np.ndarray], float] | None = None
+    in_frame: bool = False
+
+    def length(self, points: np.ndarray) -> float:
+        """The unit's length in pixels for labelled points [K, >=2]."""
+        if self.scale is not None:
+            return float(self.scale(points))
+        i, j = topology.get(self.topology).normalizer
+        return float(np.linalg.norm(points[i, :2] - points[j, :2]))
+
+
 PIPELINES = {
-    "hands": ("palm_detector", "hand_landmarks", "hand", 21, "palm size", (0, 9)),
-    "faces": ("face_detector", "face_mesh", "face_mesh", 468, "IOD", (13, 168)),
+    "hands": Pipeline("palm_detector", "hand_landmarks", "hand", 21, "palm size", _pair(0, 9)),
+    "faces": Pipeline("face_detector", "face_mesh", "face_mesh", 468, "IOD", _pair(13, 168)),
+    "bodies": Pipeline(
+        "pose_detector", "pose_landmarks", "pose", 33, "torso size", _torso, pose.torso_size, in_frame=True
+    ),
 }
 
 
@@ -75,18 +115,18 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def compare(pred: np.ndarray, label: np.ndarray, normalizer: tuple[int, int], axis: tuple[int, int]) -> dict:
+def compare(pred: np.ndarray, label: np.ndarray, scale: float, up: np.ndarray, keep: np.ndarray | None = None) -> dict:
     """Errors of predicted points pred [K, >=2] against labelled ones label [K, >=2] (pixels): NME
-    (% of the normalizer's length), per-point errors [K] and offsets [K, 2] (% along the subject's
-    axes: y from label[axis[0]] to label[axis[1]], x to its right)."""
-    scale = np.linalg.norm(label[normalizer[0], :2] - label[normalizer[1], :2])
+    (% of `scale` pixels, over the points `keep` [K] bool, all by default), per-point errors [K] and
+    offsets [K, 2] (% along the subject's axes: y along `up` [2], x to its right; NaN where not kept)."""
+    keep = np.ones(len(label), bool) if keep is None else np.asarray(keep, bool)
     delta = (pred[:, :2] - label[:, :2]) / scale * 100
-    up = label[axis[1], :2] - label[axis[0], :2]
-    up /= np.linalg.norm(up)
+    up = up / np.linalg.norm(up)
     right = np.array([-up[1], up[0]])  # image y points down: this is the right of `up` on screen
     offsets = np.stack([delta @ right, delta @ up], 1)
     errors = np.linalg.norm(delta, axis=1)
-    return {"nme": float(errors.mean()), "errors": errors, "offsets": offsets}
+    offsets[~keep], errors = np.nan, np.where(keep, errors, np.nan)
+    return {"nme": float(np.nanmean(errors)), "errors": errors, "offsets": offsets}
 
 
 def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
@@ -98,13 +138,12 @@ def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
     if not cfg.evaluate.renders:
         raise BlazeforgeError("evaluate.renders", "expected a render run directory: evaluate realism renders=RUN_DIR")
     scene, frames = read_renders(cfg.evaluate.renders)
-    detector_role, landmark_role, topology_name, count, unit, axis = PIPELINES[scene]
-    normalizer = topology.get(topology_name).normalizer
-    found_models = resolve([detector_role, landmark_role], "mediapipe")
+    check = PIPELINES[scene]
+    found_models = resolve([check.detector, check.landmarks], "mediapipe")
     models, _, _ = load_models(found_models)
     context = {"models": models}
-    detector = Detector(context, model=detector_role, max_instances=1)
-    landmarks = Landmarks(context, model=landmark_role)
+    detector = Detector(context, model=check.detector, max_instances=1)
+    landmarks = Landmarks(context, model=check.landmarks)
     records = []
     with progress("realism", len(frames), "renders") as advance:
         for path, record in frames:
@@ -112,17 +151,23 @@ def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
             if image is None:
                 raise BlazeforgeError(path, "not a readable image")
             rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            label = np.asarray(record["keypoints"], np.float64)[0][:count]
+            label = np.asarray(record["keypoints"], np.float64)[0][: check.count]
+            height, width = rgb.shape[:2]
+            keep = np.ones(len(label), bool)
+            if check.in_frame:
+                keep = (label[:, 0] >= 0) & (label[:, 0] < width) & (label[:, 1] >= 0) & (label[:, 1] < height)
             rois = detector.process(0, {"IMAGE": rgb})["ROIS"]
             instances = landmarks.process(0, {"IMAGE": rgb, "ROIS": rois})["INSTANCES"]
-            best = max(instances, key=lambda i: _iou(np.array(i.box()), _box(label)), default=None)
+            box = _box(label[keep])
+            best = max(instances, key=lambda i: _iou(np.array(i.box()), box), default=None)
             entry = {"path": path, "label": label, "tone": record.get("meta", {}).get("skin_tone")}
-            if best is not None and _iou(np.array(best.box()), _box(label)) >= MIN_IOU:
-                entry["pred"] = best.landmarks[:count, :2]
-                entry |= compare(entry["pred"], label, normalizer, axis)
+            if best is not None and _iou(np.array(best.box()), box) >= MIN_IOU:
+                entry["pred"] = best.landmarks[: check.count, :2]
+                start, end = check.axis(label)
+                entry |= compare(entry["pred"], label, check.length(label), end - start, keep)
             records.append(entry)
             advance(1)
-    report = summarize(records, scene, unit, topology.get(topology_name).names[:count])
+    report = summarize(records, scene, check.unit, topology.get(check.topology).names[: check.count])
     report["render_dir"] = str(Path(cfg.evaluate.renders).resolve())
     report["models"] = {role: f.path.name for role, f in found_models.items()}
     worst = sorted((r for r in records if "nme" in r), key=lambda r: -r["nme"])[: int(cfg.evaluate.worst)]
@@ -145,8 +190,8 @@ def summarize(records: list[dict], scene: str, unit: str, names: tuple[str, ...]
         "median_nme": round(float(np.median([r["nme"] for r in found])), 2) if found else None,
     }
     if found:
-        errors = np.mean([r["errors"] for r in found], 0)
-        offsets = np.mean([r["offsets"] for r in found], 0)
+        errors = np.nanmean([r["errors"] for r in found], 0)  # NaN: a point no found render kept
+        offsets = np.nanmean([r["offsets"] for r in found], 0)
         out["keypoints"] = [  # lists, so that metrics.json keeps the topology's order
             {"name": name, "error": round(float(e), 2), "offset": [round(float(v), 2) for v in o]}
             for name, e, o in zip(names, errors, offsets)

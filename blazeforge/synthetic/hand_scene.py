@@ -121,7 +121,8 @@ class HandScene(BlenderScene):
         sleeves = ("none", "short", "long")[int(rng.integers(3))]
         bare = human.bare_skin(side, sleeves)
         materials = [human.skin_material(tone, rng), human.cloth_material(rng)]
-        obj = self._link(human.body_object(vertices, bare, materials, keep=human.in_view(vertices, fov)))
+        regions = (~bare).astype(np.int32)  # 0 skin, 1 the sleeve
+        obj = self._link(human.body_object(vertices, regions, materials, keep=human.in_view(vertices, fov)))
         return {
             **self._shoot(rng, [obj], world, target, distance, fov, frame_path, mask_path, root=0),
             "handedness": 0.0 if left else 1.0,

@@ -18,6 +18,9 @@ HAND_BONES = ("wrist", "metacarpal1", "metacarpal2", "metacarpal3", "metacarpal4
     f"finger{i}-{j}" for i in range(1, 6) for j in (1, 2, 3)
 )
 ALBEDO = 0.6
+# The head's bones: the skull, neck and jaw and the face rig's (eyes, lids, lips, cheeks, tongue).
+FACE_BONES = ("head", "neck", "jaw", "eye", "levator", "oculi", "orbicularis", "oris", "risorius", "special",
+              "temporalis", "tongue")  # fmt: skip
 SLEEVES = {"none": ("lowerarm01", "lowerarm02", "upperarm02"), "short": ("lowerarm01", "lowerarm02"), "long": ()}
 
 
@@ -37,10 +40,10 @@ def _texture(nodes, name: str, colour: bool = False):
     return node
 
 
-def skin_material(tone: int, rng: np.random.Generator):
+def skin_material(tone: int, rng: np.random.Generator, brows: tuple[float, float, float] | None = None):
     """Subsurface skin of Monk tone `tone` (1..10), its albedo varied by MakeHuman's skin detail
     map and a flush noise, creases as bump; nails (paler, glossier) and lips (redder) from MakeHuman's
-    region masks."""
+    region masks; brows (a linear colour) where the mesh's `brow` attribute (`brow_weights`) is."""
     # The swatches are skin as photographed; light skin's albedo is lower (0.6 of its swatch at Monk 1,
     # all of it at Monk 10) and redder.
     albedo = ALBEDO + (1 - ALBEDO) * (tone - 1) / 9
@@ -80,6 +83,10 @@ def skin_material(tone: int, rng: np.random.Generator):
     base = mix(ramp.outputs["Result"], base, flushed)
     lips = _texture(nodes, "mpfb_lips.jpg")
     base = mix(lips.outputs["Color"], base, tuple(c * f for c, f in zip(color, (0.95, 0.6, 0.6))))
+    if brows is not None:
+        attribute = nodes.new("ShaderNodeAttribute")
+        attribute.attribute_name = "brow"
+        base = mix(attribute.outputs["Fac"], base, brows)
     nails = _texture(nodes, "mpfb_fingernails.jpg")
     nail = tuple(0.45 * c + 0.55 * p for c, p in zip(color, srgb_to_linear("f2d4cc")))
     links.new(mix(nails.outputs["Color"], base, nail), bsdf.inputs["Base Color"])
@@ -140,20 +147,29 @@ def in_view(vertices: np.ndarray, fov: float, margin: float = 1.6) -> np.ndarray
 
 
 def body_object(
-    vertices: np.ndarray, bare: np.ndarray, materials: list, subdivide: int = 1, keep: np.ndarray | None = None
+    vertices: np.ndarray,
+    regions: np.ndarray,
+    materials: list,
+    subdivide: int = 1,
+    keep: np.ndarray | None = None,
+    groups: tuple[str, ...] = ("body",),
+    name: str = "body",
+    attributes: dict[str, np.ndarray] | None = None,
 ):
-    """A Blender mesh object of base.obj's skin faces ("body" group) at `vertices` [V, 3] (all of
-    base.obj's, world metres); faces where `bare` [V] (bool) holds at every corner get material 0
-    (skin), the others material 1 (cloth). keep [V]: only faces with a corner kept (e.g. `in_view`:
-    the camera sees nothing of the rest, and smaller meshes render faster)."""
+    """A Blender mesh object of base.obj's faces in `groups` (the skin: "body") at `vertices` [V, 3]
+    (all of base.obj's, world metres), with its UVs; each face takes the material its corners'
+    regions [V] (int, indices into `materials`) give, the highest of them (a garment's edge covers
+    the skin). keep [V]: only faces with a corner kept (e.g. `in_view`: the camera sees nothing of
+    the rest, and smaller meshes render faster). attributes: {name: [V] float} per-vertex values
+    that materials read with an Attribute node."""
     data = makehuman.compiled()
-    faces = makehuman.group_faces(("body",))
+    faces = makehuman.group_faces(groups)
     if keep is not None:
         faces = faces[keep[data["faces"][faces]].any(1)]
     quads = data["faces"][faces]
     used, compact = np.unique(quads, return_inverse=True)
     compact = compact.reshape(quads.shape)
-    mesh = bpy.data.meshes.new("body")
+    mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(len(used))
     mesh.vertices.foreach_set("co", vertices[used].astype(np.float32).ravel())
     mesh.loops.add(compact.size)
@@ -163,13 +179,14 @@ def body_object(
     mesh.polygons.foreach_set("loop_total", np.full(len(quads), 4, np.int32))
     uv = mesh.uv_layers.new(name="uv")
     uv.data.foreach_set("uv", data["uvs"][data["face_uvs"][faces]].astype(np.float32).ravel())
-    clothed = ~bare[quads].all(1)
-    mesh.polygons.foreach_set("material_index", clothed.astype(np.int32))
+    mesh.polygons.foreach_set("material_index", np.asarray(regions)[quads].max(1).astype(np.int32))
     mesh.polygons.foreach_set("use_smooth", np.ones(len(quads), bool))
+    for key, values in (attributes or {}).items():
+        mesh.attributes.new(key, "FLOAT", "POINT").data.foreach_set("value", np.asarray(values, np.float32)[used])
     mesh.update()
     for mat in materials:
         mesh.materials.append(mat)
-    obj = bpy.data.objects.new("body", mesh)
+    obj = bpy.data.objects.new(name, mesh)
     if subdivide:
         sub = obj.modifiers.new("smooth", "SUBSURF")
         sub.levels = sub.render_levels = subdivide
@@ -179,8 +196,149 @@ def body_object(
 def bare_skin(side: str | None, sleeves: str) -> np.ndarray:
     """[V] True where the skin shows: the head and neck, and the hand(s) with the forearm per
     `sleeves` (none | short | long); side None: both arms."""
-    bones = ["head", "neck01", "neck02", "neck03", "jaw"]
+    bones = [str(b) for b in makehuman.compiled()["bones"] if str(b).startswith(FACE_BONES)]
     for s in ("left", "right") if side is None else (side,):
         suffix = makehuman.SIDES[s][0]
         bones += [f"{b}.{suffix}" for b in HAND_BONES + SLEEVES[sleeves]]
     return makehuman.bone_share(tuple(bones)) > 0.5
+
+
+# Garments of the whole body by the bones their skin follows; the rest of the body is the top.
+BOTTOMS = {
+    "shorts": ("root", "spine05", "pelvis", "upperleg01"),
+    "knee_length": ("root", "spine05", "pelvis", "upperleg01", "upperleg02"),
+    "trousers": ("root", "spine05", "pelvis", "upperleg01", "upperleg02", "lowerleg01", "lowerleg02"),
+}
+SHOE_BONES = ("foot",) + tuple(f"toe{i}-{j}" for i in range(1, 6) for j in (1, 2, 3))
+HAIR_COLOURS = ("1a1410", "2b1d14", "4a3222", "6f4e37", "a67b5b", "d9b380", "8c8c8c", "e6e6e6")  # sRGB
+
+
+def _sided(bones: tuple[str, ...]) -> tuple[str, ...]:
+    """Bone names with both sides' suffixes where the rig has a pair (spine and root as they are)."""
+    out = []
+    for b in bones:
+        if b in ("root", "spine05", "spine04", "head", "jaw") or b.startswith("neck"):
+            out.append(b)
+        else:
+            out += [f"{b}.{suffix}" for suffix, _ in makehuman.SIDES.values()]
+    return tuple(out)
+
+
+def outfit(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, str]]:
+    """(regions [V]: 0 skin, 1 top, 2 bottom, 3 shoes; its description): a top with no, short or
+    long sleeves, shorts, knee-length or long trousers, shoes or bare feet (one frame in six)."""
+    sleeves = ("none", "short", "long")[int(rng.integers(3))]
+    bottom = sorted(BOTTOMS)[int(rng.integers(len(BOTTOMS)))]
+    shoes = bool(rng.random() > 1 / 6)
+    regions = np.ones(len(makehuman.compiled()["vertices"]), np.int32)
+    regions[makehuman.bone_share(_sided(BOTTOMS[bottom])) > 0.5] = 2
+    lower_legs = set(BOTTOMS["trousers"]) - set(BOTTOMS[bottom])
+    regions[makehuman.bone_share(_sided(tuple(lower_legs))) > 0.5] = 0
+    regions[bare_skin(None, sleeves)] = 0
+    regions[makehuman.bone_share(_sided(SHOE_BONES)) > 0.5] = 3 if shoes else 0
+    return regions, {"sleeves": sleeves, "bottom": bottom, "shoes": str(shoes).lower()}
+
+
+def brow_weights() -> np.ndarray:
+    """[V] 0..1 where the brows are on the rest skin: a band 6 to 16 mm above the eyes' corners,
+    from 3 mm inside the inner corner to 8 mm past the outer one, arched, on the front of the head."""
+    from blazeforge.synthetic import makehuman_body
+
+    v = makehuman.compiled()["vertices"]
+    marks = makehuman_body.landmark_vertices()
+    out = np.zeros(len(v), np.float32)
+    for side in ("left", "right"):
+        inner, outer = v[marks[f"{side}_eye_inner"]], v[marks[f"{side}_eye_outer"]]
+        s = np.sign(outer[0])
+        x = (s * v[:, 0] - s * inner[0] + 0.003) / (s * outer[0] - s * inner[0] + 0.011)  # 0..1 across the brow
+        arch = 0.004 * np.sin(np.clip(x, 0, 1) * np.pi)
+        z = v[:, 2] - max(inner[2], outer[2]) - arch
+        inside = (x > 0) & (x < 1) & (z > 0.006) & (z < 0.016) & (v[:, 1] < inner[1] + 0.01)
+        out[inside] = np.clip(np.minimum(z[inside] - 0.006, 0.016 - z[inside]) / 0.003, 0, 1)
+    return out
+
+
+LASHES = ("helper-l-eyelashes-1", "helper-l-eyelashes-2", "helper-r-eyelashes-1", "helper-r-eyelashes-2")
+
+
+def iris_weights(side: str) -> np.ndarray:
+    """[V] 1 on the eyeball's vertices within the iris (11.7 mm across) around its most forward
+    point at rest, 0 elsewhere (per base.obj vertex; only the side's eye helper is non-zero)."""
+    data = makehuman.compiled()
+    eye = makehuman._group_vertices()[f"helper-{makehuman.SIDES[side][1]}-eye"]
+    v = data["vertices"][eye]
+    centre = v.mean(0)
+    front = v[np.argmin(v[:, 1])] - centre
+    radius = np.linalg.norm(front)
+    cos = (v - centre) @ front / radius**2
+    out = np.zeros(len(data["vertices"]), np.float32)
+    out[eye] = np.clip((cos - np.cos(np.arcsin(0.00585 / radius))) * 40, 0, 1)
+    return out
+
+
+def eye_material(rng: np.random.Generator, iris: str = "iris"):
+    """Glossy eyeballs: a white sclera and a brown, hazel, green or blue iris on the vertex attribute
+    `iris` (0..1)."""
+    mat = bpy.data.materials.new("eye")
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    attribute = nodes.new("ShaderNodeAttribute")
+    attribute.attribute_name = iris
+    colour = ("3b2416", "5a3a1e", "6b5a2e", "4f6a4a", "5d7894")[int(rng.integers(5))]
+    mix = nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    _socket(mix.inputs, "A_Color").default_value = (*srgb_to_linear("d8d2cc"), 1)
+    _socket(mix.inputs, "B_Color").default_value = (*srgb_to_linear(colour), 1)
+    links.new(attribute.outputs["Fac"], _socket(mix.inputs, "Factor_Float"))
+    links.new(_socket(mix.outputs, "Result_Color"), bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = 0.05
+    return mat
+
+
+HAIR_LENGTHS = {"short": 0.70, "bob": 0.62, "long": 0.0}  # the rest mesh's lowest hair, metres above its centre
+
+
+def hair_keep(length: str) -> np.ndarray:
+    """[V] the hair helper's vertices of a hair `length` (HAIR_LENGTHS), at rest: above its lowest
+    height and behind the hairline (the helper's fringe would hang over the face)."""
+    rest = makehuman.compiled()["vertices"]
+    return (rest[:, 2] > HAIR_LENGTHS[length]) & (rest[:, 1] > -0.125)
+
+
+def hair_colour(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A person's hair colour (linear RGB), one of HAIR_COLOURS."""
+    return srgb_to_linear(HAIR_COLOURS[int(rng.integers(len(HAIR_COLOURS)))])
+
+
+def plain_material(colour: tuple[float, float, float], roughness: float):
+    """A plain matte-to-glossy surface of one linear colour (lashes)."""
+    mat = bpy.data.materials.new("plain")
+    mat.use_nodes = True
+    bsdf = mat.node_tree.nodes["Principled BSDF"]
+    bsdf.inputs["Base Color"].default_value = (*colour, 1)
+    bsdf.inputs["Roughness"].default_value = roughness
+    return mat
+
+
+def hair_material(rng: np.random.Generator, colour: tuple[float, float, float]):
+    """Short hair or a cap over MakeHuman's hair helper: the hair colour (sheen, fine streaks), or
+    a cloth one frame in four."""
+    if rng.random() < 0.25:
+        return cloth_material(rng)
+    mat = bpy.data.materials.new("hair")
+    mat.use_nodes = True
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    bsdf = nodes["Principled BSDF"]
+    streaks = nodes.new("ShaderNodeTexWave")
+    streaks.inputs["Scale"].default_value = 300.0
+    streaks.inputs["Distortion"].default_value = 8.0
+    mix = nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    _socket(mix.inputs, "A_Color").default_value = (*(c * 0.7 for c in colour), 1)
+    _socket(mix.inputs, "B_Color").default_value = (*colour, 1)
+    links.new(streaks.outputs["Fac"], _socket(mix.inputs, "Factor_Float"))
+    links.new(_socket(mix.outputs, "Result_Color"), bsdf.inputs["Base Color"])
+    bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.35, 0.6))
+    bsdf.inputs["Sheen Weight"].default_value = 0.5
+    return mat

@@ -54,7 +54,7 @@ MEMBERS = (
     "targets/ears/",
     "targets/chin/",
 )
-COMPILED_VERSION = 1
+COMPILED_VERSION = 2
 GENDERS = ("female", "male")
 AGES = ("baby", "child", "young", "old")
 AGE_KNOTS = (0.0, 0.1875, 0.5, 1.0)  # MakeHuman's age slider at 1, 11, 25 and 90 years
@@ -193,7 +193,7 @@ def _parse_target(path: Path, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 def target_names() -> list[str]:
     """The targets `compiled()` holds: the macro blends (gender x age x muscle x weight; ethnicity x
-    gender x age), the hand shapes of both sides, expression units and face details."""
+    gender x age; height), the hand shapes of both sides, expression units and face details."""
     out = [
         f"macrodetails/universal-{g}-{a}-{m}muscle-{w}weight"
         for g in GENDERS
@@ -202,6 +202,14 @@ def target_names() -> list[str]:
         for w in LEVELS
     ]
     out += [f"macrodetails/{e}-{g}-{a}" for e in ETHNICITIES for g in GENDERS for a in AGES]
+    out += [
+        f"macrodetails/height/{g}-{a}-{m}muscle-{w}weight-{h}height"
+        for g in GENDERS
+        for a in AGES
+        for m in LEVELS
+        for w in LEVELS
+        for h in ("min", "max")
+    ]
     out += [f"hands/{p}-hand-{t}-{d}" for _, p in SIDES.values() for t in HAND_TARGETS for d in ("decr", "incr")]
     return out
 
@@ -260,7 +268,8 @@ def _pair(value: float, knots: tuple[float, ...], names: tuple[str, ...]) -> dic
 class Identity:
     """A person's body: MakeHuman's macro sliders in [0, 1] (gender 0 female .. 1 male; age 0.5 = 25
     years, 1 = 90; muscle and weight 0.5 = average), ethnic shares summing to 1 (african, asian,
-    caucasian), and hand targets in [-1, 1] per HAND_TARGETS (the same for both hands)."""
+    caucasian), hand targets in [-1, 1] per HAND_TARGETS (the same for both hands) and the height
+    slider (0 short .. 0.5 the macro blend's own .. 1 tall)."""
 
     gender: float = 0.5
     age: float = 0.5
@@ -268,6 +277,7 @@ class Identity:
     weight: float = 0.5
     ethnicity: tuple[float, float, float] = (1 / 3, 1 / 3, 1 / 3)
     hands: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    height: float = 0.5
 
     @classmethod
     def random(cls, rng: np.random.Generator) -> Identity:
@@ -295,6 +305,10 @@ class Identity:
                 for m, wm in muscle.items():
                     for w, ww in weight.items():
                         out[f"macrodetails/universal-{g}-{a}-{m}muscle-{w}weight"] = wg * wa * wm * ww
+                        if self.height != 0.5:  # MakeHuman's rule: min or max height by the distance from 0.5
+                            h = "max" if self.height > 0.5 else "min"
+                            key = f"macrodetails/height/{g}-{a}-{m}muscle-{w}weight-{h}height"
+                            out[key] = wg * wa * wm * ww * abs(self.height - 0.5) * 2
                 for e, we in zip(ETHNICITIES, self.ethnicity):
                     out[f"macrodetails/{e}-{g}-{a}"] = we * wg * wa
         for _, prefix in SIDES.values():

@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 SCENES = {
     "hands": ("blazeforge.synthetic.hand_scene", "HandScene"),
     "faces": ("blazeforge.synthetic.face_scene", "FaceScene"),
+    "bodies": ("blazeforge.synthetic.body_scene", "BodyScene"),
 }
 # faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's).
-LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v2"}
+LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v2", "bodies": "bodies-v1"}
 
 
 def shard_sizes(n: int, shards: int) -> list[int]:
@@ -75,6 +76,9 @@ def _validate(cfg: DictConfig) -> None:
     hand_model = cfg.scene.get("hand_model")  # hands: which hand
     if hand_model is not None and hand_model not in ("makehuman", "procedural"):
         raise BlazeforgeError("scene.hand_model", f"expected makehuman or procedural, got {hand_model!r}")
+    people = cfg.scene.get("people")  # bodies: how many
+    if people is not None and not (len(people) == 2 and 1 <= people[0] <= people[1] <= 3):
+        raise BlazeforgeError("scene.people", f"expected [least, most] within 1..3, got {list(people)}")
     kinds = cfg.scene.occluders.get("kinds")  # faces: which occluders
     if kinds is not None and (not len(kinds) or not set(kinds) <= {"glasses", "hair", "hand"}):
         raise BlazeforgeError(
@@ -171,8 +175,20 @@ def _render_shard(plain: dict, run_dir: Path, shard: int, done: int, count: int,
     (shard_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
+META = ("skin_tone", "gesture", "expression", "background", "pose", "people", "view", "identity", "outfit")
+
+
 def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: str) -> Sample:
-    kp = labels["keypoints"][None].astype(np.float32)
+    """The sample record of a scene's labels: one instance (keypoints [K, 3], box [4], handedness)
+    or several (keypoints [N, K, 3], boxes [N, 4], auxiliary [N, A, 2])."""
+    single = labels["keypoints"].ndim == 2
+
+    def instances(value):
+        value = np.asarray(value)
+        return value[None] if single else value
+
+    kp = instances(labels["keypoints"]).astype(np.float32)
+    n = len(kp)
     return Sample(
         image=f"frames/{name}",
         mask=f"masks/{name}",
@@ -180,16 +196,17 @@ def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: s
         height=labels["size"],
         keypoints=kp,
         keypoint_mask=np.ones(kp.shape, bool),
-        visibility=labels["visibility"][None],
-        boxes=labels["box"][None],
-        presence=np.ones(1, np.float32),
-        handedness=np.array([labels["handedness"]], np.float32),
-        keypoints_camera=labels["keypoints_camera"][None].astype(np.float32),
+        visibility=instances(labels["visibility"]),
+        boxes=instances(labels["box"] if single else labels["boxes"]),
+        presence=np.ones(n, np.float32),
+        handedness=instances(labels["handedness"]) if "handedness" in labels else np.full(n, 0.5, np.float32),
+        keypoints_camera=instances(labels["keypoints_camera"]).astype(np.float32),
+        auxiliary=labels.get("auxiliary"),
         camera=labels["camera"],
         meta={
             "source": "synthetic",
             "subject_id": f"synthetic-{seed}-{shard}-{frame}",
-            **{k: v for k, v in labels["meta"].items() if k in ("skin_tone", "gesture", "expression", "background")},
+            **{k: v for k, v in labels["meta"].items() if k in META},
             "scene_seed": f"{seed}-{shard}-{frame}",
             "label_version": LABEL_VERSIONS[scene],
         },

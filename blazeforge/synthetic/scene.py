@@ -94,6 +94,23 @@ class BlenderScene:
         [K, 3], metres), render the frame and its mask, and project the points. Returns keypoints
         [K, 3] (pixels; z relative to point `root` at x's scale), keypoints_camera [K, 3] (metres),
         visibility [K] (ray cast within `tolerance` metres), box [4] (the mask's), camera, size."""
+        self._surroundings(rng, world, target, distance, fov)
+        self._render(rng, frame_path)
+        mask = self._mask(subject, mask_path)
+        keypoints, cam = self.project(world, fov, root)
+        visibility = self._visibility(world, subject, keypoints[:, :2], tolerance)
+        return {
+            "keypoints": keypoints,
+            "keypoints_camera": cam,
+            "visibility": visibility,
+            "box": mask_box(mask, 1, keypoints),
+            "size": self.size,
+            "camera": self.intrinsics(fov),
+        }
+
+    def _surroundings(self, rng, world: np.ndarray, target: np.ndarray, distance: float, fov: float) -> None:
+        """The world light (an HDRI, a sky or a colour), the backdrop or the HDRI behind the subject,
+        area lights aimed at `target`, and occluders in front of the points `world` [K, 3]."""
         cfg = self.cfg
         hdri = None
         if self.hdris and rng.random() < cfg.lighting.get("hdri_fraction", 0.5):
@@ -107,28 +124,27 @@ class BlenderScene:
             for _ in range(int(rng.integers(1, cfg.occluders.max_count + 1))):
                 self._occluder(rng, world, fov)
 
+    def _render(self, rng, frame_path: Path) -> None:
+        """Render the frame to `frame_path`, with the phone's look if the scene asks for it."""
         self.scene.cycles.seed = int(rng.integers(2**31 - 1))
         self.scene.render.filepath = str(frame_path)
         render_quietly()
-        if cfg.camera.get("phone"):
+        if self.cfg.camera.get("phone"):
             phone_effects(rng, frame_path)
-        mask = self._mask(subject, mask_path)
 
+    def intrinsics(self, fov: float) -> dict:
+        f = self.size / 2 / math.tan(fov / 2)
+        return {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2}
+
+    def project(self, world: np.ndarray, fov: float, root) -> tuple[np.ndarray, np.ndarray]:
+        """(keypoints [K, 3]: pixels, z relative to `root` (a point's index, or a point [3] in the
+        world) at x's scale; camera coordinates [K, 3], metres) of world points [K, 3]."""
         f = self.size / 2 / math.tan(fov / 2)
         cam = world * np.array([1, -1, -1])  # camera coordinates, metres
         uv = cam[:, :2] / cam[:, 2:3] * f + self.size / 2
-        z = (cam[:, 2] - cam[root, 2]) * f / cam[root, 2]
-        visibility = self._visibility(world, subject, uv, tolerance)
-        ys, xs = np.nonzero(mask)
-        box = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if len(xs) else [*uv.min(0), *uv.max(0)]
-        return {
-            "keypoints": np.concatenate([uv, z[:, None]], 1),
-            "keypoints_camera": cam,
-            "visibility": visibility,
-            "box": np.asarray(box, np.float32),
-            "size": self.size,
-            "camera": {"fx": f, "fy": f, "cx": self.size / 2, "cy": self.size / 2},
-        }
+        depth = cam[root, 2] if np.ndim(root) == 0 else float(root[2]) * -1
+        z = (cam[:, 2] - depth) * f / depth
+        return np.concatenate([uv, z[:, None]], 1), cam
 
     def _link(self, obj):
         self.scene.collection.objects.link(obj)
@@ -170,7 +186,7 @@ class BlenderScene:
         return mat
 
     def _backdrop(self, rng, distance: float, fov: float):
-        depth = distance + float(rng.uniform(0.15, 1.0))
+        depth = distance + float(rng.uniform(*self.cfg.background.get("depth_m", (0.15, 1.0))))
         size = 2.4 * depth * math.tan(fov / 2)
         mesh = bpy.data.meshes.new("backdrop")
         mesh.from_pydata([(-1, -1, 0), (1, -1, 0), (1, 1, 0), (-1, 1, 0)], [], [(0, 1, 2, 3)])
@@ -253,15 +269,15 @@ class BlenderScene:
         lo, hi = self.cfg.lighting.area_lights
         for _ in range(int(rng.integers(lo, hi + 1))):
             light = bpy.data.lights.new("area", "AREA")
-            light.size = float(rng.uniform(0.1, 0.6))
-            light.energy = float(rng.uniform(2, 20))
+            light.size = float(rng.uniform(*self.cfg.lighting.get("area_size_m", (0.1, 0.6))))
+            light.energy = float(rng.uniform(*self.cfg.lighting.get("area_energy_w", (2, 20))))
             kelvin_tint = _hsv_to_rgb(
                 rng.uniform(0.02, 0.12) if rng.random() < 0.7 else rng.uniform(0.5, 0.65), rng.uniform(0, 0.35), 1.0
             )
             light.color = kelvin_tint
             obj = self._link(bpy.data.objects.new("area", light))
             direction = _unit(np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.2, 1.2)]))
-            position = target + direction * rng.uniform(0.4, 1.5)
+            position = target + direction * rng.uniform(*self.cfg.lighting.get("area_distance_m", (0.4, 1.5)))
             obj.location = Vector(position)
             obj.rotation_euler = Vector(target - position).to_track_quat("-Z", "Y").to_euler()
 
@@ -301,17 +317,24 @@ class BlenderScene:
         bsdf.inputs["Metallic"].default_value = float(rng.random() < 0.2)
         mesh.materials.append(mat)
 
-    def _mask(self, subject: list, path: Path) -> np.ndarray:
-        """Render the subject's visible pixels (white emission, all else black) at 1 sample; save uint8 0/1."""
+    def _mask(self, subject: list, path: Path, instances: list[list] | None = None) -> np.ndarray:
+        """Render the subject's visible pixels (emission, all else black) at 1 sample; save uint8:
+        1 on the subject's objects, or i + 1 on those of instances[i] (up to 3, one colour channel
+        each)."""
         scene = self.scene
-        white = _emission("mask_white", 1.0)
+        instances = instances or [subject]
+        if len(instances) > 3:
+            raise ValueError(f"{len(instances)} instances; a mask render separates up to 3")
+        colours = [(1.0, 1.0, 1.0)] if len(instances) == 1 else [(1.0, 0, 0), (0, 1.0, 0), (0, 0, 1.0)]
+        paints = [_emission(f"mask_{i}", 1.0, c) for i, c in enumerate(colours)]
         black = _emission("mask_black", 0.0)
+        owner = {o.name: i for i, objects in enumerate(instances) for o in objects}
         saved = {}
         for obj in self.frame_objects:
             if obj.type == "MESH":
                 saved[obj.name] = list(obj.data.materials)
                 obj.data.materials.clear()
-                obj.data.materials.append(white if obj in subject else black)
+                obj.data.materials.append(paints[owner[obj.name]] if obj.name in owner else black)
             elif obj.type == "LIGHT":
                 obj.hide_render = True
         world_tree = scene.world.node_tree
@@ -342,7 +365,12 @@ class BlenderScene:
                     obj.data.materials.append(mat)
             elif obj.type == "LIGHT":
                 obj.hide_render = False
-        mask = (cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) > 127).astype(np.uint8)
+        bgr = cv2.imread(str(path))
+        if len(instances) == 1:
+            mask = (cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) > 127).astype(np.uint8)
+        else:
+            lit = bgr[..., ::-1] > 127  # R, G, B: instances 0, 1, 2
+            mask = np.where(lit.any(-1), lit.argmax(-1) + 1, 0).astype(np.uint8)
         cv2.imwrite(str(path), mask)
         return mask
 
@@ -402,14 +430,22 @@ def render_quietly():
         os.close(devnull)
 
 
-def _emission(name: str, strength: float):
+def mask_box(mask: np.ndarray, value: int, points: np.ndarray) -> np.ndarray:
+    """[4] x0, y0, x1, y1 (pixels) of the mask's pixels equal to `value`; of points [K, >=2] where none are."""
+    ys, xs = np.nonzero(mask == value)
+    if not len(xs):
+        return np.concatenate([points[:, :2].min(0), points[:, :2].max(0)]).astype(np.float32)
+    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+
+
+def _emission(name: str, strength: float, colour=(1.0, 1.0, 1.0)):
     mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     mat.use_nodes = True
     nodes = mat.node_tree.nodes
     nodes.clear()
     emit = nodes.new("ShaderNodeEmission")
     emit.inputs["Strength"].default_value = strength
-    emit.inputs["Color"].default_value = (1, 1, 1, 1)
+    emit.inputs["Color"].default_value = (*colour, 1)
     out = nodes.new("ShaderNodeOutputMaterial")
     mat.node_tree.links.new(emit.outputs["Emission"], out.inputs["Surface"])
     return mat
