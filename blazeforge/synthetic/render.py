@@ -3,7 +3,7 @@
 Layout of a render run directory::
 
     shard-00000/frames/000000.png   the RGB frame
-    shard-00000/masks/000000.png    uint8, 1 where the hand is visible
+    shard-00000/masks/000000.png    uint8, i + 1 where instance i (the hand, face or person i) is visible
     shard-00000/labels.jsonl        one sample-schema record per frame, in frame order
     shard-00000/manifest.json       config, seed, shard, count, done, complete
 

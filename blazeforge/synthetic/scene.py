@@ -1,8 +1,8 @@
 """What every synthetic scene shares, built with Blender (bpy, Cycles on the CPU): the render
 settings and camera, a procedural or photographic backdrop, a sky / colour / HDRI world with 1-3
 area lights, random occluders, a skin material in a Monk-scale tone, the object mask pass and
-ray-cast visibility. Scenes (`hand_scene.HandScene`, `face_scene.FaceScene`) add their subject and
-labels and implement `render(rng, frame_path, mask_path) -> labels`.
+ray-cast visibility. Scenes (`hand_scene.HandScene`, `face_scene.FaceScene`, `body_scene.BodyScene`)
+add their subject and labels and implement `render(rng, frame_path, mask_path) -> labels`.
 
 World frame: the camera sits at the origin looking down -Z with +Y up, so camera coordinates
 (x right, y down, z forward) are (X, -Y, -Z).

@@ -96,5 +96,9 @@ def test_a_tiny_render_of_two_people_labels_each_with_its_own_mask(tmp_path):
     hips = sample.keypoints[0, [K["left_hip"], K["right_hip"]]].mean(0)
     np.testing.assert_allclose(sample.auxiliary[0, 0], hips[:2], atol=0.01)
     assert abs(hips[2]) < 0.5  # z relative to the hip centre
+    labels = tmp_path / "shard-00000" / "labels.jsonl"
+    first = labels.read_text()
+    labels.unlink()  # lost: rendered again, the same
+    assert render(compose("render", overrides), tmp_path)["rendered"] == 1 and labels.read_text() == first
     with pytest.raises(BlazeforgeError, match="scene.people"):
         render(compose("render", overrides[:-2] + ["scene.people=[1,4]"]), tmp_path / "bad")
