@@ -1,14 +1,15 @@
 """Do models trained on real photos take our renders for real? `evaluate realism renders=RUN_DIR`.
 
 MediaPipe's published models run through our runtime on every frame of a render run, on the whole
-image as MediaPipe's solutions run on static images: the detector (palm for hands, face for faces),
-its detection-to-ROI rule, the landmark model and its presence threshold. A subject counts as found
-when a landmark instance's box overlaps the labelled points' box by IoU >= `MIN_IOU`; the found
-ones are scored by NME (mean 2D distance over the points, in % of the topology's normalizer: palm
-size, wrist to middle MCP, for hands; the interocular distance for faces), per keypoint (its mean
-error and its mean offset along the subject's own axes: +y from the wrist to the middle MCP for
-hands, from the mouth to the eyes for faces; +x to the image's right of that axis) and per skin
-tone (Monk 1..10).
+image as MediaPipe's solutions run on static images: the detector (palm for hands, face for faces,
+pose for bodies), its detection-to-ROI rule, the landmark model and its presence threshold. A subject counts as found
+when the box of a landmark instance's points overlaps the box of the labelled ones by IoU >=
+`MIN_IOU` (for bodies, of the points inside the image only); the found ones are scored by NME (mean
+2D distance over those points, in % of the normalizer: palm size, wrist to middle MCP, for hands;
+the interocular distance for faces; torso size, shoulder centre to hip centre, for bodies), per
+keypoint (its mean error and its mean offset along the subject's own axes: +y from the wrist to the
+middle MCP for hands, from the mouth to the eyes for faces, from the hips to the shoulders for
+bodies; +x to the image's right of that axis) and per skin tone (Monk 1..10).
 
 Writes metrics.json and report.html (the figures, then the worst renders drawn: green our labels,
 red the model's).
@@ -159,9 +160,10 @@ def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
             rois = detector.process(0, {"IMAGE": rgb})["ROIS"]
             instances = landmarks.process(0, {"IMAGE": rgb, "ROIS": rois})["INSTANCES"]
             box = _box(label[keep])
-            best = max(instances, key=lambda i: _iou(np.array(i.box()), box), default=None)
+            overlaps = [_iou(_box(i.landmarks[: check.count][keep]), box) for i in instances]  # the same points
+            best = instances[int(np.argmax(overlaps))] if instances else None
             entry = {"path": path, "label": label, "tone": record.get("meta", {}).get("skin_tone")}
-            if best is not None and _iou(np.array(best.box()), box) >= MIN_IOU:
+            if best is not None and max(overlaps) >= MIN_IOU:
                 entry["pred"] = best.landmarks[: check.count, :2]
                 start, end = check.axis(label)
                 entry |= compare(entry["pred"], label, check.length(label), end - start, keep)
