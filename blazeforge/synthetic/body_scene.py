@@ -106,9 +106,55 @@ class BodyScene(BlenderScene):
             other.keypoints = _turned(other.keypoints, heading, where)
             people.append(other)
 
+        first = people[0]
+        fov, distance, yaw, close, centre, view = self._camera(rng, first)
+        instances = [self._dress(rng, p, view(p.vertices), fov) for p in people]
+        objects = [o for parts in instances for o in parts]
+
+        world = np.concatenate([view(p.keypoints) for p in people])
+        self._surroundings(rng, world, view(centre), distance, fov)
+        self._floor(rng, view, self.background.startswith("hdri:"))
+        self._render(rng, frame_path)
+        mask = self._mask(objects, mask_path, instances)
+        keypoints, cameras, visibility, auxiliary, boxes = [], [], [], [], []
+        for i, (p, parts) in enumerate(zip(people, instances)):
+            points = view(p.keypoints)
+            hips = points[[LEFT_HIP, RIGHT_HIP]].mean(0)
+            kp, cam = self.project(points, fov, hips)
+            skin_px, _ = self.project(view(p.vertices[_skin_vertices()[::7]]), fov, hips)
+            keypoints.append(kp)
+            cameras.append(cam)
+            auxiliary.append(virtual_keypoints(kp[:, :2], skin_px[:, :2]))
+            seen = self._visibility(points, parts, kp[:, :2], VISIBLE_M) if parts else np.zeros(len(kp), np.float32)
+            visibility.append(seen)
+            boxes.append(mask_box(mask, i + 1, kp))  # the labelled points' box where no pixel shows
+        view_deg = math.degrees(yaw)
+        return {
+            "keypoints": np.stack(keypoints),
+            "keypoints_camera": np.stack(cameras),
+            "visibility": np.stack(visibility),
+            "auxiliary": np.stack(auxiliary),
+            "boxes": np.stack(boxes),
+            "size": self.size,
+            "camera": self.intrinsics(fov),
+            "meta": {
+                "skin_tone": first.tone,
+                "pose": first.pose,
+                "people": count,
+                "view": f"{'upper body' if close else 'whole body'}, yaw {view_deg:.0f} deg, {distance:.1f} m",
+                "identity": _describe(first.identity),
+                "outfit": ", ".join(f"{k} {v}" for k, v in first.outfit.items()),
+                "background": self.background,
+            },
+        }
+
+    def _camera(self, rng, first: Person):
+        """(fov, distance, yaw, close, centre, view): the camera framing the first person whole or
+        its upper body (see the module docstring); view maps floor-frame points [..., 3] to the
+        world frame the scene renders in (the camera at the origin looking down -Z)."""
+        cfg = self.cfg
         fov = math.radians(rng.uniform(*cfg.camera.fov_deg))
         self.camera.data.angle = fov
-        first = people[0]
         skin = first.vertices[_skin_vertices()]
         close = bool(rng.random() < cfg.camera.close_fraction)
         if close:  # the upper body: the shoulders' centre to the head's top, and some of the chest
@@ -145,81 +191,35 @@ class BodyScene(BlenderScene):
         def view(points):
             return (points - eye) @ to_camera.T
 
-        instances, objects = [], []
-        for p in people:
-            vertices = view(p.vertices)
-            keep = human.in_view(vertices, fov)
-            if not keep.any():
-                instances.append([])
-                continue
-            hair_colour = human.hair_colour(rng)
-            dark = tuple(c * 0.6 for c in hair_colour)
-            materials = [human.skin_material(p.tone, rng, brows=dark)] + [human.cloth_material(rng) for _ in "tbs"]
-            skin = human.body_object(vertices, p.regions, materials, keep=keep, attributes={"brow": _BROWS()})
-            lashes = human.body_object(
-                vertices, np.zeros(len(vertices), np.int32), [human.plain_material(dark, 0.5)], 0, None,
-                human.LASHES, "lashes",
-            )  # fmt: skip
-            parts = [self._link(skin), self._link(lashes)]
-            for side in ("left", "right"):
-                eye_mesh = human.body_object(
-                    vertices, np.zeros(len(vertices), np.int32), [human.eye_material(rng)], 0, None,
-                    (f"helper-{makehuman.SIDES[side][1]}-eye",), f"eye_{side}",
-                )  # fmt: skip
-                iris = eye_mesh.data.attributes.new("iris", "FLOAT", "POINT")
-                iris.data.foreach_set("value", human.iris_weights(side)[_eye_vertices(side)])
-                parts.append(self._link(eye_mesh))
-            if rng.random() < cfg.hair_probability:
-                length = sorted(human.HAIR_LENGTHS)[int(rng.integers(len(human.HAIR_LENGTHS)))]
-                hair = human.body_object(
-                    vertices, np.zeros(len(vertices), np.int32), [human.hair_material(rng, hair_colour)], 1,
-                    human.hair_keep(length), ("helper-hair",), "hair",
-                )  # fmt: skip
-                parts.append(self._link(hair))
-            instances.append(parts)
-            objects += parts
+        return fov, distance, yaw, close, centre, view
 
-        world = np.concatenate([view(p.keypoints) for p in people])
-        self._surroundings(rng, world, view(centre), distance, fov)
-        self._floor(rng, view, self.background.startswith("hdri:"))
-        self._render(rng, frame_path)
-        mask = self._mask(objects, mask_path, [i for i in instances if i])
-        keypoints, cameras, visibility, auxiliary, boxes = [], [], [], [], []
-        value = 0
-        for p, parts in zip(people, instances):
-            points = view(p.keypoints)
-            hips = points[[LEFT_HIP, RIGHT_HIP]].mean(0)
-            kp, cam = self.project(points, fov, hips)
-            skin_px, _ = self.project(view(p.vertices[_skin_vertices()[::7]]), fov, hips)
-            keypoints.append(kp)
-            cameras.append(cam)
-            auxiliary.append(virtual_keypoints(kp[:, :2], skin_px[:, :2]))
-            if parts:
-                value += 1
-                visibility.append(self._visibility(points, parts, kp[:, :2], VISIBLE_M))
-                boxes.append(mask_box(mask, value, kp))
-            else:
-                visibility.append(np.zeros(len(kp), np.float32))
-                boxes.append(mask_box(mask, -1, kp))
-        view_deg = math.degrees(yaw)
-        return {
-            "keypoints": np.stack(keypoints),
-            "keypoints_camera": np.stack(cameras),
-            "visibility": np.stack(visibility),
-            "auxiliary": np.stack(auxiliary),
-            "boxes": np.stack(boxes),
-            "size": self.size,
-            "camera": self.intrinsics(fov),
-            "meta": {
-                "skin_tone": first.tone,
-                "pose": first.pose,
-                "people": count,
-                "view": f"{'upper body' if close else 'whole body'}, yaw {view_deg:.0f} deg, {distance:.1f} m",
-                "identity": _describe(first.identity),
-                "outfit": ", ".join(f"{k} {v}" for k, v in first.outfit.items()),
-                "background": self.background,
-            },
-        }
+    def _dress(self, rng, person: Person, vertices: np.ndarray, fov: float) -> list:
+        """The person's objects at `vertices` [V, 3] (world frame): skin and garments, lashes, eyes
+        with an iris, hair or a cap; none when the camera sees none of it."""
+        keep = human.in_view(vertices, fov)
+        if not keep.any():
+            return []
+        hair_colour = human.hair_colour(rng)
+        dark = tuple(c * 0.6 for c in hair_colour)
+        zeros = np.zeros(len(vertices), np.int32)
+        materials = [human.skin_material(person.tone, rng, brows=dark)] + [human.cloth_material(rng) for _ in "tbs"]
+        body = human.body_object(vertices, person.regions, materials, keep=keep, attributes={"brow": _BROWS()})
+        lashes = human.body_object(vertices, zeros, [human.plain_material(dark, 0.5)], 0, None, human.LASHES, "lashes")
+        parts = [self._link(body), self._link(lashes)]
+        for side in ("left", "right"):
+            group = (f"helper-{makehuman.SIDES[side][1]}-eye",)
+            eye = human.body_object(vertices, zeros, [human.eye_material(rng)], 0, None, group, f"eye_{side}")
+            iris = eye.data.attributes.new("iris", "FLOAT", "POINT")
+            iris.data.foreach_set("value", human.iris_weights(side)[_eye_vertices(side)])
+            parts.append(self._link(eye))
+        if rng.random() < self.cfg.hair_probability:
+            length = sorted(human.HAIR_LENGTHS)[int(rng.integers(len(human.HAIR_LENGTHS)))]
+            material = [human.hair_material(rng, hair_colour)]
+            keep_hair = human.hair_keep(length)
+            parts.append(
+                self._link(human.body_object(vertices, zeros, material, 1, keep_hair, ("helper-hair",), "hair"))
+            )
+        return parts
 
     def _floor(self, rng, view, shadow_catcher: bool) -> None:
         """The floor (z = 0, 40 m across, seen through `view`): a shadow catcher under an HDRI
