@@ -6,7 +6,7 @@ mirrored, blended within their group, jittered) with hands in a gesture, skinned
 skin, a top, a bottom and shoes (`human.outfit`), eyes with an iris, hair or a cap; standing on the
 floor. The first person is the one the camera frames: whole (its circumscribed circle a random
 share of the frame, up to `camera.distance_m`) or, in `camera.close_fraction` of frames, the upper
-body; the others stand around. Around them, from `scene.BlenderScene`: an HDRI, a sky or a colour,
+body from the waist up; the others stand around. Around them, from `scene.BlenderScene`: an HDRI, a sky or a colour,
 area lights, a photo or procedural backdrop or the HDRI itself (the floor then catches shadows).
 
 Labels per person (the sample schema's instances, in that order): BlazePose's 33 keypoints
@@ -157,11 +157,11 @@ class BodyScene(BlenderScene):
         self.camera.data.angle = fov
         skin = first.vertices[_skin_vertices()]
         close = bool(rng.random() < cfg.camera.close_fraction)
-        if close:  # the upper body: the shoulders' centre to the head's top, and some of the chest
+        if close:  # waist up: from the hips to the head's top
             shoulders = first.keypoints[[LEFT_SHOULDER, RIGHT_SHOULDER]].mean(0)
             hips = first.keypoints[[LEFT_HIP, RIGHT_HIP]].mean(0)
-            centre = shoulders + (shoulders - hips) * 0.25
-            radius = np.linalg.norm(shoulders - hips) * 1.2
+            centre = hips + (shoulders - hips) * 0.75
+            radius = np.linalg.norm(shoulders - hips) * 1.1
             share = float(rng.uniform(0.7, 1.0))
         else:
             centre = (skin.min(0) + skin.max(0)) / 2
