@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from functools import cache
 from pathlib import Path
 
 import bpy
@@ -203,7 +202,8 @@ class BodyScene(BlenderScene):
         dark = tuple(c * 0.6 for c in hair_colour)
         zeros = np.zeros(len(vertices), np.int32)
         materials = [human.skin_material(person.tone, rng, brows=dark)] + [human.cloth_material(rng) for _ in "tbs"]
-        body = human.body_object(vertices, person.regions, materials, keep=keep, attributes={"brow": _BROWS()})
+        brows = {"brow": human.brow_weights()}
+        body = human.body_object(vertices, person.regions, materials, keep=keep, attributes=brows)
         lashes = human.body_object(vertices, zeros, [human.plain_material(dark, 0.5)], 0, None, human.LASHES, "lashes")
         parts = [self._link(body), self._link(lashes)]
         for side in ("left", "right"):
@@ -248,11 +248,6 @@ class BodyScene(BlenderScene):
         bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.3, 0.95))
         mesh.materials.append(mat)
         obj.is_shadow_catcher = shadow_catcher
-
-
-@cache
-def _BROWS() -> np.ndarray:
-    return human.brow_weights()
 
 
 def _eye_vertices(side: str) -> np.ndarray:

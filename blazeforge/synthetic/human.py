@@ -1,6 +1,8 @@
 """MakeHuman's body as a Blender object: the skin mesh of a posed `makehuman.Body` with its UVs,
 textured subsurface skin in a Monk tone (MakeHuman's skin detail map, nails and lips from its
-region masks), garments on the regions a scene clothes, smooth subdivision. Used by the scenes.
+region masks, brows from a vertex attribute), garments on the regions a scene clothes (a sleeve;
+or a whole outfit: top, bottom, shoes), eyeballs with an iris, hair or a cap on MakeHuman's hair
+helper, smooth subdivision. Used by the scenes.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from __future__ import annotations
 import bpy  # first: Blender's own modules (bmesh, mathutils) load with it
 
 # isort: split
+from functools import cache
+
 import numpy as np
 
 from blazeforge.synthetic import makehuman
@@ -239,6 +243,7 @@ def outfit(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, str]]:
     return regions, {"sleeves": sleeves, "bottom": bottom, "shoes": str(shoes).lower()}
 
 
+@cache
 def brow_weights() -> np.ndarray:
     """[V] 0..1 where the brows are on the rest skin: a band 6 to 16 mm above the eyes' corners,
     from 3 mm inside the inner corner to 8 mm past the outer one, arched, on the front of the head."""
@@ -261,6 +266,7 @@ def brow_weights() -> np.ndarray:
 LASHES = ("helper-l-eyelashes-1", "helper-l-eyelashes-2", "helper-r-eyelashes-1", "helper-r-eyelashes-2")
 
 
+@cache
 def iris_weights(side: str) -> np.ndarray:
     """[V] 1 on the eyeball's vertices within the iris (11.7 mm across) around its most forward
     point at rest, 0 elsewhere (per base.obj vertex; only the side's eye helper is non-zero)."""
@@ -299,6 +305,7 @@ def eye_material(rng: np.random.Generator, iris: str = "iris"):
 HAIR_LENGTHS = {"short": 0.70, "bob": 0.62, "long": 0.0}  # the rest mesh's lowest hair, metres above its centre
 
 
+@cache
 def hair_keep(length: str) -> np.ndarray:
     """[V] the hair helper's vertices of a hair `length` (HAIR_LENGTHS), at rest: above its lowest
     height and behind the hairline (the helper's fringe would hang over the face)."""
