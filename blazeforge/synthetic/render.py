@@ -79,6 +79,18 @@ def _validate(cfg: DictConfig) -> None:
     people = cfg.scene.get("people")  # bodies: how many
     if people is not None and not (len(people) == 2 and 1 <= people[0] <= people[1] <= 3):
         raise BlazeforgeError("scene.people", f"expected [least, most] within 1..3, got {list(people)}")
+    groups = cfg.scene.get("pose_groups")  # bodies: the pose library's groups and their shares
+    if groups is not None:
+        from blazeforge.synthetic.body_poses import GROUPS
+
+        known = set(groups) <= set(GROUPS)
+        shares = [v for v in groups.values() if isinstance(v, int | float) and v >= 0]
+        if not known or len(shares) != len(groups) or not sum(shares) > 0:
+            raise BlazeforgeError(
+                "scene.pose_groups",
+                f"expected shares >= 0 (not all 0) of {', '.join(GROUPS)}; got "
+                + ", ".join(f"{k} {v}" for k, v in groups.items()),
+            )
     kinds = cfg.scene.occluders.get("kinds")  # faces: which occluders
     if kinds is not None and (not len(kinds) or not set(kinds) <= {"glasses", "hair", "hand"}):
         raise BlazeforgeError(

@@ -102,3 +102,7 @@ def test_a_tiny_render_of_two_people_labels_each_with_its_own_mask(tmp_path):
     assert render(compose("render", overrides), tmp_path)["rendered"] == 1 and labels.read_text() == first
     with pytest.raises(BlazeforgeError, match="scene.people"):
         render(compose("render", overrides[:-2] + ["scene.people=[1,4]"]), tmp_path / "bad")
+    with pytest.raises(BlazeforgeError, match="scene.pose_groups"):
+        render(compose("render", overrides + ["+scene.pose_groups.flying=1"]), tmp_path / "bad")
+    with pytest.raises(BlazeforgeError, match="scene.pose_groups"):
+        render(compose("render", overrides + ["scene.pose_groups.upright=-1"]), tmp_path / "bad")
