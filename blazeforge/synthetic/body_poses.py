@@ -17,7 +17,7 @@ import numpy as np
 Direction = tuple[float, float, float]  # (out, forward, up), any length
 Limb = tuple[Direction, Direction]  # upper segment, lower segment
 
-DOWN, UP, FORWARD, BACK, OUT = (0, 0, -1), (0, 0, 1), (0, 1, 0), (0, -1, 0), (1, 0, 0)
+OUT = (1, 0, 0)  # straight out to the side
 ARM_REST: Limb = ((0.15, 0.0, -1.0), (0.12, 0.25, -1.0))  # hanging, the elbow a little bent
 LEG_REST: Limb = ((0.06, 0.0, -1.0), (0.04, -0.03, -1.0))
 
