@@ -1,7 +1,8 @@
 """Labelled frames per second per core at 256 px / 16 samples for each scene, against a bare render.
 
 Scenes: hands on MakeHuman's body (the default), the procedural hand with the settings it had
-before MakeHuman's (no HDRIs, procedural backdrops, no phone look), faces, and one whole person. Baseline (same
+before MakeHuman's (no HDRIs, procedural backdrops, no phone look), faces on MakeHuman's heads (the
+default) and on MediaPipe's mesh alone, and one whole person. Baseline (same
 process, same scene): one Cycles render of the same frame without the label work (mask pass,
 ray-cast visibility, JSON). Ratio = labelled frame time / bare render time. One thread, so the
 rate is per core.
@@ -28,6 +29,7 @@ SCENES = {
         "scene.occluders.size_m=[0.012,0.035]",
     ],
     "faces": ["scene=faces"],
+    "faces_mediapipe_mesh": ["scene=faces", "scene.face_model=mediapipe_mesh"],
     "bodies": ["scene=bodies", "scene.people=[1,1]"],
 }
 

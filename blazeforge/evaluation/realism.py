@@ -130,21 +130,50 @@ def compare(pred: np.ndarray, label: np.ndarray, scale: float, up: np.ndarray, k
     return {"nme": float(np.nanmean(errors)), "errors": errors, "offsets": offsets}
 
 
+class Referee:
+    """MediaPipe's published detector and landmark model of a scene (PIPELINES) through our runtime:
+    called on an RGB image [H, W, 3] uint8 and the labelled points [K, >=2] (pixels), it returns the
+    landmark instance whose points' box overlaps the labelled box by IoU >= MIN_IOU (the best one;
+    of the points inside the image where the scene says so) as points [count, 2], or None."""
+
+    def __init__(self, scene: str):
+        from blazeforge.runtime.calculators.tracking import Detector, Landmarks
+        from blazeforge.runtime.models import resolve
+        from blazeforge.runtime.pipeline import load_models
+
+        self.check = PIPELINES[scene]
+        self.models = resolve([self.check.detector, self.check.landmarks], "mediapipe")
+        context = {"models": load_models(self.models)[0]}
+        self.detector = Detector(context, model=self.check.detector, max_instances=1)
+        self.landmarks = Landmarks(context, model=self.check.landmarks)
+
+    def keep(self, label: np.ndarray, width: int, height: int) -> np.ndarray:
+        """[K] the labelled points compared: those inside the image where the scene says so, else all."""
+        keep = np.ones(len(label), bool)
+        if self.check.in_frame:
+            keep = (label[:, 0] >= 0) & (label[:, 0] < width) & (label[:, 1] >= 0) & (label[:, 1] < height)
+        return keep
+
+    def __call__(self, rgb: np.ndarray, label: np.ndarray) -> np.ndarray | None:
+        count = self.check.count
+        label = np.asarray(label)[:count]
+        keep = self.keep(label, rgb.shape[1], rgb.shape[0])
+        rois = self.detector.process(0, {"IMAGE": rgb})["ROIS"]
+        instances = self.landmarks.process(0, {"IMAGE": rgb, "ROIS": rois})["INSTANCES"]
+        box = _box(label[keep])
+        overlaps = [_iou(_box(i.landmarks[:count][keep]), box) for i in instances]  # the same points
+        if not instances or max(overlaps) < MIN_IOU:
+            return None
+        return instances[int(np.argmax(overlaps))].landmarks[:count, :2]
+
+
 def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
     """The `evaluate realism` report of cfg.evaluate.renders (see the module docstring)."""
-    from blazeforge.runtime.calculators.tracking import Detector, Landmarks
-    from blazeforge.runtime.models import resolve
-    from blazeforge.runtime.pipeline import load_models
-
     if not cfg.evaluate.renders:
         raise BlazeforgeError("evaluate.renders", "expected a render run directory: evaluate realism renders=RUN_DIR")
     scene, frames = read_renders(cfg.evaluate.renders)
-    check = PIPELINES[scene]
-    found_models = resolve([check.detector, check.landmarks], "mediapipe")
-    models, _, _ = load_models(found_models)
-    context = {"models": models}
-    detector = Detector(context, model=check.detector, max_instances=1)
-    landmarks = Landmarks(context, model=check.landmarks)
+    referee = Referee(scene)
+    check = referee.check
     records = []
     with progress("realism", len(frames), "renders") as advance:
         for path, record in frames:
@@ -153,25 +182,18 @@ def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
                 raise BlazeforgeError(path, "not a readable image")
             rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
             label = np.asarray(record["keypoints"], np.float64)[0][: check.count]
-            height, width = rgb.shape[:2]
-            keep = np.ones(len(label), bool)
-            if check.in_frame:
-                keep = (label[:, 0] >= 0) & (label[:, 0] < width) & (label[:, 1] >= 0) & (label[:, 1] < height)
-            rois = detector.process(0, {"IMAGE": rgb})["ROIS"]
-            instances = landmarks.process(0, {"IMAGE": rgb, "ROIS": rois})["INSTANCES"]
-            box = _box(label[keep])
-            overlaps = [_iou(_box(i.landmarks[: check.count][keep]), box) for i in instances]  # the same points
-            best = instances[int(np.argmax(overlaps))] if instances else None
             entry = {"path": path, "label": label, "tone": record.get("meta", {}).get("skin_tone")}
-            if best is not None and max(overlaps) >= MIN_IOU:
-                entry["pred"] = best.landmarks[: check.count, :2]
+            pred = referee(rgb, label)
+            if pred is not None:
+                entry["pred"] = pred
                 start, end = check.axis(label)
-                entry |= compare(entry["pred"], label, check.length(label), end - start, keep)
+                keep = referee.keep(label, rgb.shape[1], rgb.shape[0])
+                entry |= compare(pred, label, check.length(label), end - start, keep)
             records.append(entry)
             advance(1)
     report = summarize(records, scene, check.unit, topology.get(check.topology).names[: check.count])
     report["render_dir"] = str(Path(cfg.evaluate.renders).resolve())
-    report["models"] = {role: f.path.name for role, f in found_models.items()}
+    report["models"] = {role: f.path.name for role, f in referee.models.items()}
     worst = sorted((r for r in records if "nme" in r), key=lambda r: -r["nme"])[: int(cfg.evaluate.worst)]
     missed = [r for r in records if "nme" not in r][: int(cfg.evaluate.worst)]
     (Path(run_dir) / "report.html").write_text(_html(report, worst, missed))

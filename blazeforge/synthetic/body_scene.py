@@ -107,7 +107,13 @@ class BodyScene(BlenderScene):
 
         first = people[0]
         fov, distance, yaw, close, centre, view = self._camera(rng, first)
-        instances = [self._dress(rng, p, view(p.vertices), fov) for p in people]
+        instances = [
+            [
+                self._link(o)
+                for o in human.dress(rng, p.tone, p.regions, view(p.vertices), fov, self.cfg.hair_probability)
+            ]
+            for p in people
+        ]
         objects = [o for parts in instances for o in parts]
 
         world = np.concatenate([view(p.keypoints) for p in people])
@@ -141,7 +147,7 @@ class BodyScene(BlenderScene):
                 "pose": first.pose,
                 "people": count,
                 "view": f"{'upper body' if close else 'whole body'}, yaw {view_deg:.0f} deg, {distance:.1f} m",
-                "identity": _describe(first.identity),
+                "identity": first.identity.describe(),
                 "outfit": ", ".join(f"{k} {v}" for k, v in first.outfit.items()),
                 "background": self.background,
             },
@@ -192,35 +198,6 @@ class BodyScene(BlenderScene):
 
         return fov, distance, yaw, close, centre, view
 
-    def _dress(self, rng, person: Person, vertices: np.ndarray, fov: float) -> list:
-        """The person's objects at `vertices` [V, 3] (world frame): skin and garments, lashes, eyes
-        with an iris, hair or a cap; none when the camera sees none of it."""
-        keep = human.in_view(vertices, fov)
-        if not keep.any():
-            return []
-        hair_colour = human.hair_colour(rng)
-        dark = tuple(c * 0.6 for c in hair_colour)
-        zeros = np.zeros(len(vertices), np.int32)
-        materials = [human.skin_material(person.tone, rng, brows=dark)] + [human.cloth_material(rng) for _ in "tbs"]
-        brows = {"brow": human.brow_weights()}
-        body = human.body_object(vertices, person.regions, materials, keep=keep, attributes=brows)
-        lashes = human.body_object(vertices, zeros, [human.plain_material(dark, 0.5)], 0, None, human.LASHES, "lashes")
-        parts = [self._link(body), self._link(lashes)]
-        for side in ("left", "right"):
-            group = (f"helper-{makehuman.SIDES[side][1]}-eye",)
-            eye = human.body_object(vertices, zeros, [human.eye_material(rng)], 0, None, group, f"eye_{side}")
-            iris = eye.data.attributes.new("iris", "FLOAT", "POINT")
-            iris.data.foreach_set("value", human.iris_weights(side)[_eye_vertices(side)])
-            parts.append(self._link(eye))
-        if rng.random() < self.cfg.hair_probability:
-            length = sorted(human.HAIR_LENGTHS)[int(rng.integers(len(human.HAIR_LENGTHS)))]
-            material = [human.hair_material(rng, hair_colour)]
-            keep_hair = human.hair_keep(length)
-            parts.append(
-                self._link(human.body_object(vertices, zeros, material, 1, keep_hair, ("helper-hair",), "hair"))
-            )
-        return parts
-
     def _floor(self, rng, view, shadow_catcher: bool) -> None:
         """The floor (z = 0, 40 m across, seen through `view`): a shadow catcher under an HDRI
         background, else a matte surface in a muted colour with a noise grain."""
@@ -248,18 +225,3 @@ class BodyScene(BlenderScene):
         bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.3, 0.95))
         mesh.materials.append(mat)
         obj.is_shadow_catcher = shadow_catcher
-
-
-def _eye_vertices(side: str) -> np.ndarray:
-    """The base.obj vertices of a side's eye helper in the order `human.body_object` lays them out."""
-    faces = makehuman.compiled()["faces"][makehuman.group_faces((f"helper-{makehuman.SIDES[side][1]}-eye",))]
-    return np.unique(faces)
-
-
-def _describe(identity: makehuman.Identity) -> str:
-    african, asian, caucasian = identity.ethnicity
-    return (
-        f"gender {identity.gender:.2f}, age {identity.age:.2f}, muscle {identity.muscle:.2f}, "
-        f"weight {identity.weight:.2f}, height {identity.height:.2f}, "
-        f"african {african:.2f} asian {asian:.2f} caucasian {caucasian:.2f}"
-    )

