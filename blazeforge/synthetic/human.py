@@ -1,8 +1,9 @@
 """MakeHuman's body as a Blender object: the skin mesh of a posed `makehuman.Body` with its UVs,
 textured subsurface skin in a Monk tone (MakeHuman's skin detail map, nails and lips from its
 region masks, brows from a vertex attribute), garments on the regions a scene clothes (a sleeve;
-or a whole outfit: top, bottom, shoes), eyeballs with an iris, hair or a cap on MakeHuman's hair
-helper, smooth subdivision. Used by the scenes.
+or a whole outfit: top, bottom, shoes), eyeballs with an iris, teeth and tongue, hair or a cap on
+MakeHuman's hair helper, smooth subdivision; `dress` puts a whole person together. Used by the
+scenes.
 """
 
 from __future__ import annotations
