@@ -34,7 +34,7 @@ from blazeforge.synthetic import body_poses, human, makehuman, makehuman_body, m
 from blazeforge.synthetic.face_geometry import canonical_mesh, lower_lip, region, triangles
 from blazeforge.synthetic.gestures import random_pose as random_gesture
 from blazeforge.synthetic.kinematics import orientation
-from blazeforge.synthetic.scene import MONK, BlenderScene, mask_box, srgb_to_linear
+from blazeforge.synthetic.scene import MONK, BlenderScene, srgb_to_linear
 from blazeforge.topology.face_mesh import NOSE_TIP
 
 EYEBALL_RADIUS = 0.012  # metres
@@ -120,7 +120,8 @@ class FaceScene(BlenderScene):
 
     def head(self, rng: np.random.Generator, identity: makehuman.Identity | None = None, **fixed) -> Head:
         """A random head (see the module docstring); `identity`, and `expression` {name: strength}
-        or `angles` (nod down, turn left, tilt left; degrees) in `fixed`, replace the drawn ones."""
+        or `angles` (turn left, nod down, tilt left, degrees: scene.head_pose_deg's order) in
+        `fixed`, replace the drawn ones."""
         cfg = self.cfg
         identity = identity or makehuman.Identity.random(rng)
         details = makehuman_face.random_details(rng, int(cfg.identity.details), float(cfg.identity.detail_weight))
@@ -178,7 +179,7 @@ class FaceScene(BlenderScene):
             "keypoints": keypoints,
             "keypoints_camera": cam,
             "visibility": visibility,
-            "box": mask_box(np.zeros((1, 1)), 1, keypoints[:468]),
+            "box": np.concatenate([keypoints[:468, :2].min(0), keypoints[:468, :2].max(0)]).astype(np.float32),
             "size": self.size,
             "camera": self.intrinsics(framing.fov),
             "handedness": 0.0,
