@@ -9,7 +9,10 @@ when the box of a landmark instance's points overlaps the box of the labelled on
 the interocular distance for faces; torso size, shoulder centre to hip centre, for bodies), per
 keypoint (its mean error and its mean offset along the subject's own axes: +y from the wrist to the
 middle MCP for hands, from the mouth to the eyes for faces, from the hips to the shoulders for
-bodies; +x to the image's right of that axis) and per skin tone (Monk 1..10).
+bodies; +x to the image's right of that axis) and per skin tone (Monk 1..10). Where the renders
+carry camera-space labels, the NME also in units of the subject's size unforeshortened
+(`nme_true_size`: the palm's or torso's length in space at its depth; the drawn length collapses
+when the subject turns it towards the camera, and errors in its units explode).
 
 Writes metrics.json and report.html (the figures, then the worst renders drawn: green our labels,
 red the model's).
@@ -37,19 +40,20 @@ MIN_IOU = 0.3
 
 
 def _pair(i: int, j: int):
-    return lambda points: (points[i, :2], points[j, :2])
+    return lambda points: (points[i], points[j])
 
 
 def _torso(points: np.ndarray):
-    hips = points[[pose.LEFT_HIP, pose.RIGHT_HIP], :2].mean(0)
-    return hips, points[[pose.LEFT_SHOULDER, pose.RIGHT_SHOULDER], :2].mean(0)
+    hips = points[[pose.LEFT_HIP, pose.RIGHT_HIP]].mean(0)
+    return hips, points[[pose.LEFT_SHOULDER, pose.RIGHT_SHOULDER]].mean(0)
 
 
 @dataclass(frozen=True)
 class Pipeline:
     """How one scene is checked: MediaPipe's detector and landmark roles, the topology and how many
     of its points are compared, the unit's name and its length (labelled points [K, >=2] -> pixels;
-    None: the topology's normalizer), the subject's up (points -> (from, to), [2] each). in_frame:
+    None: the topology's normalizer), the subject's up (points [K, D] -> (from, to), [D] each; for
+    bodies also the unit's ends). in_frame:
     compare only the labelled points inside the image (bodies: framing cuts them off)."""
 
     detector: str
@@ -67,6 +71,19 @@ class Pipeline:
             return float(self.scale(points))
         i, j = topology.get(self.topology).normalizer
         return float(np.linalg.norm(points[i, :2] - points[j, :2]))
+
+    def true_length(self, camera: np.ndarray, focal: float) -> float:
+        """The unit's length in pixels had it faced the camera: its length in space (labelled camera
+        points [K, 3], metres) x `focal` (pixels) / its depth. The drawn length shrinks towards
+        nothing where the subject turns the unit towards the camera (a torso bent towards it, a palm
+        seen edge-on), and errors in its units grow without bound there; this one does not."""
+        camera = np.asarray(camera, np.float64)
+        if self.scale is None:
+            i, j = topology.get(self.topology).normalizer
+            a, b = camera[i], camera[j]
+        else:
+            a, b = self.axis(camera)
+        return float(np.linalg.norm(b - a) * focal / ((a[2] + b[2]) / 2))
 
 
 PIPELINES = {
@@ -188,7 +205,11 @@ def evaluate_realism(cfg: DictConfig, run_dir: Path) -> dict:
                 entry["pred"] = pred
                 start, end = check.axis(label)
                 keep = referee.keep(label, rgb.shape[1], rgb.shape[0])
-                entry |= compare(pred, label, check.length(label), end - start, keep)
+                entry |= compare(pred, label, check.length(label), (end - start)[:2], keep)
+                if record.get("keypoints_camera") and record.get("camera"):
+                    camera = np.asarray(record["keypoints_camera"], np.float64)[0][: check.count]
+                    true = check.length(label) / check.true_length(camera, float(record["camera"]["fx"]))
+                    entry["nme_true_size"] = entry["nme"] * true
             records.append(entry)
             advance(1)
     report = summarize(records, scene, check.unit, topology.get(check.topology).names[: check.count])
@@ -213,6 +234,9 @@ def summarize(records: list[dict], scene: str, unit: str, names: tuple[str, ...]
         "nme": round(float(np.mean([r["nme"] for r in found])), 2) if found else None,
         "median_nme": round(float(np.median([r["nme"] for r in found])), 2) if found else None,
     }
+    if found and all("nme_true_size" in r for r in found):  # in units of the subject's size unforeshortened
+        out["nme_true_size"] = round(float(np.mean([r["nme_true_size"] for r in found])), 2)
+        out["median_nme_true_size"] = round(float(np.median([r["nme_true_size"] for r in found])), 2)
     if found:
         errors = np.nanmean([r["errors"] for r in found], 0)  # NaN: a point no found render kept
         offsets = np.nanmean([r["offsets"] for r in found], 0)
@@ -240,8 +264,11 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
     rows = [
         ("found", f"{metrics['found']} of {metrics['renders']} ({100 * metrics['found_share']:.0f}%)"),
         ("NME", f"{_fixed(metrics['nme'])}{metrics['unit']} (median {_fixed(metrics['median_nme'])})"),
-        ("models", ", ".join(metrics["models"].values())),
     ]
+    if "nme_true_size" in metrics:
+        true = f"{_fixed(metrics['nme_true_size'])}{metrics['unit']} (median {_fixed(metrics['median_nme_true_size'])})"
+        rows.append(("NME, true size", f"{true}: the unit unforeshortened"))
+    rows.append(("models", ", ".join(metrics["models"].values())))
     return rows
 
 
@@ -281,13 +308,19 @@ def _html(report: dict, worst: list[dict], missed: list[dict]) -> str:
         )
 
     nme = f"{_fixed(report['nme'])}{unit}"
+    true_size = ""
+    if "nme_true_size" in report:
+        true_size = (
+            f"; in units of the subject's {unit[2:]} unforeshortened (its length in space at its depth)"
+            f" {_fixed(report['nme_true_size'])}{unit} (median {_fixed(report['median_nme_true_size'])})"
+        )
     return f"""<!doctype html><html><head><meta charset=utf-8><title>Realism report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px}}figure{{display:inline-block;margin:4px}}</style></head><body>
 <h1>Realism: {html.escape(report["render_dir"])}</h1>
 <p id=summary>MediaPipe's {html.escape(", ".join(report["models"].values()))} found {report["found"]} of
 {report["renders"]} {html.escape(report["scene"])} ({100 * report["found_share"]:.0f}%); where found, NME {nme}
-(median {_fixed(report["median_nme"])}).</p>
+(median {_fixed(report["median_nme"])}){true_size}.</p>
 <h2>By skin tone</h2><table><tr><th>tone</th><th>renders</th><th>found</th><th>NME ({unit})</th></tr>{tones}</table>
 <h2>By keypoint ({unit}; offset along the subject's axes: x right, y up)</h2>
 <table><tr><th>keypoint</th><th>error</th><th>offset x</th><th>offset y</th></tr>{points}</table>

@@ -37,8 +37,9 @@ SCENES = {
 }
 # faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's);
 # faces-v3: the points on MakeHuman's heads by the fitted binding (face_model=makehuman);
-# hands-v2: MakeHuman's hand keypoints shifted along its bent bones (makehuman_hand.KEYPOINT_SHIFTS).
-LABEL_VERSIONS = {"hands": "hands-v2", "faces": "faces-v3", "bodies": "bodies-v1"}
+# hands-v2: MakeHuman's hand keypoints shifted along its bent bones (makehuman_hand.KEYPOINT_SHIFTS);
+# bodies-v2: the pinky, index and thumb points (the hand's) move with them.
+LABEL_VERSIONS = {"hands": "hands-v2", "faces": "faces-v3", "bodies": "bodies-v2"}
 
 
 def shard_sizes(n: int, shards: int) -> list[int]:

@@ -44,6 +44,23 @@ def test_body_renders_are_scored_in_torso_sizes():
     assert PIPELINES["hands"].length(hand) == pytest.approx(30.0)  # the topology's normalizer
 
 
+def test_the_true_size_does_not_collapse_when_the_torso_turns_towards_the_camera():
+    camera = np.zeros((33, 3))
+    camera[:, 2] = 2.0  # metres in front of the camera
+    camera[[11, 12], 1] = -0.5  # shoulders 0.5 m above the hips
+    bodies = PIPELINES["bodies"]
+    assert bodies.true_length(camera, 256.0) == pytest.approx(64.0)  # 0.5 m x 256 px / 2 m
+    bent = camera.copy()
+    bent[[11, 12]] = (0.0, -0.05, 1.5)  # bent towards the camera: drawn a few pixels long
+    drawn = bent[:, :2] / bent[:, 2:] * 256
+    assert bodies.length(drawn) < 10
+    assert bodies.true_length(bent, 256.0) == pytest.approx(np.sqrt(0.05**2 + 0.5**2) * 256 / 1.75)
+    hand = np.zeros((21, 3))
+    hand[:, 2] = 0.5
+    hand[9] = (0.0, 0.0, 0.59)  # the palm edge-on, pointing away: 9 cm long in space
+    assert PIPELINES["hands"].true_length(hand, 300.0) == pytest.approx(0.09 * 300 / 0.545)
+
+
 def test_the_summary_groups_skin_tones_in_monk_order():
     records = [{"tone": t, "nme": 5.0, "errors": np.ones(21), "offsets": np.zeros((21, 2))} for t in ("10", "2", 1)]
     records.append({"tone": "2"})  # labels.jsonl's meta holds strings
@@ -62,6 +79,7 @@ def test_realism_on_tiny_renders_writes_figures_and_a_report(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["scene"] == "hands" and metrics["renders"] == 3 and metrics["unit"] == "% palm size"
     assert metrics["found"] >= 1 and metrics["nme"] < 40  # MediaPipe's models find MakeHuman's hands
+    assert 0 < metrics["nme_true_size"] <= metrics["nme"] * 1.2  # the unit unforeshortened: as long or longer
     assert [k["name"] for k in metrics["keypoints"]][:2] == ["wrist", "thumb_cmc"]
     page = (out / "report.html").read_text()
     assert "Realism" in page and "Monk" in page and "data:image/png;base64" in page

@@ -82,7 +82,7 @@ def test_a_tiny_render_of_two_people_labels_each_with_its_own_mask(tmp_path):
     assert render(compose("render", overrides), tmp_path)["rendered"] == 1
     sample = next(iter(read_jsonl(tmp_path / "shard-00000" / "labels.jsonl", num_keypoints=33)))
     assert sample.num_instances == 2 and sample.auxiliary.shape == (2, 2, 2)
-    assert sample.meta["people"] == "2" and sample.meta["label_version"] == "bodies-v1" and "pose" in sample.meta
+    assert sample.meta["people"] == "2" and sample.meta["label_version"] == "bodies-v2" and "pose" in sample.meta
     mask = cv2.imread(str(tmp_path / "shard-00000" / sample.mask), cv2.IMREAD_GRAYSCALE)
     assert mask.shape == (128, 128) and set(np.unique(mask)) <= {0, 1, 2} and (mask == 1).any()
     assert set(np.unique(sample.visibility)) <= {0.0, 1.0} and sample.visibility[0].sum() > 10
