@@ -174,7 +174,7 @@ class FaceScene(BlenderScene):
         self._mask(parts, mask_path)
         keypoints, cam = self.project(world, framing.fov, NOSE_TIP)
         visibility = self._visibility(world, parts, keypoints[:, :2], HEAD_VISIBLE_M)
-        nod, turn, tilt = head.angles[1], head.angles[0], head.angles[2]
+        turn, nod, tilt = head.angles
         return {
             "keypoints": keypoints,
             "keypoints_camera": cam,

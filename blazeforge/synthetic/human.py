@@ -371,8 +371,7 @@ def dress(
     """A person's objects (not linked) at `vertices` [V, 3] (base.obj's, world frame, the camera at
     the origin looking down -Z): the skin in Monk tone `tone` with brows and the garments of
     `regions` (`outfit`), lashes, teeth and tongue, eyeballs with an iris, hair or a cap with
-    `hair_probability`;
-    none when the camera sees none of it."""
+    `hair_probability`; none when the camera sees none of it."""
     keep = in_view(vertices, fov)
     if not keep.any():
         return []
