@@ -24,6 +24,7 @@ HAND_BONES = ("wrist", "metacarpal1", "metacarpal2", "metacarpal3", "metacarpal4
     f"finger{i}-{j}" for i in range(1, 6) for j in (1, 2, 3)
 )
 ALBEDO = 0.6
+SATURATION = 2.0
 # The head's and neck's bones (bare skin).
 FACE_BONES = ("neck",) + HEAD_BONES
 SLEEVES = {"none": ("lowerarm01", "lowerarm02", "upperarm02"), "short": ("lowerarm01", "lowerarm02"), "long": ()}
@@ -45,14 +46,23 @@ def _texture(nodes, name: str, colour: bool = False):
     return node
 
 
+def skin_albedo(tone: int) -> tuple[float, float, float]:
+    """The linear RGB albedo of Monk tone `tone` (1..10). The swatches are skin as photographed, a
+    perceptual scale: light skin's albedo is lower (ALBEDO of its swatch at Monk 1, all of it at
+    Monk 10) and redder, and every tone's chroma is SATURATION times the swatch's at the same
+    luminance (the swatches alone render light hands grey-white as plaster and dark ones as black
+    rubber: with them MediaPipe's palm detector missed a third of Monk 1 hands)."""
+    albedo = ALBEDO + (1 - ALBEDO) * (tone - 1) / 9
+    color = np.array([c * f * albedo for c, f in zip(srgb_to_linear(MONK[tone - 1]), (1.0, 0.92, 0.88))])
+    luma = float(color @ (0.2126, 0.7152, 0.0722))
+    return tuple(float(c) for c in np.clip(luma + SATURATION * (color - luma), 0.0, 1.0))
+
+
 def skin_material(tone: int, rng: np.random.Generator, brows: tuple[float, float, float] | None = None):
     """Subsurface skin of Monk tone `tone` (1..10), its albedo varied by MakeHuman's skin detail
     map and a flush noise, creases as bump; nails (paler, glossier) and lips (redder) from MakeHuman's
     region masks; brows (a linear colour) where the mesh's `brow` attribute (`brow_weights`) is."""
-    # The swatches are skin as photographed; light skin's albedo is lower (0.6 of its swatch at Monk 1,
-    # all of it at Monk 10) and redder.
-    albedo = ALBEDO + (1 - ALBEDO) * (tone - 1) / 9
-    color = tuple(c * f * albedo for c, f in zip(srgb_to_linear(MONK[tone - 1]), (1.0, 0.92, 0.88)))
+    color = skin_albedo(tone)
     mat = bpy.data.materials.new("skin")
     mat.use_nodes = True
     nodes, links = mat.node_tree.nodes, mat.node_tree.links

@@ -116,3 +116,17 @@ def test_keypoint_shifts_follow_the_bent_bones_and_mirror_between_hands():
         moves[side] = (makehuman_hand.shifted(raw[side], side, shifts) - raw[side]) @ f
     assert np.abs(moves["left"]).max() > 0.002  # metres: the shifts do move the points
     assert np.allclose(moves["left"], moves["right"] * [-1, 1, 1], atol=1e-4)
+
+
+def test_skin_albedo_is_redder_than_the_swatch_and_keeps_its_luminance():
+    from blazeforge.synthetic import human
+    from blazeforge.synthetic.scene import MONK, srgb_to_linear
+
+    weights = np.array([0.2126, 0.7152, 0.0722])
+    for tone in (1, 2, 10):
+        albedo, swatch = np.array(human.skin_albedo(tone)), np.array(srgb_to_linear(MONK[tone - 1]))
+        assert albedo[0] / albedo[2] > 1.5 * swatch[0] / swatch[2]  # light skin is not grey plaster
+        scale = human.ALBEDO + (1 - human.ALBEDO) * (tone - 1) / 9
+        assert albedo @ weights == pytest.approx(scale * (swatch * (1.0, 0.92, 0.88)) @ weights, rel=1e-6)
+    lightness = [np.array(human.skin_albedo(t)) @ weights for t in (1, 5, 6, 8, 10)]
+    assert lightness == sorted(lightness, reverse=True)
