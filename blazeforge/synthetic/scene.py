@@ -399,10 +399,33 @@ def noise_bump(mat, scale: float, strength: float) -> None:
     links.new(bump.outputs["Normal"], nodes["Principled BSDF"].inputs["Normal"])
 
 
+EXPOSURE_TARGET = 0.18  # the metered mean a phone exposes for: middle grey, linear
+MAX_EXPOSURE_GAIN = 8.0  # at most three stops brighter
+
+
+def auto_exposure(image: np.ndarray) -> np.ndarray:
+    """A phone's auto-exposure on an 8-bit sRGB image [H, W, 3] (BGR): brightened until its
+    centre-weighted mean luminance (linear; a Gaussian weight of sigma a third of the frame) reaches
+    EXPOSURE_TARGET, by at most MAX_EXPOSURE_GAIN; frames at or above the target are kept. Renders
+    lit by the dim HDRIs (night, interior) come out a few stops under what a phone would record."""
+    srgb = image.astype(np.float64) / 255
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    h, w = image.shape[:2]
+    y, x = np.ogrid[:h, :w]
+    weight = np.exp(-(((x - w / 2) / w) ** 2 + ((y - h / 2) / h) ** 2) * 4.5)
+    metered = float((linear @ (0.0722, 0.7152, 0.2126) * weight).sum() / weight.sum())
+    gain = min(EXPOSURE_TARGET / max(metered, 1e-6), MAX_EXPOSURE_GAIN)
+    if gain <= 1.0:
+        return image
+    linear = np.clip(linear * gain, 0.0, 1.0)
+    srgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(srgb * 255).astype(np.uint8)
+
+
 def phone_effects(rng, path: Path) -> None:
-    """A phone camera's look on the PNG at `path`, in place: sometimes a slight defocus blur, sensor
-    noise, and JPEG compression at a random quality."""
-    image = cv2.imread(str(path))
+    """A phone camera's look on the PNG at `path`, in place: its auto-exposure (`auto_exposure`),
+    sometimes a slight defocus blur, sensor noise, and JPEG compression at a random quality."""
+    image = auto_exposure(cv2.imread(str(path)))
     if rng.random() < 0.5:
         image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(0.3, 1.0)))
     noisy = image.astype(np.float32) + rng.normal(0, rng.uniform(0.5, 4.0), image.shape)

@@ -75,3 +75,21 @@ def test_the_procedural_hand_is_still_there(tmp_path):
     assert mask.max() == 1 and sample.visibility.sum() > 0
     with pytest.raises(BlazeforgeError, match="scene.hand_model"):
         render(compose("render", TINY + ["render.n=1", "scene.hand_model=clay"]), tmp_path / "bad")
+
+
+def test_auto_exposure_brightens_dim_frames_by_at_most_its_gain_and_keeps_bright_ones():
+    from blazeforge.synthetic.scene import EXPOSURE_TARGET, MAX_EXPOSURE_GAIN, auto_exposure
+
+    def linear(image):
+        srgb = image.astype(np.float64) / 255
+        return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4).mean()
+
+    ramp = np.tile(np.linspace(0, 255, 64, dtype=np.uint8)[None, :, None], (64, 1, 3))
+    bright = ramp.copy()
+    assert linear(bright) > EXPOSURE_TARGET and np.array_equal(auto_exposure(bright), bright)
+    dim = (ramp * 0.45).astype(np.uint8)  # about 2.7 stops under: brought up to the target
+    assert linear(auto_exposure(dim)) == pytest.approx(EXPOSURE_TARGET, rel=0.1)
+    night = (ramp * 0.05).astype(np.uint8)  # far under: the gain stops at its bound
+    out = auto_exposure(night)
+    assert linear(out) == pytest.approx(MAX_EXPOSURE_GAIN * linear(night), rel=0.1)
+    assert (np.diff(out[0, :, 0].astype(int)) >= 0).all()  # the tones keep their order
