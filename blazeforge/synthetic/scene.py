@@ -25,14 +25,22 @@ from blazeforge.synthetic.kinematics import random_rotation
 MONK = ("f6ede4", "f3e7db", "f7ead0", "eadaba", "d7bd96", "a07e56", "825c43", "604134", "3a312a", "292420")
 
 
+def srgb_decode(srgb) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] (any shape) -> linear ones."""
+    srgb = np.asarray(srgb, np.float64)
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_encode(linear) -> np.ndarray:
+    """Linear values in [0, 1] (any shape) -> sRGB-encoded ones."""
+    linear = np.asarray(linear, np.float64)
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
 def srgb_to_linear(hex_or_rgb) -> tuple[float, float, float]:
-    rgb = (
-        np.array([int(hex_or_rgb[i : i + 2], 16) / 255 for i in (0, 2, 4)])
-        if isinstance(hex_or_rgb, str)
-        else np.asarray(hex_or_rgb, float)
-    )
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return tuple(float(c) for c in lin)
+    """A colour ("rrggbb" hex, or sRGB values in [0, 1]) as linear RGB."""
+    rgb = [int(hex_or_rgb[i : i + 2], 16) / 255 for i in (0, 2, 4)] if isinstance(hex_or_rgb, str) else hex_or_rgb
+    return tuple(float(c) for c in srgb_decode(rgb))
 
 
 class BlenderScene:
@@ -408,8 +416,7 @@ def auto_exposure(image: np.ndarray) -> np.ndarray:
     centre-weighted mean luminance (linear; a Gaussian weight of sigma a third of the frame) reaches
     EXPOSURE_TARGET, by at most MAX_EXPOSURE_GAIN; frames at or above the target are kept. Renders
     lit by the dim HDRIs (night, interior) come out a few stops under what a phone would record."""
-    srgb = image.astype(np.float64) / 255
-    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    linear = srgb_decode(image / 255)
     h, w = image.shape[:2]
     y, x = np.ogrid[:h, :w]
     weight = np.exp(-(((x - w / 2) / w) ** 2 + ((y - h / 2) / h) ** 2) * 4.5)
@@ -417,9 +424,7 @@ def auto_exposure(image: np.ndarray) -> np.ndarray:
     gain = min(EXPOSURE_TARGET / max(metered, 1e-6), MAX_EXPOSURE_GAIN)
     if gain <= 1.0:
         return image
-    linear = np.clip(linear * gain, 0.0, 1.0)
-    srgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
-    return np.round(srgb * 255).astype(np.uint8)
+    return np.round(srgb_encode(np.clip(linear * gain, 0.0, 1.0)) * 255).astype(np.uint8)
 
 
 def phone_effects(rng, path: Path) -> None:
