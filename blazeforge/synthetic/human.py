@@ -17,7 +17,7 @@ import numpy as np
 
 from blazeforge.synthetic import makehuman
 from blazeforge.synthetic.makehuman_face import HEAD_BONES
-from blazeforge.synthetic.scene import MONK, noise_bump, srgb_to_linear
+from blazeforge.synthetic.scene import LUMA, MONK, noise_bump, srgb_to_linear
 
 # Bones whose skin a scene may leave bare; the rest of the body is clothed.
 HAND_BONES = ("wrist", "metacarpal1", "metacarpal2", "metacarpal3", "metacarpal4") + tuple(
@@ -55,7 +55,7 @@ def skin_albedo(tone: int) -> tuple[float, float, float]:
     on them, 93% with this chroma."""
     albedo = ALBEDO + (1 - ALBEDO) * (tone - 1) / 9
     color = np.array([c * f * albedo for c, f in zip(srgb_to_linear(MONK[tone - 1]), (1.0, 0.92, 0.88))])
-    luma = float(color @ (0.2126, 0.7152, 0.0722))
+    luma = float(color @ LUMA)
     return tuple(float(c) for c in np.clip(luma + SATURATION * (color - luma), 0.0, 1.0))
 
 

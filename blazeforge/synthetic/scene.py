@@ -25,6 +25,9 @@ from blazeforge.synthetic.kinematics import random_rotation
 MONK = ("f6ede4", "f3e7db", "f7ead0", "eadaba", "d7bd96", "a07e56", "825c43", "604134", "3a312a", "292420")
 
 
+LUMA = (0.2126, 0.7152, 0.0722)  # Rec. 709 luminance weights of linear R, G, B
+
+
 def srgb_decode(srgb) -> np.ndarray:
     """sRGB-encoded values in [0, 1] (any shape) -> linear ones."""
     srgb = np.asarray(srgb, np.float64)
@@ -420,7 +423,7 @@ def auto_exposure(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     y, x = np.ogrid[:h, :w]
     weight = np.exp(-(((x - w / 2) / w) ** 2 + ((y - h / 2) / h) ** 2) * 4.5)
-    metered = float((linear @ (0.0722, 0.7152, 0.2126) * weight).sum() / weight.sum())
+    metered = float((linear @ LUMA[::-1] * weight).sum() / weight.sum())
     gain = min(EXPOSURE_TARGET / max(metered, 1e-6), MAX_EXPOSURE_GAIN)
     if gain <= 1.0:
         return image

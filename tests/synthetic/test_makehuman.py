@@ -120,9 +120,9 @@ def test_keypoint_shifts_follow_the_bent_bones_and_mirror_between_hands():
 
 def test_skin_albedo_is_redder_than_the_swatch_and_keeps_its_luminance():
     from blazeforge.synthetic import human
-    from blazeforge.synthetic.scene import MONK, srgb_to_linear
+    from blazeforge.synthetic.scene import LUMA, MONK, srgb_to_linear
 
-    weights = np.array([0.2126, 0.7152, 0.0722])
+    weights = np.array(LUMA)
     for tone in (1, 2, 10):
         albedo, swatch = np.array(human.skin_albedo(tone)), np.array(srgb_to_linear(MONK[tone - 1]))
         assert albedo[0] / albedo[2] > 1.5 * swatch[0] / swatch[2]  # light skin is not grey plaster
