@@ -112,12 +112,17 @@ def _run(cfg, run_dir, task):
     return run(cfg, run_dir)
 
 
-def _bench(cfg, run_dir, task):
-    from blazeforge.recipes.detection.ablation import bench
+# bench.ablation -> the module whose bench(cfg, run_dir, stage) runs it
+ABLATIONS = {"blazepalm": "blazeforge.recipes.detection.ablation", "blazepose": "blazeforge.recipes.pose.ablation"}
 
-    if cfg.bench.ablation != "blazepalm":
-        raise BlazeforgeError("bench.ablation", f"expected blazepalm, got {cfg.bench.ablation!r}")
-    return bench(cfg, run_dir, stage)
+
+def _bench(cfg, run_dir, task):
+    import importlib
+
+    name = str(cfg.bench.ablation)
+    if name not in ABLATIONS:
+        raise BlazeforgeError("bench.ablation", f"expected {' | '.join(ABLATIONS)}, got {name!r}")
+    return importlib.import_module(ABLATIONS[name]).bench(cfg, run_dir, stage)
 
 
 STAGES = {

@@ -352,3 +352,79 @@ def export(cfg, run_dir) -> dict:
     from blazeforge.engine import run_stage
 
     return run_stage("export", cfg, run_dir)[1]
+
+
+# A standing person's 33 BlazePose points (x right, y down; hips centre at 0; about 1.8 tall).
+_BODY = np.array([
+    (0, -0.62), (0.015, -0.66), (0.03, -0.66), (0.045, -0.66), (-0.015, -0.66), (-0.03, -0.66), (-0.045, -0.66),
+    (0.07, -0.64), (-0.07, -0.64), (0.02, -0.58), (-0.02, -0.58), (0.18, -0.45), (-0.18, -0.45),
+    (0.22, -0.18), (-0.22, -0.18), (0.24, 0.05), (-0.24, 0.05), (0.25, 0.12), (-0.25, 0.12),
+    (0.23, 0.13), (-0.23, 0.13), (0.21, 0.10), (-0.21, 0.10), (0.1, 0.0), (-0.1, 0.0),
+    (0.11, 0.42), (-0.11, 0.42), (0.12, 0.82), (-0.12, 0.82), (0.11, 0.86), (-0.11, 0.86),
+    (0.15, 0.9), (-0.15, 0.9),
+])  # fmt: skip
+
+
+def body_points(rng: np.random.Generator, size: int = 128) -> np.ndarray:
+    """[33, 3] pixel keypoints of a standing person, arms raised at random, turned a little and placed
+    in a size x size image (z: 0)."""
+    xy = _BODY.copy()
+    for side, (shoulder, elbow, wrist, *hand) in ((1, (11, 13, 15, 17, 19, 21)), (-1, (12, 14, 16, 18, 20, 22))):
+        angle = side * rng.uniform(0, 2.5)  # the arm swings up about the shoulder
+        c, s = np.cos(angle), np.sin(angle)
+        arm = [elbow, wrist, *hand]
+        xy[arm] = (xy[arm] - xy[shoulder]) @ np.array([[c, -s], [s, c]]).T + xy[shoulder]
+    angle = rng.uniform(-0.4, 0.4)
+    c, s = np.cos(angle), np.sin(angle)
+    xy = xy @ np.array([[c, -s], [s, c]]).T
+    kp = np.zeros((33, 3))
+    kp[:, :2] = xy * size * rng.uniform(0.3, 0.45) + rng.uniform(0.4, 0.6, 2) * size
+    return kp
+
+
+def fake_bodies(root: Path, count: int = 8, size: int = 128, seed: int = 3) -> Path:
+    """A render run directory of scene=bodies' layout with drawn stick people: frames/, masks/ (1 on
+    the drawn body), labels.jsonl with visibility and the two virtual keypoints, config.yaml naming
+    the pose topology."""
+    from blazeforge.topology.pose import EDGES as BODY_EDGES
+    from blazeforge.topology.pose import virtual_keypoints
+
+    rng = np.random.default_rng(seed)
+    folder = root / "shard-00000"
+    (folder / "frames").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    (root / "config.yaml").write_text("scene:\n  topology: pose\n")
+    for frame in range(count):
+        kp = body_points(rng, size)
+        image = np.full((size, size, 3), rng.integers(0, 255, 3), np.uint8)
+        mask = np.zeros((size, size), np.uint8)
+        for i, j in BODY_EDGES:
+            a, b = tuple(int(v) for v in kp[i, :2]), tuple(int(v) for v in kp[j, :2])
+            cv2.line(image, a, b, (200, 160, 140), 4)
+            cv2.line(mask, a, b, 1, 4)
+        cv2.circle(image, tuple(int(v) for v in kp[0, :2]), 6, (200, 160, 140), -1)
+        cv2.circle(mask, tuple(int(v) for v in kp[0, :2]), 6, 1, -1)
+        name = f"frames/{frame:06d}.png"
+        cv2.imwrite(str(folder / name), image)
+        cv2.imwrite(str(folder / f"masks/{frame:06d}.png"), mask)
+        ys, xs = np.nonzero(mask)
+        body = np.stack([xs, ys], -1).astype(np.float64)
+        visibility = (rng.random(33) > 0.2).astype(np.float32)
+        append_jsonl(
+            folder / "labels.jsonl",
+            Sample(
+                image=name,
+                mask=f"masks/{frame:06d}.png",
+                width=size,
+                height=size,
+                keypoints=kp[None].astype(np.float32),
+                keypoint_mask=np.ones((1, 33, 3), bool),
+                visibility=visibility[None],
+                boxes=np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32),
+                presence=np.ones(1, np.float32),
+                handedness=np.full(1, 0.5, np.float32),
+                auxiliary=virtual_keypoints(kp[:, :2], body)[None].astype(np.float32),
+                meta={"source": "synthetic", "subject_id": f"p{frame}", "skin_tone": str(1 + frame % 10)},
+            ),
+        )
+    return root

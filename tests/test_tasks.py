@@ -14,7 +14,7 @@ from blazeforge.geometry.roi import Roi
 from blazeforge.models import load_model
 from blazeforge.recipes.detection import kinds
 from blazeforge.runtime.models import load_detector, load_landmarks, resolve
-from tests.fixtures import face_mesh_coco, fake_renders, hand_points, pasted_faces
+from tests.fixtures import face_mesh_coco, fake_bodies, fake_renders, hand_points, pasted_faces
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,7 @@ def dataset(tmp_path_factory):
         "hand": lambda: ["data=hands", f"renders={fake_renders(root / 'hands', shards=2, per_shard=6)}"],
         "face_keypoints": lambda: ["data=faces", f"coco={pasted_faces(root / 'faces', count=8)}"],
         "face_mesh": lambda: ["data=face_mesh", f"coco={face_mesh_coco(root / 'mesh', count=6)}"],
+        "pose": lambda: ["data=bodies", f"renders={fake_bodies(root / 'bodies', count=8)}"],
         "face_mesh_iris": lambda: [
             "data=face_mesh_iris",
             f"coco={face_mesh_coco(root / 'iris', count=6, irises=True)}",
@@ -67,11 +68,10 @@ def test_every_task_trains_reloads_exports_and_runs(name, dataset, tmp_path):
     data = dataset(task.data_topology(recipe))
     quick = ["experiment=smoke", "trainer.wandb=disabled", "export.calibration=4"]
     extra = ["recipe.synthetic=64"] if name == "gesture" else []  # the posed hands it adds to the renders'
+    extra += [f"trainer.epochs={len(recipe.get('phases') or [None])}"]  # an epoch for each phase
     cfg = configure(
         "train",
-        [f"recipe={name}", f"dataset={data}", "trainer.epochs=1", "trainer.steps_per_epoch=1", "trainer.batch_size=2"]
-        + quick
-        + extra,
+        [f"recipe={name}", f"dataset={data}", "trainer.steps_per_epoch=1", "trainer.batch_size=2"] + quick + extra,
     )
     train_dir, trained = run_stage("train", cfg, tmp_path / "train")
     assert trained["task"] == name and np.isfinite(trained["train_loss"])

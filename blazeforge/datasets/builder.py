@@ -48,17 +48,19 @@ def _builder_class():
     class SampleDataset(tfds.core.GeneratorBasedBuilder):
         """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
 
-        VERSION = tfds.core.Version("1.3.0")
+        VERSION = tfds.core.Version("1.4.0")
         RELEASE_NOTES = {
             "1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
             "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG.",
             "1.2.0": "K keypoints of the dataset's topology (21 hands, 6 face detection).",
             "1.3.0": "The instance mask (PNG bytes, i + 1 on instance i; empty where none).",
+            "1.4.0": "auxiliary [N, A, 2] where the topology has A extra points (BlazePose: 2), NaN where unknown.",
         }
 
-        def __init__(self, *, num_keypoints: int = 21, records: dict | None = None, **kwargs):
+        def __init__(self, *, num_keypoints: int = 21, num_auxiliary: int = 0, records: dict | None = None, **kwargs):
             self._records = records or {}
             self._num_keypoints = num_keypoints
+            self._num_auxiliary = num_auxiliary
             super().__init__(**kwargs)
 
         def _info(self):
@@ -76,6 +78,8 @@ def _builder_class():
                 "mask": f.Tensor(shape=(), dtype=np.object_),
                 **{name: f.Text() for name in META_FIELDS},
             }
+            if self._num_auxiliary:  # a zero-sized dimension crashes TensorFlow's serializer
+                features["auxiliary"] = f.Tensor(shape=(None, self._num_auxiliary, 2), dtype=np.float32)
             return self.dataset_info_from_configs(
                 features=f.FeaturesDict(features), description="blazeforge sample schema"
             )
@@ -99,19 +103,30 @@ def _builder_class():
                         "camera": np.array([cam.get(c, 0.0) for c in ("fx", "fy", "cx", "cy")], np.float32),
                         "mask": Path(s.mask).read_bytes() if s.mask else b"",
                         **{name: s.meta.get(name, "") for name in META_FIELDS},
+                        **({"auxiliary": _auxiliary(s, self._num_auxiliary)} if self._num_auxiliary else {}),
                     },
                 )
 
     return SampleDataset
 
 
+def _auxiliary(sample, count: int) -> np.ndarray:
+    """The sample's auxiliary points [N, count, 2] (pixels), NaN where it has none (real photos)."""
+    if sample.auxiliary is not None and sample.auxiliary.shape[1] == count:
+        return sample.auxiliary.astype(np.float32)
+    return np.full((sample.num_instances, count, 2), np.nan, np.float32)
+
+
 def _sources(cfg: DictConfig, num_keypoints: int) -> list:
+    from blazeforge import topology
+
     d = cfg.datasets
     items = []
     if d.renders:
         items += list(read_renders(d.renders, num_keypoints, str(cfg.data.topology)))
     if d.coco:
-        items += list(read_coco(d.coco, d.coco_images, num_keypoints))
+        coco_points = topology.get(str(cfg.data.topology)).coco_points
+        items += list(read_coco(d.coco, d.coco_images, num_keypoints, coco_points))
     if d.wider:
         items += list(read_wider(d.wider, d.wider_images, num_keypoints))
     if not d.renders and not d.coco and not d.wider:
@@ -133,7 +148,8 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
 
     from blazeforge import topology
 
-    k = topology.get(str(cfg.data.topology)).num_keypoints
+    landmarks = topology.get(str(cfg.data.topology))
+    k = landmarks.num_keypoints
     items, problems = [], Counter()
     for path, sample in _sources(cfg, k):
         sample, counts = check_instances(sample, str(path), str(cfg.datasets.invalid))
@@ -154,7 +170,9 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
     records = {split: [] for split in SPLITS}
     for i, ((path, sample), split) in enumerate(zip(items, splits)):
         records[split].append((f"{i:08d}", (path, sample)))
-    builder = _builder_class()(num_keypoints=k, records=records, data_dir=str(run_dir / "tfds"))
+    builder = _builder_class()(
+        num_keypoints=k, num_auxiliary=len(landmarks.auxiliary), records=records, data_dir=str(run_dir / "tfds")
+    )
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
     )

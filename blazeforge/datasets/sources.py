@@ -103,10 +103,11 @@ def _handedness(value) -> float:
 
 
 def read_coco(
-    json_path: str | Path, images_dir: str | Path | None, num_keypoints: int
+    json_path: str | Path, images_dir: str | Path | None, num_keypoints: int, coco_points: tuple[int, ...] = ()
 ) -> Iterator[tuple[Path, Sample]]:
     """Samples of a COCO-style file of real photos (2D only): hands with 21 keypoints, faces with
-    the 6 BlazeFace keypoints, or boxes alone.
+    the 6 BlazeFace keypoints, bodies with BlazePose's 33 or COCO's 17 person keypoints (placed at
+    `coco_points` of the K, the others unlabelled), or boxes alone.
 
     keypoints are [x, y, v] * K (v: 0 unlabelled, 1 labelled but occluded, 2 visible; absent: none
     labelled); z is set to 0 and masked out. bbox [x, y, w, h] (absent: the labelled keypoints'
@@ -130,8 +131,15 @@ def read_coco(
         if "image_id" not in ann:
             raise BlazeforgeError(where, "missing field 'image_id'")
         kp = np.asarray(ann.get("keypoints") or np.zeros(num_keypoints * 3), np.float32)
+        if coco_points and kp.size == len(coco_points) * 3:  # COCO's 17 person keypoints
+            full = np.zeros((num_keypoints, 3), np.float32)
+            full[list(coco_points)] = kp.reshape(-1, 3)
+            kp = full.ravel()
         if kp.size != num_keypoints * 3:
-            raise BlazeforgeError(f"{where}.keypoints", f"has {kp.size} values, expected {num_keypoints} x 3 (x, y, v)")
+            also = f" or {len(coco_points)} x 3 (COCO's person keypoints)" if coco_points else ""
+            raise BlazeforgeError(
+                f"{where}.keypoints", f"has {kp.size} values, expected {num_keypoints} x 3 (x, y, v){also}"
+            )
         if "bbox" not in ann and not (kp.reshape(-1, 3)[:, 2] > 0).any():
             raise BlazeforgeError(where, "has neither a bbox nor a labelled keypoint")
         by_image.setdefault(ann["image_id"], []).append({**ann, "keypoints": kp.reshape(num_keypoints, 3)})
@@ -287,6 +295,7 @@ def check_instances(sample: Sample, where: str, policy: str) -> tuple[Sample, di
         presence=sample.presence[keep],
         handedness=sample.handedness[keep],
         keypoints_camera=pick(sample.keypoints_camera),
+        auxiliary=pick(sample.auxiliary),
         mask=sample.mask if keep.all() else None,  # its instance numbers would no longer hold
         camera=sample.camera,
         meta=sample.meta,

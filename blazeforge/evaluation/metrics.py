@@ -6,6 +6,7 @@ point is labelled); normalizer [N] (e.g. the palm size, wrist to middle-finger M
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -56,10 +57,15 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
+def natural_key(name: str) -> tuple:
+    """Sort key that orders the numbers inside names as numbers: Monk 1, Monk 2, ..., Monk 10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(name)))
+
+
 def by_group(values: np.ndarray, groups: list[str]) -> dict:
-    """{group: {"nme": mean, "count": n}} of per-sample values."""
+    """{group: {"nme": mean, "count": n}} of per-sample values, groups in natural order (`natural_key`)."""
     buckets = defaultdict(list)
     for value, group in zip(values, groups):
         if np.isfinite(value):
             buckets[group or "unknown"].append(value)
-    return {g: {"nme": float(np.mean(v)), "count": len(v)} for g, v in sorted(buckets.items())}
+    return {g: {"nme": float(np.mean(buckets[g])), "count": len(buckets[g])} for g in sorted(buckets, key=natural_key)}

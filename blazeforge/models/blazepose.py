@@ -35,6 +35,8 @@ Input: float32 [B, 256, 256, 3] RGB in [0, 1].
 
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import layers, ops
 
@@ -131,41 +133,88 @@ def _relu6_block(x, filters: int, strides: int = 1, name: str = ""):
     )(x)
 
 
-def pose_landmark_model(input_size: int = 256, stop_gradient: bool = True) -> keras.Model:
-    """The published pose_landmark_full architecture: 39 landmarks, flag, mask, heatmaps at 256x256."""
+def _scaled(channels: int, width: float) -> int:
+    """channels x width, rounded to a multiple of 8 (at least 8)."""
+    return channels if width == 1.0 else max(8, int(round(channels * width / 8)) * 8)
+
+
+def pose_landmark_model(
+    input_size: int = 256,
+    stop_gradient: bool = True,
+    width: float = 1.0,
+    offsets: bool = False,
+    crop_units: bool = False,
+) -> keras.Model:
+    """The published pose_landmark_full architecture: 39 landmarks, flag, mask, heatmaps at 256x256.
+
+    Args:
+        input_size: crop side S, a multiple of 32 (256 published); heatmaps are S/4, the mask S.
+        stop_gradient: the regression branch reads the encoder through a stop-gradient.
+        width: channel multiplier of the encoder, decoder and regression branch (1.0 published;
+            blazeforge's `lite` is 0.5, not MediaPipe's pose_landmark_lite, whose file the wheel lacks).
+        offsets: also an "offsets" output [B, S/4, S/4, 78]: per landmark the (dx, dy) from each
+            heatmap cell to the point, in cells (the paper's offset supervision; training only,
+            the runtime reads no such output).
+        crop_units: for training from scratch: the landmark convolution reads its features scaled
+            by 1/sqrt(fan-in), starts every point at the crop centre and predicts units of the
+            crop, which a Rescaling turns into pixels (x, y, z times S; the logits as they are), so
+            early Adam steps move points by a little of the crop, not by hundreds of pixels. The
+            outputs keep the published layout and units.
+    """
+    w = lambda c: _scaled(c, float(width))  # noqa: E731
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    trunk = mobilenet_trunk(inputs, POSE_LANDMARK_BLOCKS, symmetric_pad=True)
+    blocks = [(w(e), w(f), k, st) for e, f, k, st in POSE_LANDMARK_BLOCKS]
+    trunk = mobilenet_trunk(inputs, blocks, symmetric_pad=True)
     laterals = {
-        f: _lateral(trunk[i], w, f"lateral{trunk[i].shape[1]}", "relu6")
-        for f, i, w in ((128, 0, 8), (64, 2, 48), (32, 4, 48), (16, 10, 48))
+        f: _lateral(trunk[i], w(c), f"lateral{trunk[i].shape[1]}", "relu6")
+        for f, i, c in (
+            (input_size // 2, 0, 8),
+            (input_size // 4, 2, 48),
+            (input_size // 8, 4, 48),
+            (input_size // 16, 10, 48),
+        )
     }
-    x = layers.Conv2D(864, 1, activation="relu6", name="tail_expand")(trunk[-1])
+    x = layers.Conv2D(w(864), 1, activation="relu6", name="tail_expand")(trunk[-1])
     features = layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="tail_depthwise")(x)
 
-    # Heatmap decoder: 8x8 -> 64x64, then the heatmaps and, on to 256x256, the segmentation.
-    x = _lateral(features, 48, "decoder8", "relu6")
-    for size in (16, 32, 64):
+    # Heatmap decoder: S/32 -> S/4, then the heatmaps and, on to S, the segmentation.
+    x = _lateral(features, w(48), "decoder8", "relu6")
+    for size in (input_size // 16, input_size // 8, input_size // 4):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"decoder{size}_up")(x)
         x = layers.Add(name=f"decoder{size}_add")([x, laterals[size]])
     heatmap = layers.Conv2D(39, 1, name="heatmap")(x)
-    x = _lateral(x, 8, "segmentation64", "relu6")
+    offset = layers.Conv2D(78, 1, name="offsets")(x) if offsets else None
+    x = _lateral(x, w(8), "segmentation64", "relu6")
     x = layers.UpSampling2D(2, interpolation="bilinear", name="segmentation128_up")(x)
-    x = layers.Add(name="segmentation128_add")([x, laterals[128]])
+    x = layers.Add(name="segmentation128_add")([x, laterals[input_size // 2]])
     for size in (128, 256):
         if size == 256:
             x = layers.UpSampling2D(2, interpolation="bilinear", name="segmentation256_up")(x)
         for i in range(2):
-            x = _relu6_block(x, 8, name=f"segmentation{size}_block{i}")
+            x = _relu6_block(x, w(8), name=f"segmentation{size}_block{i}")
     segmentation = layers.Conv2D(1, 3, padding="same", name="segmentation")(x)
 
-    # Regression encoder: 8x8 -> 2x2 BlazeBlocks, then one 2x2 valid convolution per output.
+    # Regression encoder: S/32 -> S/128 BlazeBlocks, then one valid convolution per output.
     x = StopGradient(name="stop_gradient")(features) if stop_gradient else features
-    x = _lateral(x, 288, "regression8", "relu6")
+    x = _lateral(x, w(288), "regression8", "relu6")
     for stage, blocks in ((4, 5), (2, 6)):
         for i in range(blocks):
-            x = _relu6_block(x, 288, 2 if i == 0 else 1, name=f"regression{stage}_block{i}")
-    landmarks = FlattenGrid(name="landmarks")(layers.Conv2D(195, 2, name="landmarks_conv")(x))
-    world = FlattenGrid(name="world_landmarks")(layers.Conv2D(117, 2, name="world_landmarks_conv")(x))
-    flag = layers.Conv2D(1, 2, activation="sigmoid", name="pose_flag_conv")(x)
+            x = _relu6_block(x, w(288), 2 if i == 0 else 1, name=f"regression{stage}_block{i}")
+    grid = x.shape[1]
+    if crop_units:
+        fan_in = grid * grid * x.shape[-1]
+        scaled = layers.Rescaling(1.0 / math.sqrt(fan_in), name="landmarks_head_scale")(x)
+        start = keras.initializers.Constant([0.5, 0.5, 0.0, 0.0, 0.0] * 39)
+        unit = layers.Conv2D(195, grid, kernel_initializer="zeros", bias_initializer=start, name="landmarks_conv")(
+            scaled
+        )
+        size = float(input_size)
+        landmarks = layers.Rescaling([size, size, size, 1.0, 1.0] * 39, name="landmarks_pixels")(unit)
+        landmarks = FlattenGrid(name="landmarks")(landmarks)
+    else:
+        landmarks = FlattenGrid(name="landmarks")(layers.Conv2D(195, grid, name="landmarks_conv")(x))
+    world = FlattenGrid(name="world_landmarks")(layers.Conv2D(117, grid, name="world_landmarks_conv")(x))
+    flag = layers.Conv2D(1, grid, activation="sigmoid", name="pose_flag_conv")(x)
     flag = FlattenGrid(name="pose_flag")(flag)
-    return keras.Model(inputs, [landmarks, flag, segmentation, heatmap, world], name="pose_landmark_full")
+    outputs = [landmarks, flag, segmentation, heatmap, world] + ([offset] if offsets else [])
+    return keras.Model(inputs, outputs, name="pose_landmark_full")

@@ -17,6 +17,10 @@ class Topology:
             left hand is a right hand with the same landmark order).
         root: index of the landmark that z is relative to.
         normalizer: (i, j): the distance between these two landmarks normalizes errors (NME).
+        auxiliary: names of the extra points a sample may carry beside the K landmarks (BlazePose's
+            two virtual keypoints), stored as the schema's `auxiliary` [N, A, 2].
+        coco_points: where COCO's 17 person keypoints sit among the K (pose: 17 of the 33), so
+            that COCO keypoint files import with the other points unlabelled; empty: none.
     """
 
     name: str
@@ -25,6 +29,8 @@ class Topology:
     root: int
     normalizer: tuple[int, int]
     flip_pairs: tuple[tuple[int, int], ...] = field(default=())
+    auxiliary: tuple[str, ...] = field(default=())
+    coco_points: tuple[int, ...] = field(default=())
 
     @property
     def num_keypoints(self) -> int:

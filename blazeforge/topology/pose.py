@@ -33,6 +33,9 @@ NAMES = (
     *(f"{side}_{part}" for part in ("hip", "knee", "ankle", "heel", "foot_index") for side in ("left", "right")),
 )
 LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
+# COCO's 17 person keypoints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles; left
+# before right) as indices of the 33, in COCO's order.
+COCO_17 = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
 EDGES = (
     (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10),
     (11, 12), (11, 13), (13, 15), (15, 17), (15, 19), (15, 21), (17, 19),
@@ -50,6 +53,8 @@ POSE = register(
         root=LEFT_HIP,
         normalizer=(LEFT_SHOULDER, RIGHT_HIP),
         flip_pairs=FLIP_PAIRS,
+        auxiliary=("hip_centre", "body_circle"),
+        coco_points=COCO_17,
     )
 )
 

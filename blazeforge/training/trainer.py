@@ -4,7 +4,12 @@
 - backup/: BackupAndRestore state (weights, optimizer, epoch), kept after the run ends, so that
   rerunning on the same run_dir continues where it stopped: a killed run resumes at its epoch, a
   finished one with a larger trainer.epochs runs only the extra epochs;
-- checkpoints/last.keras (every epoch) and checkpoints/best.keras (lowest val_loss so far);
+- checkpoints/last.keras (every epoch) and checkpoints/best.keras (lowest val_loss so far, within
+  the last phase);
+- with recipe.phases (`phases`: BlazePose's heatmap phase, then its regression phase), each phase
+  is its own fit over its share of trainer.epochs, with its loss weights, a fresh optimizer and
+  learning-rate schedule, and its own backup/<phase>/; a rerun skips finished phases and resumes
+  inside the current one (changing trainer.epochs moves the phases' boundaries);
 - history.csv (one row per epoch, appended across resumes); wandb/ (offline unless configured);
 - model.keras at the end.
 A loss that becomes NaN or infinite stops training with a one-line BlazeforgeError.
@@ -18,6 +23,7 @@ import logging
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +51,12 @@ def strategy(name: str):
     raise BlazeforgeError("trainer.strategy", f"expected default | mirrored | multi_worker, got {name!r}")
 
 
-def learning_rate(t: DictConfig, steps_per_epoch: int):
-    """AdamW's schedule: linear warmup over trainer.warmup_epochs, then cosine decay to 5%."""
+def learning_rate(t: DictConfig, steps_per_epoch: int, epochs: int | None = None):
+    """AdamW's schedule over `epochs` (default trainer.epochs; a phase's own): linear warmup over
+    trainer.warmup_epochs, then cosine decay to 5%."""
     import keras
 
-    total = steps_per_epoch * int(t.epochs)
+    total = steps_per_epoch * int(t.epochs if epochs is None else epochs)
     warmup = min(int(float(t.warmup_epochs) * steps_per_epoch), max(total - 1, 0))
     peak = float(t.learning_rate)
     if not warmup:
@@ -198,6 +205,49 @@ def resolve_init(cfg: DictConfig, task) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of training with its own loss weights: epochs [start, end) of trainer.epochs."""
+
+    name: str
+    start: int
+    end: int
+    loss: dict
+
+
+def phases(cfg: DictConfig) -> list[Phase]:
+    """The run's phases: recipe.phases (each a name, its share of trainer.epochs and loss weights
+    over recipe.loss; BlazePose's heatmap, then regression) or one phase "train" of every epoch.
+    Each phase gets at least one epoch; one-line errors for unknown outputs or bad shares."""
+    total = int(cfg.trainer.epochs)
+    spec = cfg.recipe.get("phases")
+    if not spec:
+        return [Phase("train", 0, total, {})]
+    shares = [float(p.get("share", 0)) for p in spec]
+    if min(shares) <= 0:
+        raise BlazeforgeError("recipe.phases", f"expected a positive share for every phase, got {shares}")
+    if total < len(spec):
+        raise BlazeforgeError("trainer.epochs", f"expected at least one epoch per phase ({len(spec)}), got {total}")
+    known = set(cfg.recipe.get("loss", {}))
+    out, start, done = [], 0, 0.0
+    for k, (p, share) in enumerate(zip(spec, shares)):
+        done += share
+        end = (
+            total
+            if k == len(spec) - 1
+            else max(start + 1, min(round(total * done / sum(shares)), total - (len(spec) - k - 1)))
+        )
+        loss = {str(name): float(w) for name, w in (p.get("loss") or {}).items()}
+        unknown = sorted(set(loss) - known)
+        if unknown:
+            raise BlazeforgeError(
+                f"recipe.phases[{k}].loss", f"unknown output(s) {unknown}; expected some of {sorted(known)}"
+            )
+        out.append(Phase(str(p.get("name", f"phase{k + 1}")), start, end, loss))
+        start = end
+    return out
+
+
 def _load_init(model, init: str):
     """Copy the weights of a .keras file, a train run directory, or mediapipe:NAME (the published
     .tflite, through `zoo.importer`) into `model` (same architecture)."""
@@ -223,7 +273,8 @@ def _packer(task, model):
     """(images, targets) -> (images, one y_true per model output), for tf.data.map.
 
     Outputs the task has no targets for (the extra heads of a published architecture, such as
-    hand_landmark's world_landmarks) get zeros, which no loss reads: Keras wants a y_true for each.
+    hand_landmark's world_landmarks) get zeros, which no loss reads: Keras wants a y_true for each;
+    targets of outputs the model lacks are dropped.
     """
     import tensorflow as tf
 
@@ -231,6 +282,8 @@ def _packer(task, model):
 
     def pack(images, targets):
         packed = dict(task.pack_targets(targets))
+        if outputs:  # targets of heads the architecture lacks (the published file has no offsets)
+            packed = {name: y for name, y in packed.items() if name in outputs}
         for name, tensor in outputs.items():
             if name not in packed:
                 packed[name] = tf.zeros((tf.shape(images)[0], *tensor.shape[1:]), tf.float32)
@@ -268,55 +321,78 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
         OmegaConf.save(resolved, saved)
     keras.utils.set_random_seed(int(cfg.seed))
     scope = strategy(str(t.strategy))
+    plan = phases(cfg)
     train_ds, val_ds, steps = _datasets(cfg, datasets, task)
     with scope.scope():
         model = task.build_model(cfg.recipe)
         if cfg.train.init:
             _load_init(model, cfg.train.init)
         losses, weights = task.losses(cfg.recipe)
-        model.compile(
-            optimizer=keras.optimizers.AdamW(learning_rate(t, steps), weight_decay=float(t.weight_decay)),
-            loss=losses,
-            loss_weights=weights,
-            metrics=task.metrics(cfg.recipe),
-        )
-
     pack = _packer(task, model)
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
 
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    previous = [float(r["val_loss"]) for r in _history(run_dir) if r.get("val_loss")]
     StopOnNonFiniteLoss, StepTimer, WandbEpochs = _callbacks()
     timer = StepTimer()
-    own = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last.keras")),
-        keras.callbacks.ModelCheckpoint(
-            str(run_dir / "checkpoints" / "best.keras"),
-            monitor="val_loss",
-            save_best_only=True,
-            initial_value_threshold=min(previous, default=None),
-        ),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        StopOnNonFiniteLoss(),
-        timer,
-    ]
     tracker = _wandb_run(cfg, run_dir)
-    if tracker is not None:
-        own.append(WandbEpochs(tracker))
     start = time.time()
-    remaining = max(int(t.epochs) - len(_history(run_dir)), 0) * steps  # a resumed run skips finished epochs
+    done = len(_history(run_dir))  # a resumed run skips finished epochs (and phases)
+    fresh = True  # no phase has run in this process yet
     try:
-        with progress("train", remaining, "steps") as advance:
-            own.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: advance(1)))
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=int(t.epochs),
-                steps_per_epoch=steps,
-                callbacks=own + list(callbacks),
-                verbose=2,  # one line per epoch, into the run's log.txt (or the terminal with verbose=true)
-            )
+        with progress("train", max(int(t.epochs) - done, 0) * steps, "steps") as advance:
+            for phase in plan:
+                if phase.end <= done:
+                    continue
+                # one backup per phase (a killed run resumes inside its phase); a single phase keeps backup/
+                backup = run_dir / "backup" if len(plan) == 1 else run_dir / "backup" / phase.name
+                if fresh and phase.start > 0 and not (backup / "training_metadata.json").is_file():
+                    _load_init(model, str(run_dir / "checkpoints" / "last.keras"))  # where the last phase ended
+                fresh = False
+                with scope.scope():
+                    model.compile(
+                        optimizer=keras.optimizers.AdamW(
+                            learning_rate(t, steps, phase.end - phase.start), weight_decay=float(t.weight_decay)
+                        ),
+                        loss=losses,
+                        loss_weights={**weights, **{k: v for k, v in phase.loss.items() if k in weights}},
+                        metrics=task.metrics(cfg.recipe),
+                    )
+                    # built here, not inside the first traced step: that would trace the step twice
+                    # (20 s of a 47 s first step for the pose model on 2 cores)
+                    model.optimizer.build(model.trainable_variables)
+                # best.keras: the lowest val_loss of the last phase (the losses' weights differ between phases)
+                previous = [
+                    float(r["val_loss"])
+                    for r in _history(run_dir)
+                    if r.get("val_loss") and int(r["epoch"]) >= phase.start
+                ]
+                own = [
+                    keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False),
+                    keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last.keras")),
+                    keras.callbacks.ModelCheckpoint(
+                        str(run_dir / "checkpoints" / "best.keras"),
+                        monitor="val_loss",
+                        save_best_only=True,
+                        initial_value_threshold=min(previous, default=None),
+                    ),
+                    keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+                    StopOnNonFiniteLoss(),
+                    timer,
+                    keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: advance(1)),
+                ]
+                if tracker is not None:
+                    own.append(WandbEpochs(tracker))
+                if len(plan) > 1:
+                    log.info("train: phase %s, epochs %d-%d", phase.name, phase.start + 1, phase.end)
+                model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    initial_epoch=phase.start,
+                    epochs=phase.end,
+                    steps_per_epoch=steps,
+                    callbacks=own + list(callbacks),
+                    verbose=2,  # one line per epoch, into the run's log.txt (or the terminal with verbose=true)
+                )
     finally:
         if tracker is not None:
             tracker.finish()
@@ -341,4 +417,13 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
         "seconds": round(seconds, 2),
         "params": int(model.count_params()),
         "dataset": str(cfg.train.dataset) if cfg.train.dataset else None,
+        **(
+            {
+                "phases": [
+                    {"name": p.name, "epochs": [p.start + 1, p.end], "steps": (p.end - p.start) * steps} for p in plan
+                ]
+            }
+            if len(plan) > 1
+            else {}
+        ),
     }

@@ -4,7 +4,8 @@ import pytest
 from blazeforge.config import compose
 from blazeforge.datasets import build
 from blazeforge.geometry.roi import Roi
-from blazeforge.recipes.landmarks.data import TrainExamples, eval_examples, instance_roi, make_dataset, negative_roi
+from blazeforge.recipes.landmarks.data import TrainExamples, eval_examples, instance_roi, make_dataset
+from blazeforge.training.augment import negative_roi
 from tests.fixtures import fake_coco, fake_renders
 
 SMOKE = ["experiment=smoke", "trainer.batch_size=4"]

@@ -18,16 +18,15 @@ and int8 calibration need.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from blazeforge import topology as topologies
-from blazeforge.datasets import load, summary
+from blazeforge.config import plain
+from blazeforge.datasets import load
 from blazeforge.errors import BlazeforgeError
 from blazeforge.geometry.roi import (
     HAND_ROI_SUBSET,
@@ -39,6 +38,8 @@ from blazeforge.geometry.roi import (
     hand_roi,
     image_to_crop,
 )
+from blazeforge.training.augment import jitter_roi, negative_roi, photometric
+from blazeforge.training.inputs import map_numpy, mixed_sources
 
 
 def num_keypoints(recipe) -> int:
@@ -137,52 +138,17 @@ def crop_targets(keypoints: np.ndarray, mask: np.ndarray, roi: Roi, size: int, z
     return out
 
 
-def jitter_roi(roi: Roi, rng: np.random.Generator, aug: DictConfig) -> Roi:
-    """Shift (share of the size, along the ROI's axes), rescale and rotate the ROI a little."""
-    dx, dy = rng.uniform(-aug.roi_shift, aug.roi_shift, 2)
-    scale = rng.uniform(1 - aug.roi_scale, 1 + aug.roi_scale)
-    moved = roi.transformed(scale, scale, dx, dy, square_long=False)
-    return Roi(
-        moved.cx,
-        moved.cy,
-        moved.width,
-        moved.height,
-        roi.rotation + math.radians(rng.uniform(-aug.roi_rotation_deg, aug.roi_rotation_deg)),
-    )
-
-
-def negative_roi(roi: Roi, width: int, height: int, rng: np.random.Generator) -> Roi:
-    """A crop of the hand's size centred at least 0.8 sizes away from the hand (presence 0)."""
-    for _ in range(20):
-        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
-        if math.hypot(cx - roi.cx, cy - roi.cy) > 0.8 * roi.width:
-            break
-    else:  # the hand fills the frame: step off it
-        angle = rng.uniform(0, 2 * math.pi)
-        cx, cy = roi.cx + math.cos(angle) * roi.width, roi.cy + math.sin(angle) * roi.width
-    return Roi(float(cx), float(cy), roi.width, roi.height, float(rng.uniform(-math.pi, math.pi)))
-
-
 def _handedness_target(h: float) -> tuple[float, float]:
     """(target, mask): 0.5 means unknown handedness, which trains nothing."""
     return (h, 1.0) if h in (0.0, 1.0) else (0.0, 0.0)
-
-
-def _plain(tree):
-    """Nested dicts -> nested SimpleNamespaces (attribute access like the config, at no cost)."""
-    if isinstance(tree, dict):
-        return SimpleNamespace(**{key: _plain(value) for key, value in tree.items()})
-    return tree
 
 
 class TrainExamples:
     """The per-example numpy function of training: crop, augment, targets."""
 
     def __init__(self, cfg: DictConfig):
-        from blazeforge.training.augment import photometric
 
-        # A plain copy: OmegaConf attribute access costs about as much as the crop itself.
-        self.recipe = _plain(OmegaConf.to_container(cfg.recipe, resolve=True))
+        self.recipe = plain(cfg.recipe)
         self.seed = int(cfg.seed)
         self.size = int(cfg.recipe.input_size)
         self.photometric = photometric(cfg.recipe.augment)
@@ -272,36 +238,8 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
         ds = ds.apply(tf.data.experimental.assert_cardinality(crops))
         return ds.batch(batch).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
-    counts = summary(dataset_dir)["by_source"].get(split, {})
-    weights = {source: float(cfg.data.weights.get(source, 1.0)) for source in counts}
-    weights = {source: w for source, w in weights.items() if w > 0}
-    if not weights:
-        raise BlazeforgeError("data.weights", f"every source of split {split!r} has weight 0: {sorted(counts)}")
-    raw = load(dataset_dir, split, decode_images=False).filter(lambda ex: tf.shape(ex["keypoints"])[0] > 0)
-    fields = lambda ex: (ex["image"], ex["keypoints"], ex["keypoint_mask"], ex["handedness"])  # noqa: E731
-    parts = [raw.filter(lambda ex, s=source: tf.equal(ex["source"], s)).map(fields).repeat() for source in weights]
-    total = sum(weights.values())
-    ds = (
-        parts[0]
-        if len(parts) == 1
-        else tf.data.Dataset.sample_from_datasets(
-            parts, weights=[w / total for w in weights.values()], seed=int(cfg.seed)
-        )
-    )
-    ds = ds.shuffle(512, seed=int(cfg.seed)).enumerate()
-    make = TrainExamples(cfg)
-
-    def decode_and_make(index, item):
-        image, keypoints, keypoint_mask, handedness = item
-        image = tf.io.decode_jpeg(image, channels=3)
-        out = tf.numpy_function(
-            make, [image, keypoints, keypoint_mask, handedness, index], [s.dtype for s in specs], stateful=False
-        )
-        for tensor, spec in zip(out, specs):
-            tensor.set_shape(spec.shape)
-        return tuple(out)
-
-    ds = ds.map(decode_and_make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = mixed_sources(cfg, dataset_dir, split, ("image", "keypoints", "keypoint_mask", "handedness"), shuffle=512)
+    ds = map_numpy(ds, TrainExamples(cfg), specs)
     return ds.batch(batch, drop_remainder=True).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
 

@@ -44,7 +44,8 @@ def landmarks_of(outputs: dict, task) -> np.ndarray:
 def collect(cfg: DictConfig, dataset_dir: str, split: str, input_size: int, limit: int | None = None) -> dict:
     """Stack the eval examples of a split (crops made for `input_size`; cfg.recipe the dataset's,
     as the engine configured it)."""
-    from blazeforge.recipes.landmarks.data import eval_examples, negative_roi
+    from blazeforge.recipes.landmarks.data import eval_examples
+    from blazeforge.training.augment import negative_roi
 
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": input_size}})
     rng = np.random.default_rng(int(cfg.seed))
