@@ -222,3 +222,11 @@ def test_the_schedule_ablation_names_what_it_needs(tmp_path):
         run_stage("bench", configure("bench", ["ablation=blazepose", f"dataset={tmp_path}"]), tmp_path / "b")
     with pytest.raises(BlazeforgeError, match="blazepalm | blazepose"):
         run_stage("bench", configure("bench", ["ablation=blazefoo"]), tmp_path / "c")
+    from blazeforge import recipes
+
+    row = {"nme": 0.605, "nme_regression": 0.615, "nme_heatmap": 0.583, "pck_0.2_coco": 0.303}
+    rows = recipes.get("pose_landmarks").summary(
+        {"ablation": {"joint": row}, "budget": {"steps": 1000, "batch_size": 32}, "stop_gradient_wins": False}
+    )
+    assert rows[0] == ("joint", "NME 60.5% of torso size (regression 61.5%, heatmap 58.3%), PCK@0.2 COCO 0.30")
+    assert rows[-1] == ("stop-gradient schedule wins", "no") and "1000 steps x 32" in rows[1][1]

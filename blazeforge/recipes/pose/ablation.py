@@ -62,6 +62,7 @@ def bench(cfg: DictConfig, run_dir: Path, stage) -> dict:
         log.info("bench: %s NME %.3f PCK@0.2 (COCO) %.3f", name, scored["nme"], scored["pck_0.2_coco"])
     best = min(table, key=lambda name: table[name]["nme"])
     return {
+        "task": "pose_landmarks",  # the terminal summary is the task's
         "ablation": table,
         "budget": {"steps": table[SCHEDULES[0]]["steps"], "batch_size": int(cfg.trainer.batch_size)},
         "dataset": str(cfg.bench.dataset),

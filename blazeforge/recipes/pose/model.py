@@ -9,8 +9,8 @@ architecture as it is. Outputs are a dict: landmarks [B, 195], pose_flag [B, 1],
 [B, S, S, 1], heatmap [B, S/4, S/4, 39], world_landmarks [B, 117] (no target: no loss), offsets.
 
 Losses on the packed targets of `data` (each masked where a label is missing):
-- landmarks: L1 on x, y, z in units of the crop, plus recipe.loss_terms.visibility x the sigmoid
-  cross-entropy of the visibility and presence logits;
+- landmarks: L1 on x, y and recipe.loss_terms.z x z in units of the crop, plus
+  recipe.loss_terms.visibility x the sigmoid cross-entropy of the visibility and presence logits;
 - heatmap: sigmoid cross-entropy per cell, cells weighted 1 + recipe.heatmap.positive_weight x target
   (the Gaussians are a sliver of the map), averaged over labelled channels;
 - offsets: L1 in cells where the Gaussian exceeds 0.1;
@@ -54,13 +54,15 @@ def _points(x):
     return ops.reshape(x, (ops.shape(x)[0], LANDMARKS, VALUES))
 
 
-def landmarks_loss(size: float, visibility_weight: float):
-    """Keras loss on y_true [B, 390] (values, mask) and y_pred [B, 195]."""
+def landmarks_loss(size: float, visibility_weight: float, z_weight: float = 1.0):
+    """Keras loss on y_true [B, 390] (values, mask) and y_pred [B, 195]; z's error counts z_weight
+    times x's and y's."""
+    axes = ops.convert_to_tensor([1.0, 1.0, z_weight])
 
     def loss(y_true, y_pred):
         half = LANDMARKS * VALUES
         target, mask, pred = _points(y_true[:, :half]), _points(y_true[:, half:]), _points(y_pred)
-        l1 = _masked_mean(ops.abs(pred[..., :3] - target[..., :3]) / size, mask[..., :3])
+        l1 = _masked_mean(ops.abs(pred[..., :3] - target[..., :3]) * axes / size, mask[..., :3])
         flags = ops.binary_crossentropy(target[..., 3:], pred[..., 3:], from_logits=True)
         return l1 + visibility_weight * _masked_mean(flags, mask[..., 3:])
 
@@ -100,7 +102,7 @@ def losses(task, recipe) -> tuple[dict, dict]:
     """(losses, loss_weights) keyed by output name; the weights are recipe.loss.<output>."""
     size = float(recipe.input_size)
     out = {
-        "landmarks": landmarks_loss(size, float(recipe.loss_terms.visibility)),
+        "landmarks": landmarks_loss(size, float(recipe.loss_terms.visibility), float(recipe.loss_terms.z)),
         "heatmap": heatmap_loss(float(recipe.heatmap.positive_weight)),
         "offsets": offsets_loss,
         "segmentation": segmentation_loss,
