@@ -27,6 +27,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from blazeforge.datasets.builder import require_topology
+from blazeforge.errors import BlazeforgeError
 from blazeforge.evaluation import metrics as M
 from blazeforge.evaluation.predictors import load_predictor
 from blazeforge.geometry.heatmaps import refine_from_heatmap
@@ -112,8 +113,6 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": size}})
     data = collect(cfg, dataset_dir, cfg.evaluate.split)
     if not data:
-        from blazeforge.errors import BlazeforgeError
-
         raise BlazeforgeError(f"dataset={dataset_dir}", f"split {cfg.evaluate.split!r} has no labelled person")
     rois = [ex["roi"] for ex in data]
     out = predictor(np.stack([ex["crop"] for ex in data]))
@@ -141,10 +140,7 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
 
     head = scores["refined"]
     groups = {
-        key: {
-            name: {**value, "pck_0.2": None}
-            for name, value in M.by_group(head["per_sample"], [ex["meta"][field] for ex in data]).items()
-        }
+        key: M.by_group(head["per_sample"], [ex["meta"][field] for ex in data])
         for key, field in (("by_source", "source"), ("by_skin_tone", "skin_tone"))
     }
     metrics = {
@@ -162,7 +158,7 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
         "visibility_auc": visibility_auc,
         "pose_flag_auc": flag_auc,
         "readouts": {name: {k: v for k, v in s.items() if k != "per_sample"} for name, s in scores.items()},
-        **{key: {name: {"nme": v["nme"], "count": v["count"]} for name, v in g.items()} for key, g in groups.items()},
+        **groups,
     }
     _write_coco(run_dir, data, found["refined"], raw, np.ravel(out["pose_flag"]))
     _report(run_dir, metrics, head["per_sample"], found["refined"], gt, data, int(cfg.evaluate.worst))
