@@ -50,7 +50,7 @@ def _runtime_check(task, role, found, tmp_path):
         detector, kind = load_detector(found.path), kinds.detector(task.detector)
         detections = detector(image)  # decoded with the published detector's anchors and options
         assert detector.spec == kind.spec and detector.value_range == kind.input_range
-        return detections.shape == (len(detections), 5 + 2 * len(kind.keypoints))
+        return detections.shape == (len(detections), 5 + 2 * kind.count)
     if role == "gesture_classifier":
         from blazeforge.runtime.calculators.gestures import GestureClassifier
 

@@ -53,17 +53,25 @@ def _lateral(x, filters: int, name: str, depthwise_activation: str | None = None
     return layers.Conv2D(filters, 1, activation="relu6", name=f"{name}_project")(x)
 
 
-def _head(x, outputs: int, name: str):
-    """Depth-to-space x2, pad 1, depthwise 3x3 stride 2 (valid), 1x1 to `outputs` channels."""
+def _head(x, outputs: int, name: str, scale: float = 1.0):
+    """Pad 1, depthwise 3x3 stride 2 (valid), 1x1 to `outputs` channels (times `scale` when it is
+    not 1)."""
     x = layers.ZeroPadding2D(1, name=f"{name}_pad")(x)
     x = layers.DepthwiseConv2D(3, strides=2, padding="valid", name=f"{name}_depthwise")(x)
-    return layers.Conv2D(outputs, 1, name=name)(x)
+    x = layers.Conv2D(outputs, 1, name=name)(x)
+    return x if scale == 1.0 else layers.Rescaling(scale, name=f"{name}_scale")(x)
 
 
-def pose_detection_model(input_size: int = 224) -> keras.Model:
-    """The published pose_detection architecture: 2254 anchors at 224x224."""
+def pose_detection_model(input_size: int = 224, regressor_scale: float = 1.0, norm: bool = False) -> keras.Model:
+    """The published pose_detection architecture: 2254 anchors at 224x224.
+
+    regressor_scale: a constant the regressor heads' outputs are multiplied by (1: none, as
+    published; `models.blazeface.ssd_heads` says why training from scratch wants more). norm:
+    BatchNorm in the encoder (training from scratch, `models.mobilenet`; the published file has
+    none).
+    """
     inputs = keras.Input((input_size, input_size, 3), name="image")
-    trunk = mobilenet_trunk(inputs, BLOCKS["full"], symmetric_pad=True)
+    trunk = mobilenet_trunk(inputs, BLOCKS["full"], symmetric_pad=True, norm=norm)
     # The lateral maps are computed where the encoder passes their level, as in the published graph.
     skip28 = _lateral(trunk[4], 96, "lateral28")  # 28x28x40 -> 96
     skip14 = _lateral(trunk[10], 192, "lateral14")  # 14x14x112 -> 192
@@ -86,7 +94,7 @@ def pose_detection_model(input_size: int = 224) -> keras.Model:
             _head(fine, anchors, f"classifier_{cells}")
         )
         regressors[cells] = FlattenGrid(row=12, name=f"regressor_{cells}_anchors")(
-            _head(fine, anchors * 12, f"regressor_{cells}")
+            _head(fine, anchors * 12, f"regressor_{cells}", regressor_scale)
         )
     order = sorted(regressors, reverse=True)  # anchors: stride 8 (28x28) first
     return keras.Model(
@@ -144,6 +152,7 @@ def pose_landmark_model(
     width: float = 1.0,
     offsets: bool = False,
     crop_units: bool = False,
+    norm: bool = False,
 ) -> keras.Model:
     """The published pose_landmark_full architecture: 39 landmarks, flag, mask, heatmaps at 256x256.
 
@@ -160,11 +169,13 @@ def pose_landmark_model(
             crop, which a Rescaling turns into pixels (x, y, z times S; the logits as they are), so
             early Adam steps move points by a little of the crop, not by hundreds of pixels. The
             outputs keep the published layout and units.
+        norm: BatchNorm in the encoder (training from scratch, `models.mobilenet`; the published
+            file has none).
     """
     w = lambda c: _scaled(c, float(width))  # noqa: E731
     inputs = keras.Input((input_size, input_size, 3), name="image")
     blocks = [(w(e), w(f), k, st) for e, f, k, st in POSE_LANDMARK_BLOCKS]
-    trunk = mobilenet_trunk(inputs, blocks, symmetric_pad=True)
+    trunk = mobilenet_trunk(inputs, blocks, symmetric_pad=True, norm=norm)
     laterals = {
         f: _lateral(trunk[i], w(c), f"lateral{trunk[i].shape[1]}", "relu6")
         for f, i, c in (

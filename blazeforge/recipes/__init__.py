@@ -31,7 +31,7 @@ def register(*tasks: Task) -> None:
 register(landmarks.HAND_LANDMARKS, landmarks.FACE_MESH, landmarks.IRIS)
 register(detection.PALM_DETECTION, detection.FACE_DETECTION, detection.FACE_DETECTION_FULL)
 register(gesture.GESTURE)
-register(pose.POSE_LANDMARKS)
+register(pose.POSE_LANDMARKS, detection.POSE_DETECTION)
 
 
 def names() -> list[str]:

@@ -47,6 +47,10 @@ class Task:
         """The Keras model for a recipe config: float32 [B, S, S, 3] -> {output name: tensor}."""
         raise NotImplementedError(f"{type(self).__name__}.build_model")
 
+    def adapt_init(self, model, recipe) -> None:
+        """After the trainer copied train.init's weights into `model` (in place): what the task's
+        architecture changes in them (nothing, by default)."""
+
     def losses(self, recipe) -> tuple[dict, dict]:
         """(losses, loss_weights) keyed by output name, on `pack_targets`' y_true."""
         raise NotImplementedError(f"{type(self).__name__}.losses")
@@ -90,9 +94,10 @@ class Task:
         return f"{type(self).__name__}({self.name!r})"
 
 
-def published_architecture(task: Task, recipe):
+def published_architecture(task: Task, recipe, **options):
     """The Keras architecture of the published model recipe.architecture (one of task.published())
-    at recipe.input_size, its outputs a dict keyed by the zoo's output names."""
+    at recipe.input_size, its outputs a dict keyed by the zoo's output names; options go to its
+    builder."""
     from blazeforge import zoo
 
     name, size = str(recipe.architecture), int(recipe.input_size)
@@ -101,4 +106,4 @@ def published_architecture(task: Task, recipe):
     spec = zoo.get(name)
     if size != spec.input_size[0]:
         raise BlazeforgeError("recipe.input_size", f"expected {spec.input_size[0]} for architecture {name}, got {size}")
-    return zoo.build_keras(name, named_outputs=True)
+    return zoo.build_keras(name, named_outputs=True, **options)

@@ -327,6 +327,7 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
         model = task.build_model(cfg.recipe)
         if cfg.train.init:
             _load_init(model, cfg.train.init)
+            task.adapt_init(model, cfg.recipe)
         losses, weights = task.losses(cfg.recipe)
     pack = _packer(task, model)
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)

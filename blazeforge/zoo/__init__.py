@@ -351,11 +351,12 @@ def get(name: str) -> ZooModel:
     return _model(name)
 
 
-def build_keras(name: str, named_outputs: bool = False):
+def build_keras(name: str, named_outputs: bool = False, **options):
     """Our Keras model with the architecture of published model `name`, freshly initialised.
 
     Outputs are a list in the file's order, or with named_outputs a dict keyed by `Output.name`
-    (what training and export use: a SavedModel signature then names each output).
+    (what training and export use: a SavedModel signature then names each output). options go to
+    its builder (pose_detection's regressor_scale).
     """
     import importlib
 
@@ -367,7 +368,7 @@ def build_keras(name: str, named_outputs: bool = False):
         raise BlazeforgeError(f"model {name!r}", f"has no Keras architecture in blazeforge yet; these do: {ready}")
     module, function, *args = m.builder
     avoid_remapper_crashes()
-    model = getattr(importlib.import_module(module), function)(*args)
+    model = getattr(importlib.import_module(module), function)(*args, **options)
     if named_outputs:
         model = keras.Model(model.inputs, {o.name: t for o, t in zip(m.outputs, model.outputs)}, name=name)
     return model

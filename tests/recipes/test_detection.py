@@ -1,4 +1,4 @@
-"""The detector recipes (palm, face): targets that decode back to the labels, losses that behave,
+"""The detector recipes (palm, face, person): targets that decode back to the labels, losses that behave,
 smoke runs, and our exports decoding through the runtime like MediaPipe's files."""
 
 import numpy as np
@@ -99,7 +99,7 @@ def test_a_palm_hidden_behind_an_occluder_is_an_ignore_region():
     assert (labels["hidden"] == -1).sum() >= (labels["seen"] == 1).sum()  # ... and none learns it is background
 
 
-@pytest.mark.parametrize("recipe", ["palm_detection", "face_detection_full"])
+@pytest.mark.parametrize("recipe", ["palm_detection", "face_detection_full", "pose_detection"])
 def test_fresh_detectors_start_at_the_prior_with_zero_offsets(recipe):
     cfg = compose("train", [f"recipe={recipe}"] + (["recipe.width=lite"] if recipe == "palm_detection" else []))
     model = recipes.get(recipe).build_model(cfg.recipe)
@@ -314,3 +314,72 @@ def test_a_palm_dataset_cannot_train_a_face_detector(dataset, tmp_path):
 
     with pytest.raises(BlazeforgeError, match="holds hand labels; task face_detection needs face_keypoints labels"):
         train(recipes.get("face_detection"), compose("train", FACE + [f"dataset={dataset}"]), tmp_path)
+
+
+def _upright_person() -> np.ndarray:
+    """[33, 2] an upright person in pixels: hips at y 100, shoulders at y 40, head above."""
+    xy = np.zeros((33, 2))
+    xy[:, 0], xy[:, 1] = 50.0, 70.0
+    xy[0] = (50, 15)  # nose
+    xy[11], xy[12], xy[23], xy[24] = (60, 40), (40, 40), (58, 100), (42, 100)
+    xy[27], xy[28] = (55, 180), (45, 180)  # ankles: below the knees, outside the upper body
+    return xy
+
+
+def test_person_targets_are_the_box_and_the_four_alignment_points():
+    kind = kinds.DETECTORS["POSE_DETECTION"]
+    assert kind.count == 4 and kind.names[0] == "hip_centre"
+    kp, mask = _upright_person()[None], np.ones((1, 33, 3), bool)
+    box = np.array([[30, 10, 70, 185]], np.float64)
+    same = lambda xy: xy / 200  # noqa: E731
+    boxes, points, labelled, _ = kinds.instances(kind, kp, mask, box, same, 1 / 200)
+    p = points[0] * 200
+    np.testing.assert_allclose(boxes[0] * 200, box[0])
+    np.testing.assert_allclose(p[0], [50, 100])  # hip centre
+    np.testing.assert_allclose(p[2], [50, 40])  # shoulder centre
+    assert abs(p[1, 0] - 50) < 1e-9 and p[1, 1] < 40  # the body circle's point: straight up from the hips
+    # up from the shoulders by the farthest point above the knees (a hip: the upper body's circle)
+    np.testing.assert_allclose(p[3], [50, 40 - np.hypot(8, 60)])
+    assert labelled.all()
+
+    flipped = kinds.instances(kind, kp, mask, box, same, 1 / 200, flip=True)[1][0]
+    np.testing.assert_allclose(flipped[:, 0], 1 - points[0, :, 0])  # on the body's axis: x mirrors, no swap
+    np.testing.assert_allclose(flipped[:, 1], points[0, :, 1])
+
+    far = kp.copy()
+    far[0, 0] = (50, -9000)  # a person half behind the lens: the nose projects far away
+    for to_units, scale in ((same, 1 / 200), (lambda xy: xy, 1.0)):  # a training view's units, or pixels
+        labelled = kinds.instances(kind, far, mask, box, to_units, scale)[2][0]
+        assert labelled.tolist() == [True, False, True, False]  # the two circles' points are not labels then
+        assert kinds.instances(kind, kp, mask, box, to_units, scale)[2][0].all()
+
+    mask[0, 23] = False  # without both hips there is no alignment: not a person the detector learns
+    assert len(kinds.instances(kind, kp, mask, box, same, 1 / 200)[0]) == 0
+
+
+def test_a_person_counts_as_seen_by_the_torso_not_the_hull_of_spread_limbs():
+    kind = kinds.DETECTORS["POSE_DETECTION"]
+    xy = _upright_person()
+    xy[15], xy[16] = (150, 40), (-50, 40)  # arms spread wide: the 33 points' hull is mostly background
+    segmentation = np.zeros((200, 200), np.uint8)
+    segmentation[40:101, 42:61] = 1  # the torso's pixels
+    kp, mask = np.concatenate([xy, np.zeros((33, 1))], 1)[None], np.ones((1, 33, 1), bool)
+    assert not kinds.hidden(kind, kp, mask, segmentation, 0.5)[0]
+    segmentation[:] = 0  # an occluder in front of the torso
+    assert kinds.hidden(kind, kp, mask, segmentation, 0.5)[0]
+
+
+def test_the_pose_detector_fine_tunes_from_the_published_outputs_with_faster_offsets():
+    from blazeforge import zoo
+    from blazeforge.zoo.importer import load_tflite_weights
+
+    cfg = compose("train", ["recipe=pose_detection", "recipe.architecture=pose_detection"])
+    task = recipes.get("pose_detection")
+    model = task.build_model(cfg.recipe)  # regressor heads x published_regressor_scale
+    assert any(layer.name == "regressor_28_scale" for layer in model.layers)
+    load_tflite_weights(model, zoo.tflite_path("pose_detection"), [o.name for o in zoo.get("pose_detection").outputs])
+    task.adapt_init(model, cfg.recipe)
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)
+    ours, published = model(x), zoo.keras_model("pose_detection", named_outputs=True)(x)
+    for name in ("regressors", "classificators"):
+        np.testing.assert_allclose(np.asarray(ours[name]), np.asarray(published[name]), atol=1e-3)

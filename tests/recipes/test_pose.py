@@ -128,6 +128,28 @@ def test_the_stop_gradient_keeps_the_regression_loss_off_the_encoder(stop):
     assert np.asarray(g_head).any()
 
 
+def test_from_scratch_encoders_normalize_and_the_published_ones_load_as_they_are():
+    import keras
+
+    from blazeforge import recipes
+    from blazeforge.models.mobilenet import InvertedResidual
+
+    def norms(model):
+        blocks = [layer for layer in model.layers if isinstance(layer, InvertedResidual)]
+        plain = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+        return plain + sum(len(b.norms) for b in blocks), any(b.project.use_bias for b in blocks)
+
+    ours = recipes.get("pose_landmarks").build_model(compose("train", ["recipe=pose_landmarks"]).recipe)
+    assert norms(ours) == (1 + 2 + 3 * 14, False)  # the stem's, block0's (no expansion), the 14 others'
+    published = compose("train", ["recipe=pose_landmarks", "recipe.architecture=pose_landmark_full"]).recipe
+    assert norms(recipes.get("pose_landmarks").build_model(published)) == (0, True)
+    block = InvertedResidual(24, 16, norm=True)
+    x = np.random.default_rng(0).normal(size=(4, 8, 8, 16)).astype(np.float32)
+    again = InvertedResidual.from_config(block.get_config())
+    again(x)
+    assert again.norm and np.asarray(block(x, training=True)).std() > 0
+
+
 @pytest.mark.slow
 def test_a_two_phase_training_resumes_in_its_phase_and_evaluates_in_coco_files(tmp_path):
     import json

@@ -5,8 +5,9 @@
 | palm_detection | PALM_DETECTION (BlazePalm, FPN decoder) | palm box + 7 keypoints of 21 | 2016 at 192x192 |
 | face_detection | FACE_DETECTION_SHORT_RANGE (BlazeFace) | face box + 6 keypoints | 896 at 128x128 |
 | face_detection_full | FACE_DETECTION_FULL_RANGE | the same, up to about 5 m | 2304 at 192x192 |
+| pose_detection | POSE_DETECTION (BlazePose's detector) | person box + 4 alignment points of 33 | 2254 at 224x224 |
 
-Their configs share `configs/recipe/detector.yaml`. The parts: `kinds` (what each detector finds in
+Their configs share `configs/recipe/_detector.yaml`. The parts: `kinds` (what each detector finds in
 a sample: a strategy object per kind), `model` (architectures, targets, focal / mined-CE and Huber
 losses), `data` (whole images letterboxed as the runtime letterboxes them, SSD targets), `evaluate`
 (COCO AP through pycocotools), `export` (TFLite + the decoding options the runtime reads),
@@ -36,6 +37,11 @@ class DetectorTask(Task):
         from blazeforge.recipes.detection.model import build_model
 
         return build_model(self, recipe)
+
+    def adapt_init(self, model, recipe):
+        from blazeforge.recipes.detection.model import adapt_published
+
+        adapt_published(model, recipe)
 
     def losses(self, recipe):
         from blazeforge.recipes.detection.model import losses
@@ -80,3 +86,4 @@ FACE_DETECTION = DetectorTask(
 FACE_DETECTION_FULL = DetectorTask(
     "face_detection_full", "face_keypoints", "FACE_DETECTION_FULL_RANGE", roles={"face_detector": {}}
 )
+POSE_DETECTION = DetectorTask("pose_detection", "pose", "POSE_DETECTION", roles={"pose_detector": {}})

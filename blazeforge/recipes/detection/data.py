@@ -116,7 +116,7 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
 
     size, batch = int(cfg.recipe.input_size), int(cfg.trainer.batch_size)
     make = Examples(cfg, training)
-    a, v = len(make.targets.anchors), 4 + 2 * len(make.kind.keypoints)
+    a, v = len(make.targets.anchors), 4 + 2 * make.kind.count
     specs = (
         tf.TensorSpec((size, size, 3), tf.float32),
         tf.TensorSpec((a, v), tf.float32),

@@ -44,12 +44,11 @@ def ground_truth(
     min_visible (`recipes.detection.hidden`) are iscrowd."""
     import tensorflow_datasets as tfds
 
-    from blazeforge import topology
     from blazeforge.datasets import load
     from blazeforge.datasets.builder import require_topology
 
     require_topology(dataset_dir, kind.topology, "the detector")
-    names = [topology.get(kind.topology).names[i] for i in kind.keypoints]
+    names = kind.names
     images, coco_images, annotations = [], [], []
     for i, ex in enumerate(tfds.as_numpy(load(dataset_dir, split))):
         h, w = ex["image"].shape[:2]

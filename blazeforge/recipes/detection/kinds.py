@@ -4,8 +4,9 @@ A `DetectorKind` is the published detector a model replaces (its anchors and dec
 `geometry.anchors`, the same numpy code as the runtime's; its input range) and its label function:
 how an instance of the dataset becomes the box and keypoints the detector regresses. Palms are a
 square from 7 of the 21 hand landmarks (`palm_instance`, `topology.hand.palm_label`); faces are the
-labelled box and 6 keypoints (`labelled_instance`). A new detector (the pose detector's two
-alignment keypoints) is one more entry with its own label function.
+labelled box and 6 keypoints (`labelled_instance`); persons are the labelled box and BlazePose's 4
+alignment points made from the 33 (`pose_instance`). A new detector is one more entry with its own
+label function.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from blazeforge.errors import BlazeforgeError
 from blazeforge.geometry import anchors as anchor_specs
 from blazeforge.geometry.anchors import DetectorSpec
 from blazeforge.topology.hand import PALM_KEYPOINTS, palm_label
+from blazeforge.topology.pose import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+
+# The pose detector's keypoints (MediaPipe's pose_detection, in its output order).
+POSE_DETECTOR_POINTS = ("hip_centre", "body_circle", "shoulder_centre", "upper_body_circle")
+UPPER_BODY = 25  # the points above the knees (0 nose .. 24 right hip): what the upper-body circle holds
+FAR = 2.0  # alignment points farther than this many box sides from the person's box are not labels (`pose_instance`)
 
 
 def palm_instance(kind, kp, labelled, box, to_units, scale, flip):
@@ -32,22 +39,68 @@ def palm_instance(kind, kp, labelled, box, to_units, scale, flip):
     if flip:
         xy[:, 0] = 1.0 - xy[:, 0]
     b, points = palm_label(xy)
-    return b, points, np.ones(len(kind.keypoints), bool)
+    return b, points, np.ones(kind.count, bool)
+
+
+def _box(box, to_units, scale, flip) -> np.ndarray:
+    """A labelled box [4] (pixels, x0 y0 x1 y1) in the output's units, mirrored where flip."""
+    x0, y0, x1, y1 = np.asarray(box, np.float64)
+    centre = to_units(np.array([[(x0 + x1) / 2, (y0 + y1) / 2]]))[0]
+    half = np.array([x1 - x0, y1 - y0]) * scale / 2
+    if flip:
+        centre[0] = 1.0 - centre[0]
+    return np.concatenate([centre - half, centre + half])
 
 
 def labelled_instance(kind, kp, labelled, box, to_units, scale, flip):
     """(box [4], points [k, 2], mask [k]) of a labelled box and its keypoints (unlabelled ones
     masked); flipping swaps the topology's left and right keypoints."""
     index = list(kind.keypoints)
-    x0, y0, x1, y1 = np.asarray(box, np.float64)
-    centre = to_units(np.array([[(x0 + x1) / 2, (y0 + y1) / 2]]))[0]
-    half = np.array([x1 - x0, y1 - y0]) * scale / 2
     points = to_units(np.asarray(kp, np.float64)[index, :2])
     if flip:
-        centre[0], points[:, 0] = 1.0 - centre[0], 1.0 - points[:, 0]
+        points[:, 0] = 1.0 - points[:, 0]
         swap = [index.index(i) for i in np.asarray(topology.get(kind.topology).flip_permutation())[index]]
         points, labelled = points[swap], labelled[swap]
-    return np.concatenate([centre - half, centre + half]), points, labelled
+    return _box(box, to_units, scale, flip), points, labelled
+
+
+def pose_alignment_points(xy: np.ndarray, labelled: np.ndarray) -> np.ndarray | None:
+    """[4, 2] BlazePose's detector keypoints from the 33 landmarks xy [33, 2] (pixels) and their
+    mask labelled [33]: the hip centre; the body-circle point (hips -> shoulders at 1.1x the
+    labelled points' radius around the hips: `recipes.pose.targets.person_virtual_keypoints`, the
+    landmark recipe's crop of a photo, the same for renders and photos); the shoulder centre; the
+    upper-body point (the same direction at the largest distance from the shoulder centre to a
+    labelled point above the knees). None without the hips and shoulders. (On 29 body renders the
+    published detector's upper-body radius is 0.99x this one.)"""
+    from blazeforge.recipes.pose.targets import person_virtual_keypoints
+
+    if not labelled[[LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER]].all():
+        return None
+    mask = np.repeat(labelled[:, None], 2, 1)
+    hips, circle = person_virtual_keypoints(xy, mask, None)
+    shoulders = xy[[LEFT_SHOULDER, RIGHT_SHOULDER]].mean(0)
+    up = (shoulders - hips) / max(float(np.linalg.norm(shoulders - hips)), 1e-9)
+    upper = xy[:UPPER_BODY][labelled[:UPPER_BODY]]
+    radius = float(np.linalg.norm(upper - shoulders, axis=1).max())
+    return np.stack([hips, circle, shoulders, shoulders + up * radius])
+
+
+def pose_instance(kind, kp, labelled, box, to_units, scale, flip):
+    """(box [4], points [4, 2], mask [4]) of a person: the labelled box and the 4 alignment points
+    (`pose_alignment_points`; None without the torso). They sit on the body's axis, so a mirror
+    image only mirrors x. Points farther than FAR times the box's long side from its centre are
+    masked (in whatever units the box and points share): a render's person standing half behind
+    the lens projects its far points thousands of pixels away, and one such target would outweigh
+    a batch of real ones."""
+    points = pose_alignment_points(np.asarray(kp, np.float64)[:, :2], labelled)
+    if points is None:
+        return None
+    points = to_units(points)
+    if flip:
+        points[:, 0] = 1.0 - points[:, 0]
+    b = _box(box, to_units, scale, flip)
+    near = np.linalg.norm(points - (b[:2] + b[2:]) / 2, axis=1) <= FAR * max(b[2] - b[0], b[3] - b[1])
+    return b, points, near
 
 
 @dataclass(frozen=True)
@@ -55,9 +108,13 @@ class DetectorKind:
     """What one published detector is: its options, input and what it finds in a sample.
 
     name: the `geometry.anchors` spec's name (recipe.detector); what: what it finds ("palm",
-    "face"); topology: the dataset's landmark set; keypoints: the indices of it the detector
-    regresses, in its output order; label: (kind, keypoints [K, >=2], labelled [k] bool, box [4],
-    to_units, scale, flip) -> (box, points, mask) or None (`palm_instance`, `labelled_instance`).
+    "face", "person"); topology: the dataset's landmark set; keypoints: the indices of it the label
+    reads (and, unless point_names says otherwise, regresses, in its output order); label: (kind,
+    keypoints [K, >=2], labelled [k] bool, box [4], to_units, scale, flip) -> (box, points, mask)
+    or None (`palm_instance`, `labelled_instance`, `pose_instance`); point_names: the names of
+    the keypoints it regresses where they are not landmarks of the topology (the pose detector's);
+    hull: the landmarks whose convex hull `hidden` measures (default: keypoints; a person's torso,
+    which the body fills, where the hull of 33 points holds the background between spread limbs).
     """
 
     name: str
@@ -67,6 +124,20 @@ class DetectorKind:
     topology: str
     keypoints: tuple[int, ...]
     label: Callable
+    point_names: tuple[str, ...] = ()
+    hull: tuple[int, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """The names of the keypoints the detector regresses, in its output order."""
+        if self.point_names:
+            return list(self.point_names)
+        return [topology.get(self.topology).names[i] for i in self.keypoints]
+
+    @property
+    def count(self) -> int:
+        """How many keypoints the detector regresses."""
+        return len(self.point_names or self.keypoints)
 
 
 DETECTORS = {
@@ -93,6 +164,17 @@ DETECTORS = {
             tuple(range(6)),
             labelled_instance,
         ),
+        DetectorKind(
+            "POSE_DETECTION",
+            "person",
+            anchor_specs.POSE_DETECTION,
+            (-1.0, 1.0),
+            "pose",
+            tuple(range(33)),
+            pose_instance,
+            POSE_DETECTOR_POINTS,
+            (LEFT_SHOULDER, RIGHT_SHOULDER, RIGHT_HIP, LEFT_HIP),
+        ),
     )
 }
 
@@ -112,10 +194,11 @@ def min_visible(cfg) -> float:
 def hidden(kind: DetectorKind, keypoints, keypoint_mask, segmentation, min_visible: float) -> np.ndarray:
     """[N] bool: the instances that `segmentation` shows less than `min_visible` of.
 
-    An instance's region is the convex hull of its detector keypoints (the 7 palm landmarks, the 6
-    face keypoints; keypoints [N, K, >=2] in image pixels, keypoint_mask [N, K, >=1]), the part in
-    the image; segmentation uint8 [H, W] holds i + 1 on instance i's visible pixels (a render's
-    mask: the hand or face itself hides none of it, an occluder in front does). Without a
+    An instance's region is the convex hull of the kind's hull keypoints (the 7 palm landmarks, the
+    6 face keypoints, a person's shoulders and hips; keypoints [N, K, >=2] in image pixels,
+    keypoint_mask [N, K, >=1]), the part in the image; segmentation uint8 [H, W] holds i + 1 on
+    instance i's visible pixels (a render's mask: the hand, face or body itself hides none of it,
+    an occluder in front does). Without a
     segmentation (real photos), with min_visible 0 or under 3 labelled keypoints: not hidden.
     """
     import cv2
@@ -123,7 +206,7 @@ def hidden(kind: DetectorKind, keypoints, keypoint_mask, segmentation, min_visib
     out = np.zeros(len(keypoints), bool)
     if segmentation is None or min_visible <= 0:
         return out
-    index = list(kind.keypoints)
+    index = list(kind.hull or kind.keypoints)
     for i, (kp, mask) in enumerate(zip(keypoints, keypoint_mask)):
         points = np.asarray(kp, np.float64)[index, :2][np.asarray(mask)[index, 0].astype(bool)]
         if len(points) < 3:
@@ -167,7 +250,7 @@ def instances(
         out_points.append(found[1])
         out_mask.append(found[2])
         out_ignore.append(bool(ignore))
-    k = len(index)
+    k = kind.count
     return (
         np.array(out_boxes, np.float64).reshape(-1, 4),
         np.array(out_points, np.float64).reshape(-1, k, 2),

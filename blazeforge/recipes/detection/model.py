@@ -57,12 +57,36 @@ def _face_full(recipe, size: int, scale: float):
     return blazeface_full_range_model(size, norm=True, regressor_scale=scale)
 
 
+def _pose(recipe, size: int, scale: float):
+    from blazeforge.models.blazepose import pose_detection_model
+
+    return pose_detection_model(size, regressor_scale=scale, norm=True)
+
+
 # Our architecture of each detector kind, trained from scratch: (recipe, input size, regressor scale) -> model.
 ARCHITECTURES = {
     "PALM_DETECTION": _palm,
     "FACE_DETECTION_SHORT_RANGE": _face_short,
     "FACE_DETECTION_FULL_RANGE": _face_full,
+    "POSE_DETECTION": _pose,
 }
+
+
+def head_ends(model: keras.Model) -> dict[str, list]:
+    """The layers with a bias that end each output's heads: walking back from "regressors" and
+    "classificators" through the layers without one (scaling, flattening, joining)."""
+    ends = {}
+    for name, tensor in zip(model.output_names, model.outputs):
+        found, stack = [], [tensor]
+        while stack:
+            layer = stack.pop()._keras_history.operation
+            if getattr(layer, "bias", None) is not None:
+                found.append(layer)
+                continue
+            for node in layer._inbound_nodes:
+                stack.extend(node.input_tensors)
+        ends[name] = found
+    return ends
 
 
 def build_model(task, recipe) -> keras.Model:
@@ -79,24 +103,37 @@ def build_model(task, recipe) -> keras.Model:
         )
     zoo.avoid_remapper_crashes()  # PReLU and bias-only BlazeBlocks under TF 2.20's Grappler
     if recipe.get("architecture", "blazeforge") != "blazeforge":
-        return published_architecture(task, recipe)  # the trainer loads its weights (init=mediapipe:NAME)
+        # The trainer loads its weights (init=mediapipe:NAME), then `adapt_published`.
+        scale = float(recipe.get("published_regressor_scale", 1.0))
+        return published_architecture(task, recipe, **({"regressor_scale": scale} if scale != 1.0 else {}))
     model = ARCHITECTURES[kind.name](recipe, size, float(recipe.regressor_scale))
-    # RetinaNet's head initialization: kernels N(0, 0.01), so that every anchor starts at
-    # P(object) = recipe.loss.prior (the classifier biases) and at zero offsets, instead of the
-    # background anchors' noise swamping the first steps. (Full range: the prior goes on the
-    # depthwise convolution that ends its classifier head.)
+    # RetinaNet's head initialization: the kernels of the layers that end the heads N(0, 0.01), so
+    # that every anchor starts at P(object) = recipe.loss.prior (the classifier biases) and at zero
+    # offsets, instead of the background anchors' noise swamping the first steps.
     prior = float(recipe.loss.prior)
-    names = {layer.name for layer in model.layers}
     rng = keras.random.SeedGenerator(0)
-    for layer in model.layers:
-        last = f"{layer.name}_depthwise" not in names  # the convolution that ends its head
-        if not layer.name.startswith(("classifier", "regressor")) or getattr(layer, "bias", None) is None or not last:
-            continue
-        kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
-        kernel.assign(keras.random.normal(kernel.shape, stddev=0.01, seed=rng))
-        logit = math.log(prior / (1 - prior)) if layer.name.startswith("classifier") else 0.0
-        layer.bias.assign(ops.full(layer.bias.shape, logit))
+    for output, layers in head_ends(model).items():
+        logit = math.log(prior / (1 - prior)) if output == "classificators" else 0.0
+        for layer in layers:
+            kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+            kernel.assign(keras.random.normal(kernel.shape, stddev=0.01, seed=rng))
+            layer.bias.assign(ops.full(layer.bias.shape, logit))
     return model
+
+
+def adapt_published(model: keras.Model, recipe) -> None:
+    """With recipe.published_regressor_scale s (not 1), the published architecture was built with
+    its regressor heads' outputs times s (`build_model`): divide the weights of the layers that end
+    them by s, so that the model starts at the published outputs, and its offsets move s times
+    faster per step (the pose detector's published box is a constant 45 px square, a person's box
+    is up to 200 px: at s 1, 200 steps moved its regression a fifth of the way)."""
+    scale = float(recipe.get("published_regressor_scale", 1.0))
+    if recipe.get("architecture", "blazeforge") == "blazeforge" or scale == 1.0:
+        return
+    for layer in head_ends(model)["regressors"]:
+        kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+        kernel.assign(kernel / scale)
+        layer.bias.assign(layer.bias / scale)
 
 
 # ---- losses: plain functions of tensors -------------------------------------------------------
@@ -156,7 +193,7 @@ def losses(recipe) -> tuple[dict, dict]:
     loss = recipe.loss
     size = float(recipe.input_size)
 
-    values = 4 + 2 * len(detector(str(recipe.detector)).keypoints)
+    values = 4 + 2 * detector(str(recipe.detector)).count
 
     def regressors(y_true, y_pred):
         return regression_loss(

@@ -42,7 +42,9 @@ def build_model(task, recipe):
         raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
     if recipe.width not in WIDTHS:
         raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
-    model = pose_landmark_model(size, bool(recipe.stop_gradient), WIDTHS[recipe.width], offsets=True, crop_units=True)
+    model = pose_landmark_model(
+        size, bool(recipe.stop_gradient), WIDTHS[recipe.width], offsets=True, crop_units=True, norm=True
+    )
     return keras.Model(model.inputs, dict(zip(OUTPUT_NAMES, model.outputs)), name=f"pose_{recipe.width}_{size}")
 
 
