@@ -72,6 +72,11 @@ ARCHITECTURES = {
 }
 
 
+def _kernel(layer):
+    """A convolution's kernel variable, depthwise or not."""
+    return layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+
+
 def head_ends(model: keras.Model) -> dict[str, list]:
     """The layers with a bias that end each output's heads: walking back from "regressors" and
     "classificators" through the layers without one (scaling, flattening, joining)."""
@@ -115,7 +120,7 @@ def build_model(task, recipe) -> keras.Model:
     for output, layers in head_ends(model).items():
         logit = math.log(prior / (1 - prior)) if output == "classificators" else 0.0
         for layer in layers:
-            kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+            kernel = _kernel(layer)
             kernel.assign(keras.random.normal(kernel.shape, stddev=0.01, seed=rng))
             layer.bias.assign(ops.full(layer.bias.shape, logit))
     return model
@@ -131,7 +136,7 @@ def adapt_published(model: keras.Model, recipe) -> None:
     if recipe.get("architecture", "blazeforge") == "blazeforge" or scale == 1.0:
         return
     for layer in head_ends(model)["regressors"]:
-        kernel = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
+        kernel = _kernel(layer)
         kernel.assign(kernel / scale)
         layer.bias.assign(layer.bias / scale)
 
