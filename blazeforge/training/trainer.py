@@ -358,9 +358,11 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
                         loss_weights={**weights, **{k: v for k, v in phase.loss.items() if k in weights}},
                         metrics=task.metrics(cfg.recipe),
                     )
-                    # built here, not inside the first traced step: that would trace the step twice
-                    # (20 s of a 47 s first step for the pose model on 2 cores)
-                    model.optimizer.build(model.trainable_variables)
+                    # the optimizer's, the loss trackers' and the metrics' variables made here, from the
+                    # batches' specs, not inside the first traced step: that traces the step twice (Keras
+                    # builds them ahead only under a non-default strategy); 4 traces of the pose model's
+                    # step became 2, 100 -> 69 s of a 2-phase smoke run on 2 cores
+                    model._symbolic_build(data_batch=train_ds.element_spec)
                 # best.keras: the lowest val_loss of the last phase (the losses' weights differ between phases)
                 previous = [
                     float(r["val_loss"])
