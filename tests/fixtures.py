@@ -208,26 +208,33 @@ def moving_clip(
     absent: tuple[int, int] = (30, 40),
     size: tuple[int, int] = (384, 288),
     seed: int = 0,
+    patch: tuple[np.ndarray, np.ndarray] | None = None,
+    side: int | None = None,
 ) -> tuple[Path, np.ndarray]:
     """A video of a subject moving smoothly over a package photo, gone for the frames in `absent`.
 
     subject "hand": our render tests/zoo/renders/hand_0.png; "face": skimage's astronaut photo,
-    cropped around the face; "body": the whole astronaut photo (head and torso, for pose). The
-    subject patch is scaled, turned (within 12 degrees) and moved along a smooth path. Returns (path,
-    truth) with truth [frames, K, 2]: the landmarks MediaPipe found on the still subject
-    (tests/zoo/mediapipe_outputs.json) moved with it, in pixels, NaN where the subject is absent.
+    cropped around the face; "body": the whole astronaut photo (head and torso, for pose); or, with
+    `patch` (an RGB image [H, W, 3] uint8, its landmarks [K, 2] in pixels), that image. The subject
+    patch is scaled to `side` pixels (its longer side; each subject has its own default), turned
+    (within 12 degrees) and moved along a smooth path. Returns (path, truth) with truth [frames, K,
+    2]: the landmarks MediaPipe found on the still subject (tests/zoo/mediapipe_outputs.json) or
+    the patch's own, moved with it, in pixels, NaN where the subject is absent.
     """
     from blazeforge.zoo.parity import photos
 
     recorded = json.loads((Path(__file__).parent / "zoo" / "mediapipe_outputs.json").read_text())
-    if subject == "hand":
+    if patch is not None:
+        patch, points = patch
+        default_side = 260
+    elif subject == "hand":
         patch = cv2.cvtColor(cv2.imread(str(Path(__file__).parent / "zoo/renders/hand_0.png")), cv2.COLOR_BGR2RGB)
         points = np.array(recorded["renders"]["render.hand_0"]["hands"]["landmarks"])[:, :2] * 256
-        side = 280
+        default_side = 280
     elif subject == "body":
         patch = photos()["skimage.astronaut"]
         points = np.array(recorded["photos"]["skimage.astronaut"]["pose"])[:, :2] * patch.shape[1::-1]
-        side = 260
+        default_side = 260
     else:
         photo = photos()["skimage.astronaut"]
         points = np.array(recorded["photos"]["skimage.astronaut"]["face_mesh"])[:, :2] * photo.shape[1::-1]
@@ -237,7 +244,7 @@ def moving_clip(
         box = np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half]).round().astype(int)
         patch = photo[box[1] : box[3], box[0] : box[2]]
         points = points - box[:2]
-        side = 180
+        default_side = 180
     w, h = size
     background = cv2.resize(photos()["skimage.coffee"], (w, h), interpolation=cv2.INTER_AREA)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
@@ -251,7 +258,7 @@ def moving_clip(
             [w / 2 + 0.18 * w * np.sin(1.3 * t + phase[0]), h / 2 + 0.12 * h * np.sin(0.9 * t + phase[1])]
         )
         angle = 12 * np.sin(0.7 * t + phase[2])
-        scale = side / max(ph, pw)
+        scale = (side or default_side) / max(ph, pw)
         m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, scale)
         m[:, 2] += centre - np.array([pw / 2, ph / 2])
         frame = background.copy()

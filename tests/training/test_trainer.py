@@ -42,8 +42,13 @@ CFG = [
 ]
 
 
-def test_training_lowers_the_loss_and_writes_its_files(tmp_path):
+def test_training_lowers_the_loss_and_writes_its_files(tmp_path, monkeypatch):
+    from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+    traces, step = [], TensorFlowTrainer.train_step  # Python runs a tf.function's body only to trace it
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", lambda self, data: traces.append(1) or step(self, data))
     metrics = train(HANDS, compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
+    assert len(traces) == 1  # every variable made before the first step: TensorFlow traces it once
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
     assert len(rows) == 4 and float(rows[-1]["loss"]) < float(rows[0]["loss"])
     assert (tmp_path / "model.keras").is_file() and (tmp_path / "checkpoints" / "best.keras").is_file()
