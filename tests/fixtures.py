@@ -391,8 +391,8 @@ def body_points(rng: np.random.Generator, size: int = 128) -> np.ndarray:
 
 def fake_bodies(root: Path, count: int = 8, size: int = 128, seed: int = 3) -> Path:
     """A render run directory of scene=bodies' layout with drawn stick people: frames/, masks/ (1 on
-    the drawn body), labels.jsonl with visibility and the two virtual keypoints, config.yaml naming
-    the pose topology."""
+    the drawn body), labels.jsonl with visibility, the two virtual keypoints and camera-space points
+    (a pinhole camera 3 m away), config.yaml naming the pose topology."""
     from blazeforge.topology.pose import EDGES as BODY_EDGES
     from blazeforge.topology.pose import virtual_keypoints
 
@@ -417,6 +417,8 @@ def fake_bodies(root: Path, count: int = 8, size: int = 128, seed: int = 3) -> P
         ys, xs = np.nonzero(mask)
         body = np.stack([xs, ys], -1).astype(np.float64)
         visibility = (rng.random(33) > 0.2).astype(np.float32)
+        depth = 3.0 + kp[:, 2] * 3.0 / size  # metres: a pinhole camera of focal length `size` pixels, 3 m away
+        camera = np.c_[(kp[:, :2] - size / 2) * depth[:, None] / size, depth]
         append_jsonl(
             folder / "labels.jsonl",
             Sample(
@@ -431,6 +433,7 @@ def fake_bodies(root: Path, count: int = 8, size: int = 128, seed: int = 3) -> P
                 presence=np.ones(1, np.float32),
                 handedness=np.full(1, 0.5, np.float32),
                 auxiliary=virtual_keypoints(kp[:, :2], body)[None].astype(np.float32),
+                keypoints_camera=camera[None].astype(np.float32),
                 meta={"source": "synthetic", "subject_id": f"p{frame}", "skin_tone": str(1 + frame % 10)},
             ),
         )

@@ -48,13 +48,14 @@ def _builder_class():
     class SampleDataset(tfds.core.GeneratorBasedBuilder):
         """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
 
-        VERSION = tfds.core.Version("1.4.0")
+        VERSION = tfds.core.Version("1.5.0")
         RELEASE_NOTES = {
             "1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
             "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG.",
             "1.2.0": "K keypoints of the dataset's topology (21 hands, 6 face detection).",
             "1.3.0": "The instance mask (PNG bytes, i + 1 on instance i; empty where none).",
             "1.4.0": "auxiliary [N, A, 2] where the topology has A extra points (BlazePose: 2), NaN where unknown.",
+            "1.5.0": "keypoints_camera [N, K, 3]: camera-space metres (renders), NaN where unknown.",
         }
 
         def __init__(self, *, num_keypoints: int = 21, num_auxiliary: int = 0, records: dict | None = None, **kwargs):
@@ -70,6 +71,7 @@ def _builder_class():
                 "image": f.Image(shape=(None, None, 3), encoding_format="jpeg"),
                 "keypoints": f.Tensor(shape=(None, k, 3), dtype=np.float32),
                 "keypoint_mask": f.Tensor(shape=(None, k, 3), dtype=np.bool_),
+                "keypoints_camera": f.Tensor(shape=(None, k, 3), dtype=np.float32),
                 "visibility": f.Tensor(shape=(None, k), dtype=np.float32),
                 "boxes": f.Tensor(shape=(None, 4), dtype=np.float32),
                 "presence": f.Tensor(shape=(None,), dtype=np.float32),
@@ -96,6 +98,7 @@ def _builder_class():
                         "image": _jpeg_source(path),
                         "keypoints": s.keypoints,
                         "keypoint_mask": s.keypoint_mask,
+                        "keypoints_camera": _keypoints_camera(s),
                         "visibility": s.visibility,
                         "boxes": s.boxes,
                         "presence": s.presence,
@@ -108,6 +111,13 @@ def _builder_class():
                 )
 
     return SampleDataset
+
+
+def _keypoints_camera(sample) -> np.ndarray:
+    """The sample's camera-space keypoints [N, K, 3] (metres), NaN where it has none (real photos)."""
+    if sample.keypoints_camera is not None:
+        return np.asarray(sample.keypoints_camera, np.float32)
+    return np.full(np.shape(sample.keypoints), np.nan, np.float32)
 
 
 def _auxiliary(sample, count: int) -> np.ndarray:

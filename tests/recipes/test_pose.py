@@ -83,6 +83,27 @@ def test_a_flip_mirrors_x_and_swaps_the_sides():
     np.testing.assert_allclose(fv[33, 0], SIZE - values[33, 0])  # the virtual points stay
 
 
+def test_world_targets_are_metres_from_the_hips_turned_with_the_crop_and_mirrored_by_a_flip():
+    kp, mask, aux = _person(turn_deg=35)
+    camera = np.c_[(kp[:, :2] - 128) * 3.0 / 256, np.full(33, 3.0)]  # a pinhole 3 m away, f = 256 px
+    camera[7] = np.nan  # an unknown point stays out of the loss
+    roi = T.person_roi(kp, mask, aux)
+    world, known = T.world_targets(camera, roi)
+    assert world.shape == known.shape == (39, 3) and known[:33].sum() == 32 * 3 and not known[7].any()
+    np.testing.assert_allclose(world[[LEFT_HIP, RIGHT_HIP]].mean(0), 0.0, atol=1e-6)
+    shoulders = world[[LEFT_SHOULDER, RIGHT_SHOULDER]].mean(0)
+    assert abs(shoulders[0]) < 1e-6 and shoulders[1] < -0.1  # upright in the crop, tens of cm up
+    span = np.linalg.norm(camera[LEFT_SHOULDER] - camera[LEFT_HIP])
+    assert np.linalg.norm(world[LEFT_SHOULDER] - world[LEFT_HIP]) == pytest.approx(span)  # turned, not scaled
+    values, labels = T.landmark_targets(kp, mask, np.ones(33), aux, roi, SIZE)
+    crop = np.zeros((SIZE, SIZE, 3), np.uint8)
+    *_, (fw, fk) = T.flip(crop, values, labels, [], get_topology("pose").flip_permutation(), (world, known))
+    left, right = NAMES.index("left_wrist"), NAMES.index("right_wrist")
+    np.testing.assert_allclose(fw[left], world[right] * [-1, 1, 1])
+    assert not fk[NAMES.index("right_ear")].any()  # point 7 (left ear) moved to the right's place
+    assert not T.world_targets(None, roi)[1].any()
+
+
 def test_occluders_hide_the_points_under_them():
     kp, mask, aux = _person()
     roi = T.person_roi(kp, mask, aux)
@@ -100,7 +121,7 @@ def test_phases_split_the_epochs_and_name_bad_configs():
     cfg = compose("train", ["recipe=pose_landmarks", "trainer.epochs=5"])
     plan = phases(cfg)
     assert [(p.name, p.start, p.end) for p in plan] == [("heatmap", 0, 2), ("regression", 2, 5)]
-    assert plan[0].loss == {"landmarks": 0.0} and cfg.recipe.stop_gradient is True
+    assert plan[0].loss == {"landmarks": 0.0, "world_landmarks": 0.0} and cfg.recipe.stop_gradient is True
     joint = compose("train", ["recipe=pose_landmarks", "recipe.schedule=joint"])
     assert [p.name for p in phases(joint)] == ["joint"] and joint.recipe.stop_gradient is False
     assert [(p.start, p.end) for p in phases(compose("train", ["trainer.epochs=3"]))] == [(0, 3)]  # no phases
@@ -227,12 +248,14 @@ def test_coco_person_keypoints_import_as_17_of_the_33(tmp_path):
     still += ["recipe.augment.roi_rotation_deg=0", "recipe.augment.flip=0", "experiment=smoke"]
     cfg = configure("train", ["recipe=pose_landmarks", "data=bodies", f"dataset={data}"] + still)
     image = np.full((160, 160, 3), 90, np.uint8)
-    args = [record[k].numpy() for k in ("keypoints", "keypoint_mask", "visibility", "auxiliary", "mask")]
-    crop, landmarks, heatmap, *_ = TrainExamples(cfg)(image, *args, 0)
+    fields = ("keypoints", "keypoint_mask", "visibility", "auxiliary", "keypoints_camera", "mask")
+    assert np.isnan(record["keypoints_camera"].numpy()).all()  # no world points on a photo
+    crop, landmarks, heatmap, *_, world = TrainExamples(cfg)(image, *[record[k].numpy() for k in fields], 0)
     values, labels = landmarks[:195].reshape(39, 5), landmarks[195:].reshape(39, 5)
     hips = values[[LEFT_HIP, RIGHT_HIP], :2].mean(0)
     np.testing.assert_allclose(hips, [32, 32], atol=1e-3)  # 64 px crop: the hips in the middle
     assert labels[labelled, 0].all() and not labels[:33, 2].any() and heatmap.shape == (16, 16, 78)
+    assert world.shape == (234,) and not world[117:].any()  # world landmarks masked
 
 
 def test_the_schedule_ablation_names_what_it_needs(tmp_path):

@@ -7,7 +7,9 @@ per output of the model, in `pack`'s layout (S = cfg.recipe.input_size, H = S / 
 - "heatmap" [B, H, H, 78]: 39 Gaussians, then each channel's mask broadcast over the map;
 - "offsets" [B, H, H, 117]: (dx, dy) x 39 in cells, then their weights (39);
 - "segmentation" [B, S, S, 2]: the person's mask, then its weight;
-- "pose_flag" [B, 1]: 1 for a crop of the person, 0 for a crop away from everyone.
+- "pose_flag" [B, 1]: 1 for a crop of the person, 0 for a crop away from everyone;
+- "world_landmarks" [B, 234]: the 39 x 3 world points (metres from the hip centre, in the crop's
+  axes; renders only), then their mask.
 
 Training crops (`TrainExamples`) jitter the ROI, flip left-right with the sides swapped, paint
 occluding rectangles (which also hides the points under them: visibility 0), add colour, blur and
@@ -34,8 +36,9 @@ from blazeforge.training.augment import jitter_roi, negative_roi, photometric
 from blazeforge.training.inputs import map_numpy, mixed_sources
 
 
-def pack(crop, values, labels, person_mask, size: int, sigma: float, flag: float):
-    """The arrays of one crop as the model's y_true (see the module docstring), crop float [0, 1]."""
+def pack(crop, values, labels, person_mask, world, size: int, sigma: float, flag: float):
+    """The arrays of one crop as the model's y_true (see the module docstring), crop float [0, 1];
+    world: (points, mask) [39, 3] each (`targets.world_targets`)."""
     heat, channel, offsets, weight = T.heatmap_targets(values, labels, size, sigma)
     h = heat.shape[0]
     seg, seg_weight = person_mask
@@ -47,6 +50,7 @@ def pack(crop, values, labels, person_mask, size: int, sigma: float, flag: float
         np.concatenate([offsets, weight], -1).astype(f32),
         np.stack([seg, np.full_like(seg, seg_weight)], -1).astype(f32),
         f32([flag]),
+        np.concatenate([world[0].reshape(-1), world[1].reshape(-1)]).astype(f32),
     )
 
 
@@ -61,10 +65,11 @@ def _specs(size: int):
         tf.TensorSpec((h, h, 3 * T.LANDMARKS), tf.float32),
         tf.TensorSpec((size, size, 2), tf.float32),
         tf.TensorSpec((1,), tf.float32),
+        tf.TensorSpec((2 * T.LANDMARKS * 3,), tf.float32),
     )
 
 
-OUTPUT_ORDER = ("landmarks", "heatmap", "offsets", "segmentation", "pose_flag")
+OUTPUT_ORDER = ("landmarks", "heatmap", "offsets", "segmentation", "pose_flag", "world_landmarks")
 
 
 def _to_batch_dict(image, *ys):
@@ -85,7 +90,7 @@ class TrainExamples:
         self.photometric = photometric(cfg.recipe.augment)
         self.mirror = get_topology("pose").flip_permutation()
 
-    def __call__(self, image, keypoints, keypoint_mask, visibility, auxiliary, mask_png, index):
+    def __call__(self, image, keypoints, keypoint_mask, visibility, auxiliary, keypoints_camera, mask_png, index):
         rng = np.random.default_rng([self.seed, int(index)])
         r, size = self.recipe, self.size
         h, w = image.shape[:2]
@@ -104,15 +109,17 @@ class TrainExamples:
         crop = crop_image(image, roi, size)
         values, labels = T.landmark_targets(keypoints[i], keypoint_mask[i], visibility[i], virtual, roi, size)
         seg = T.segmentation_target(_person_mask(mask_png, i), roi, size)
+        world = T.world_targets(keypoints_camera[i], roi)
         if rng.random() < r.augment.occlusion:
             T.occlude(crop, values, rng, int(r.augment.occluders))
         if rng.random() < r.augment.flip:
-            crop, values, labels, (mask,) = T.flip(crop, values, labels, [seg[0]], self.mirror)
+            crop, values, labels, (mask,), world = T.flip(crop, values, labels, [seg[0]], self.mirror, world)
             seg = (mask, seg[1])
         crop = self.photometric(image=crop)["image"]
         if negative:
             labels[:] = 0.0
-        return pack(crop, values, labels, seg, size, float(r.heatmap.sigma), 0.0 if negative else 1.0)
+            world[1][:] = 0.0
+        return pack(crop, values, labels, seg, world, size, float(r.heatmap.sigma), 0.0 if negative else 1.0)
 
     def _empty(self, image, rng):
         """A small random crop with nothing labelled and the pose flag 0."""
@@ -122,7 +129,19 @@ class TrainExamples:
         values = np.zeros((T.LANDMARKS, T.VALUES), np.float32)
         seg = (np.zeros((self.size, self.size), np.float32), 0.0)
         crop = crop_image(image, roi, self.size)
-        return pack(crop, values, values.copy(), seg, self.size, float(self.recipe.heatmap.sigma), 0.0)
+        world = T.world_targets(None, roi)
+        return pack(crop, values, values.copy(), seg, world, self.size, float(self.recipe.heatmap.sigma), 0.0)
+
+
+def _load(dataset_dir, split: str):
+    """The split (`datasets.load`), or a one-line error when it was built without keypoints_camera."""
+    ds = load(dataset_dir, split)
+    if "keypoints_camera" not in ds.element_spec:
+        raise BlazeforgeError(
+            f"dataset={dataset_dir}",
+            "built before world landmarks (no keypoints_camera); rebuild it with datasets build",
+        )
+    return ds
 
 
 def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
@@ -130,13 +149,14 @@ def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
     crops (no augmentation).
 
     Yields dicts: crop uint8 [S, S, 3], roi, values and labels [39, 5] (crop targets), keypoints
-    [33, 3] (image px), keypoint_mask [33, 3], visibility [33], person_mask (bool [H, W] or None),
+    [33, 3] (image px), keypoint_mask [33, 3], visibility [33], world and world_mask [39, 3]
+    (`targets.world_targets`), person_mask (bool [H, W] or None),
     image uint8 [H, W, 3], meta strings source, skin_tone, subject_id, image_id (the record's index).
     """
     import tensorflow_datasets as tfds
 
     size = int(cfg.recipe.input_size)
-    for n, ex in enumerate(tfds.as_numpy(load(dataset_dir, split))):
+    for n, ex in enumerate(tfds.as_numpy(_load(dataset_dir, split))):
         meta = {k: ex[k].decode() for k in ("source", "skin_tone", "subject_id")}
         for i in range(len(ex["keypoints"])):
             kp, km, aux = ex["keypoints"][i], ex["keypoint_mask"][i], ex["auxiliary"][i]
@@ -147,6 +167,7 @@ def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
                 continue
             virtual = T.person_virtual_keypoints(kp, km, aux)
             values, labels = T.landmark_targets(kp, km, ex["visibility"][i], virtual, roi, size)
+            world, world_mask = T.world_targets(ex["keypoints_camera"][i], roi)
             yield {
                 "crop": crop_image(ex["image"], roi, size),
                 "roi": roi,
@@ -155,6 +176,8 @@ def eval_examples(cfg: DictConfig, dataset_dir, split: str) -> Iterator[dict]:
                 "keypoints": kp,
                 "keypoint_mask": km,
                 "visibility": ex["visibility"][i],
+                "world": world,
+                "world_mask": world_mask,
                 "person_mask": _person_mask(ex["mask"], i),
                 "image": ex["image"],
                 "meta": {**meta, "image_id": str(n)},
@@ -176,14 +199,15 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
         def generate():
             for ex in examples:
                 seg = T.segmentation_target(ex["person_mask"], ex["roi"], size)
-                yield pack(ex["crop"], ex["values"], ex["labels"], seg, size, sigma, 1.0)
+                world = (ex["world"], ex["world_mask"])
+                yield pack(ex["crop"], ex["values"], ex["labels"], seg, world, size, sigma, 1.0)
 
         ds = tf.data.Dataset.from_generator(generate, output_signature=specs)
         ds = ds.apply(tf.data.experimental.assert_cardinality(len(examples)))
         return ds.batch(batch).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
-    ds = mixed_sources(
-        cfg, dataset_dir, split, ("image", "keypoints", "keypoint_mask", "visibility", "auxiliary", "mask"), shuffle=256
-    )
+    _load(dataset_dir, split)  # a dataset from before world landmarks: a one-line error
+    fields = ("image", "keypoints", "keypoint_mask", "visibility", "auxiliary", "keypoints_camera", "mask")
+    ds = mixed_sources(cfg, dataset_dir, split, fields, shuffle=256)
     ds = map_numpy(ds, TrainExamples(cfg), specs)
     return ds.batch(batch, drop_remainder=True).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)

@@ -9,6 +9,9 @@ Figures (metrics.json), each for the 33 points in image pixels against the label
 - pck_0.2 (all 33) and pck_0.2_coco (COCO's 17: the paper's figure): share within 0.2 torso sizes;
 - visibility_auc: the visibility logits against the labels (in the crop and not occluded);
 - pose_flag_auc: the flag on the persons' crops against crops away from them;
+- world_mpjpe_mm: the world landmarks' mean distance from the labels (metres from the hip centre,
+  renders' camera-space points, in the crop's axes), millimetres, over the persons that have them
+  (`world_count`; null without any), beside the mean world pose's;
 - the same NME and PCK for a mean-pose baseline (the mean training crop points in each crop);
 - by source and by skin tone (natural order).
 Beside metrics.json: predictions.json (COCO keypoint results: image_id, category_id 1, 17 x (x, y, v),
@@ -138,6 +141,8 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
     mean_pose = np.stack([ex["values"][:BODY, :2] for ex in train]).mean(0)
     baseline = _scores(_to_image(np.repeat(mean_pose[None], len(data), 0), rois, size), gt, mask, torso)
 
+    world = _world_errors(out, data, train)
+
     head = scores["refined"]
     groups = {
         key: M.by_group(head["per_sample"], [ex["meta"][field] for ex in data])
@@ -157,12 +162,30 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
         "baseline_pck_0.2_coco": baseline["pck_0.2_coco"],
         "visibility_auc": visibility_auc,
         "pose_flag_auc": flag_auc,
+        **world,
         "readouts": {name: {k: v for k, v in s.items() if k != "per_sample"} for name, s in scores.items()},
         **groups,
     }
     _write_coco(run_dir, data, found["refined"], raw, np.ravel(out["pose_flag"]))
     _report(run_dir, metrics, head["per_sample"], found["refined"], gt, data, int(cfg.evaluate.worst))
     return metrics
+
+
+def _world_errors(out: dict, data: list[dict], train: list[dict]) -> dict:
+    """world_mpjpe_mm, world_baseline_mpjpe_mm (the mean training world pose) and world_count."""
+    known = [i for i, ex in enumerate(data) if ex["world_mask"][:BODY, 0].any()]
+    if not known or "world_landmarks" not in out:
+        return {"world_mpjpe_mm": None, "world_baseline_mpjpe_mm": None, "world_count": 0}
+    pred = np.asarray(out["world_landmarks"]).reshape(len(data), -1, 3)[known, :BODY]
+    gt = np.stack([data[i]["world"][:BODY] for i in known])
+    mask = np.stack([data[i]["world_mask"][:BODY, 0] for i in known]) > 0
+    seen = [ex for ex in train if ex["world_mask"][:BODY, 0].all()]
+    mean = np.stack([ex["world"][:BODY] for ex in seen]).mean(0) if seen else np.zeros((BODY, 3))
+
+    def mpjpe(points):
+        return float(1000 * np.linalg.norm(points - gt, axis=-1)[mask].mean())
+
+    return {"world_mpjpe_mm": mpjpe(pred), "world_baseline_mpjpe_mm": mpjpe(mean[None]), "world_count": len(known)}
 
 
 def _write_coco(run_dir: Path, data: list[dict], pred: np.ndarray, raw: np.ndarray, flags: np.ndarray) -> None:
@@ -275,4 +298,14 @@ def summary(metrics: dict) -> list[tuple[str, str]]:
         ("PCK@0.2, all 33", f"{metrics['pck_0.2']:.2f}"),
         ("visibility AUC", f"{metrics['visibility_auc']:.3f}"),
         ("pose flag AUC", f"{metrics['pose_flag_auc']:.3f}"),
-    ]
+    ] + (
+        [
+            (
+                "world landmarks",
+                f"{metrics['world_mpjpe_mm']:.0f} mm mean error (mean pose "
+                f"{metrics['world_baseline_mpjpe_mm']:.0f} mm; {metrics['world_count']} persons)",
+            )
+        ]
+        if metrics.get("world_count")
+        else []
+    )

@@ -6,7 +6,7 @@ offsets head and crop-unit landmark head (`crop_units`) when blazeforge builds i
 regression branch behind a stop-gradient where recipe.stop_gradient (the schedule's). With
 recipe.architecture=pose_landmark_full (init=mediapipe:pose_landmark_full), the published file's
 architecture as it is. Outputs are a dict: landmarks [B, 195], pose_flag [B, 1], segmentation
-[B, S, S, 1], heatmap [B, S/4, S/4, 39], world_landmarks [B, 117] (no target: no loss), offsets.
+[B, S, S, 1], heatmap [B, S/4, S/4, 39], world_landmarks [B, 117] (metres), offsets.
 
 Losses on the packed targets of `data` (each masked where a label is missing):
 - landmarks: L1 on x, y and recipe.loss_terms.z x z in units of the crop, plus
@@ -15,7 +15,11 @@ Losses on the packed targets of `data` (each masked where a label is missing):
   (the Gaussians are a sliver of the map), averaged over labelled channels;
 - offsets: L1 in cells where the Gaussian exceeds 0.1;
 - segmentation: sigmoid cross-entropy per pixel where the sample has a mask;
-- pose_flag: cross-entropy of the probability.
+- pose_flag: cross-entropy of the probability;
+- world_landmarks: L1 in metres on the 33 points where known (renders).
+
+Metrics: `landmarks_crop_nme` (2D error of the 33 in units of the crop) and
+`world_landmarks_mpjpe_mm` (mean distance of the known world points, millimetres).
 """
 
 from __future__ import annotations
@@ -95,6 +99,26 @@ def segmentation_loss(y_true, y_pred):
     return _masked_mean(bce, y_true[..., 1:])
 
 
+def _world(y_true, y_pred):
+    """(target, mask, prediction) [B, 39, 3] each of world y_true [B, 234], y_pred [B, 117]."""
+    half = LANDMARKS * 3
+    shape = (ops.shape(y_pred)[0], LANDMARKS, 3)
+    return ops.reshape(y_true[:, :half], shape), ops.reshape(y_true[:, half:], shape), ops.reshape(y_pred, shape)
+
+
+def world_loss(y_true, y_pred):
+    """Keras loss on y_true [B, 234] (world points in metres, mask) and y_pred [B, 117]: masked L1."""
+    target, mask, pred = _world(y_true, y_pred)
+    return _masked_mean(ops.abs(pred - target), mask)
+
+
+def mpjpe_mm(y_true, y_pred):
+    """Mean distance of the known world points, millimetres."""
+    target, mask, pred = _world(y_true, y_pred)
+    dist = ops.sqrt(ops.sum(ops.square(pred - target), -1) + 1e-12) * 1000.0
+    return _masked_mean(dist, mask[..., 0])
+
+
 def flag_loss(y_true, y_pred):
     """Cross-entropy of the pose flag (a probability), [B, 1] each."""
     return ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
@@ -109,6 +133,7 @@ def losses(task, recipe) -> tuple[dict, dict]:
         "offsets": offsets_loss,
         "segmentation": segmentation_loss,
         "pose_flag": flag_loss,
+        "world_landmarks": world_loss,
     }
     if recipe.get("architecture", "blazeforge") != "blazeforge":
         del out["offsets"]  # the published file has no offsets head
@@ -116,7 +141,8 @@ def losses(task, recipe) -> tuple[dict, dict]:
 
 
 def metrics(task, recipe) -> dict:
-    """The 2D error of the 33 regressed points in units of the crop (`landmarks_crop_nme`)."""
+    """The 2D error of the 33 regressed points in units of the crop (`landmarks_crop_nme`) and the
+    world points' error (`world_landmarks_mpjpe_mm`)."""
     size = float(recipe.input_size)
 
     def crop_nme(y_true, y_pred):
@@ -125,4 +151,4 @@ def metrics(task, recipe) -> dict:
         dist = ops.sqrt(ops.sum(ops.square(pred[:, :33, :2] - target[:, :33, :2]), -1) + 1e-12) / size
         return _masked_mean(dist, mask[:, :33, 0])
 
-    return {"landmarks": [crop_nme]}
+    return {"landmarks": [crop_nme], "world_landmarks": [mpjpe_mm]}

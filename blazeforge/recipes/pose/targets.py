@@ -15,7 +15,10 @@ published layout (33 body points, the 2 virtual keypoints, 4 auxiliary ones nobo
   points outside; channel mask [39];
 - offsets [H, H, 78]: (dx, dy) from each cell to its point, in cells, and their weight [H, H, 39]
   (cells where the Gaussian exceeds 0.1);
-- segmentation [S, S]: the person's mask, with a weight (0 where the sample has no mask).
+- segmentation [S, S]: the person's mask, with a weight (0 where the sample has no mask);
+- world [39, 3]: the 33 points in metres from the hip centre (the published world landmarks), x
+  and y turned with the crop (MediaPipe's graph turns them back by the ROI's rotation in its
+  WorldLandmarkProjectionCalculator), with a mask [39, 3]: renders only (camera-space labels).
 """
 
 from __future__ import annotations
@@ -92,6 +95,25 @@ def landmark_targets(
     return values, labels
 
 
+def world_targets(keypoints_camera: np.ndarray | None, roi: Roi) -> tuple[np.ndarray, np.ndarray]:
+    """(world [39, 3] metres from the hip centre, x and y in the crop's axes; mask [39, 3]) of a
+    person's camera-space points [33+, 3] (metres; x right, y down, z forward), NaN where unknown."""
+    world, mask = np.zeros((LANDMARKS, 3), np.float32), np.zeros((LANDMARKS, 3), np.float32)
+    if keypoints_camera is None:
+        return world, mask
+    points = np.asarray(keypoints_camera, np.float64)[:BODY]
+    hips = points[[LEFT_HIP, RIGHT_HIP]].mean(0)
+    if not np.isfinite(hips).all():
+        return world, mask
+    c, s = np.cos(roi.rotation), np.sin(roi.rotation)
+    turned = points - hips
+    turned[:, :2] = turned[:, :2] @ np.array([[c, -s], [s, c]])  # image axes -> the crop's (R^T v)
+    known = np.isfinite(turned).all(1)
+    world[:BODY][known] = turned[known]
+    mask[:BODY][known] = 1.0
+    return world, mask
+
+
 def heatmap_targets(values: np.ndarray, labels: np.ndarray, size: int, sigma: float):
     """(heatmap [H, H, 39], channel mask [39], offsets [H, H, 78], offset weight [H, H, 39]) of
     crop points values [39, >=2] (pixels) with their mask labels [39, >=2]; H = size / 4, sigma in
@@ -132,13 +154,19 @@ def occlude(crop: np.ndarray, values: np.ndarray, rng: np.random.Generator, coun
         values[:BODY, 3][hidden] = 0.0
 
 
-def flip(crop, values, labels, heat_inputs, permutation):
+def flip(crop, values, labels, heat_inputs, permutation, world=None):
     """Mirror a crop [S, S, C] and its points values, labels [39, 5] left-right (x -> S - x, the
     sides swapped by `permutation` of the 33); returns the flipped copies. heat_inputs: other
-    [S, S] maps to mirror alongside (the segmentation)."""
+    [S, S] maps to mirror alongside (the segmentation); world: (world, mask) [39, 3] each, whose x
+    changes sign (returned last, flipped, where given)."""
     size = crop.shape[1]
     crop = np.ascontiguousarray(crop[:, ::-1])
     order = list(permutation) + list(range(BODY, LANDMARKS))
     values, labels = values[order].copy(), labels[order].copy()
     values[:, 0] = np.where(labels[:, 0] > 0, size - values[:, 0], 0.0)
-    return crop, values, labels, [np.ascontiguousarray(m[:, ::-1]) for m in heat_inputs]
+    flipped = crop, values, labels, [np.ascontiguousarray(m[:, ::-1]) for m in heat_inputs]
+    if world is None:
+        return flipped
+    points, known = world[0][order].copy(), world[1][order].copy()
+    points[:, 0] = -points[:, 0]
+    return (*flipped, (points, known))
