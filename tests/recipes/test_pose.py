@@ -275,3 +275,15 @@ def test_the_schedule_ablation_names_what_it_needs(tmp_path):
     )
     assert rows[0] == ("joint", "NME 60.5% of torso size (regression 61.5%, heatmap 58.3%), PCK@0.2 COCO 0.30")
     assert rows[-1] == ("stop-gradient schedule wins", "no") and "1000 steps x 32" in rows[1][1]
+
+
+def test_a_dataset_built_before_world_landmarks_is_a_one_line_error(monkeypatch):
+    import tensorflow as tf
+
+    from blazeforge.recipes.pose import data
+
+    old = tf.data.Dataset.from_tensors({"keypoints": tf.zeros((1, 33, 3))})  # schema 1.4.0: no keypoints_camera
+    monkeypatch.setattr(data, "load", lambda dataset_dir, split: old)
+    cfg = compose("train", ["recipe=pose_landmarks", "experiment=smoke"])
+    with pytest.raises(BlazeforgeError, match="dataset=/old.*rebuild it with datasets build"):
+        next(data.eval_examples(cfg, "/old", "val"))
