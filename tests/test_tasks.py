@@ -3,6 +3,7 @@ reload, export fp32 and int8, check parity, and decode the int8 export through t
 each role its sidecar says it fills. A family added to the registry is covered here at once."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from blazeforge.engine import configure, run_stage
 from blazeforge.geometry.roi import Roi
 from blazeforge.models import load_model
 from blazeforge.recipes.detection import kinds
+from blazeforge.runs import read_sidecar
 from blazeforge.runtime.models import load_detector, load_landmarks, resolve
 from tests.fixtures import face_mesh_coco, fake_bodies, fake_renders, hand_points, pasted_faces
 
@@ -49,7 +51,9 @@ def _runtime_check(task, role, found, tmp_path):
     if role.endswith("_detector"):
         detector, kind = load_detector(found.path), kinds.detector(task.detector)
         detections = detector(image)  # decoded with the published detector's anchors and options
-        assert detector.spec == kind.spec and detector.value_range == kind.input_range
+        threshold = read_sidecar(found.path)["decode"]["min_score"]  # export.min_score=auto's choice
+        assert detector.spec == replace(kind.spec, decode=replace(kind.spec.decode, min_score=threshold))
+        assert detector.value_range == kind.input_range
         return detections.shape == (len(detections), 5 + 2 * kind.count)
     if role == "gesture_classifier":
         from blazeforge.runtime.calculators.gestures import GestureClassifier

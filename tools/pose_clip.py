@@ -20,9 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from blazeforge.runtime.pipeline import load, run_pipeline
-from blazeforge.topology.pose import torso_size
-from tests.fixtures import moving_clip
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.fixtures
+
+from blazeforge.runtime.pipeline import load, run_pipeline  # noqa: E402
+from blazeforge.topology.pose import torso_size  # noqa: E402
+from tests.fixtures import moving_clip  # noqa: E402
 
 FRAMES, ABSENT = 120, (80, 90)
 

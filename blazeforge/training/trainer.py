@@ -317,7 +317,8 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
     saved = run_dir / "config.yaml"
     if resolve_init(cfg, task) and saved.is_file():
         resolved = OmegaConf.load(saved)
-        resolved.recipe.architecture = cfg.recipe.architecture  # as init=mediapipe:NAME set it
+        # as init=mediapipe:NAME set it, with what follows from it (the pose recipe's schedule)
+        resolved.recipe = OmegaConf.create(OmegaConf.to_container(cfg.recipe, resolve=True))
         OmegaConf.save(resolved, saved)
     keras.utils.set_random_seed(int(cfg.seed))
     scope = strategy(str(t.strategy))

@@ -61,7 +61,7 @@ ROI_SOURCES = {
 }
 
 
-def _rois(name: str, images: list[np.ndarray]) -> list[tuple[int, object]]:
+def published_rois(name: str, images: list[np.ndarray]) -> list[tuple[int, object]]:
     """(image index, Roi) of every crop `name` gets from its ROI source's detections."""
     from blazeforge.geometry import anchors
     from blazeforge.geometry.detections import detection_roi
@@ -95,7 +95,9 @@ def model_inputs(name: str, images: list[np.ndarray]) -> np.ndarray:
     m = zoo.get(name)
     tensors = [letterbox(image, m.input_size, m.input_range)[0] for image in images]
     if name in ROI_SOURCES:
-        tensors += [crop_tensor(images[i], roi, m.input_size[0], m.input_range) for i, roi in _rois(name, images)]
+        tensors += [
+            crop_tensor(images[i], roi, m.input_size[0], m.input_range) for i, roi in published_rois(name, images)
+        ]
     return np.stack(tensors).astype(np.float32)
 
 

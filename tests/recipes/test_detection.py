@@ -1,6 +1,8 @@
 """The detector recipes (palm, face, person): targets that decode back to the labels, losses that behave,
 smoke runs, and our exports decoding through the runtime like MediaPipe's files."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -169,6 +171,31 @@ def test_evaluation_ap_is_pycocotools_on_the_written_files(trained, tmp_path):
     assert (tmp_path / "predictions_plain.json").is_file()
 
 
+def test_the_score_threshold_is_where_f1_peaks():
+    from blazeforge.recipes.detection.evaluate import score_threshold
+
+    box = lambda x: [x, 0.0, 10.0, 10.0]  # noqa: E731  (x, y, w, h)
+    gt = {
+        "annotations": [
+            {"image_id": 0, "bbox": box(0), "iscrowd": 0},
+            {"image_id": 0, "bbox": box(50), "iscrowd": 1},
+            {"image_id": 1, "bbox": box(0), "iscrowd": 0},
+        ]
+    }
+    found = lambda image, x, score: {"image_id": image, "bbox": box(x), "score": score}  # noqa: E731
+    predictions = [
+        found(0, 0, 0.3),  # true
+        found(0, 1, 0.28),  # a duplicate of a found instance: false
+        found(0, 50, 0.9),  # on the crowd region: neither
+        found(1, 100, 0.25),  # nothing there: false
+        found(1, 0, 0.1),  # true, but after two false ones
+    ]
+    best = score_threshold(gt, predictions)
+    # At 0.3: P 1, R 0.5, F1 0.67; at 0.1: P 2/4, R 1, F1 0.67 (not better); between, worse.
+    assert best == {"min_score": 0.3, "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3)}
+    assert score_threshold(gt, [found(1, 100, 0.5)])["min_score"] is None
+
+
 def test_the_published_palm_detector_is_evaluated_by_the_same_code(dataset, tmp_path):
     from tests.fixtures import evaluate
 
@@ -190,7 +217,11 @@ def test_an_exported_palm_detector_decodes_through_the_runtime_like_mediapipes(t
     fp32 = metrics["exports"]["fp32"]
     assert all(p["max_abs_diff"] < 1e-2 for p in fp32["parity"].values())
     ours = SsdDetector.from_export(fp32["path"])
-    assert ours.spec == PALM_DETECTION  # the sidecar restores MediaPipe's options exactly
+    chosen = metrics["min_score"]
+    assert chosen["rule"] == "best F1 at IoU 0.5" and chosen["split"] in ("val", "train")
+    assert ours.spec.decode.min_score == chosen["value"] == (chosen["min_score"] or PALM_DETECTION.decode.min_score)
+    # Else the sidecar restores MediaPipe's options exactly.
+    assert ours.spec == replace(PALM_DETECTION, decode=replace(PALM_DETECTION.decode, min_score=chosen["value"]))
     published = SsdDetector(TfliteModel(zoo.tflite_path("palm_detection_lite")), PALM_DETECTION)
     image = np.zeros((120, 160, 3), np.uint8)
     for detector in (ours, published):  # one code path: letterbox, decode, NMS, back to the image

@@ -131,6 +131,33 @@ def test_phases_split_the_epochs_and_name_bad_configs():
         phases(compose("train", ["recipe=pose_landmarks", "recipe.phases=[{name: a, share: 1, loss: {heat: 0}}]"]))
 
 
+def test_fine_tuning_the_published_model_trains_x_y_and_the_flag_only():
+    """init=mediapipe:pose_landmark_full picks the fine_tune schedule (an explicit one stays), and the
+    published architecture's landmark loss counts no z and no visibility (README: they pulled its
+    regression off)."""
+    from blazeforge import recipes
+    from blazeforge.recipes.pose.model import losses
+    from blazeforge.training.trainer import resolve_init
+
+    task = recipes.get("pose_landmarks")
+    cfg = compose("train", ["recipe=pose_landmarks", "init=mediapipe:pose_landmark_full", "trainer.epochs=2"])
+    assert resolve_init(cfg, task) and cfg.recipe.schedule == "fine_tune"
+    (plan,) = phases(cfg)
+    assert plan.loss == {"heatmap": 0.0, "segmentation": 0.0, "world_landmarks": 0.0}  # the pose flag trains
+    kept = compose("train", ["recipe=pose_landmarks", "init=mediapipe:pose_landmark_full", "recipe.schedule=joint"])
+    assert resolve_init(kept, task) and kept.recipe.schedule == "joint"
+    truth = np.zeros((1, T.LANDMARKS, T.VALUES), np.float32)
+    truth[..., 3:] = 1.0  # visible and present
+    y_true = np.concatenate([truth.reshape(1, -1), np.ones((1, T.LANDMARKS * T.VALUES), np.float32)], 1)
+    off = truth.copy()
+    off[..., 2], off[..., 3:] = 30.0, -5.0  # z off, visibility and presence logits wrong
+    published = float(losses(task, cfg.recipe)[0]["landmarks"](y_true, off.reshape(1, -1)))
+    ours = float(
+        losses(task, compose("train", ["recipe=pose_landmarks"]).recipe)[0]["landmarks"](y_true, off.reshape(1, -1))
+    )
+    assert published == pytest.approx(0.0, abs=1e-6) and ours > 0.01
+
+
 @pytest.mark.parametrize("stop", [True, False])
 def test_the_stop_gradient_keeps_the_regression_loss_off_the_encoder(stop):
     import tensorflow as tf
@@ -209,6 +236,8 @@ def test_a_two_phase_training_resumes_in_its_phase_and_evaluates_in_coco_files(t
     out, figures = run_stage("evaluate", configure("evaluate", [f"checkpoint={run}"]), tmp_path / "eval")
     assert set(figures["readouts"]) == {"refined", "regression", "heatmap"} and figures["count"] == 1
     assert 0 <= figures["pck_0.2_coco"] <= 1 and np.isfinite(figures["baseline_nme"])
+    photos = figures["photos"]  # two upper bodies, 27 points the published model calls visible
+    assert photos["persons"] == 2 and photos["points"] == 27 and photos["pck_0.2"] < 0.5  # untrained
     truth = COCO(str(out / "ground_truth.json"))
     results = json.loads((out / "predictions.json").read_text())
     assert len(results[0]["keypoints"]) == 51 and len(results[0]["keypoints_33"]) == 33
@@ -216,6 +245,16 @@ def test_a_two_phase_training_resumes_in_its_phase_and_evaluates_in_coco_files(t
     scored.evaluate()
     scored.accumulate()
     assert len(scored.evalImgs) > 0 and (out / "report.html").read_text().count("<figure>") == 1
+
+
+def test_the_photo_check_scores_the_published_model_against_itself_at_one():
+    from blazeforge.evaluation.predictors import load_predictor
+    from blazeforge.recipes.pose.evaluate import photo_check
+
+    published = load_predictor("mediapipe:pose_landmark_full")
+    published.name = "a copy"  # run, not short-cut
+    check = photo_check(published)
+    assert check["pck_0.2"] == 1.0 and check["persons"] == 2 and check["points"] == 27
 
 
 def test_coco_person_keypoints_import_as_17_of_the_33(tmp_path):

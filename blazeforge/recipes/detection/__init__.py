@@ -74,9 +74,23 @@ class DetectorTask(Task):
         return export(self, cfg, run_dir)
 
     def summary(self, metrics):
-        if "AP50" in metrics:
-            return [("AP50", f"{metrics['AP50']:.3f}"), ("AP", f"{metrics['AP']:.3f}")]
-        return []
+        chosen = metrics.get("min_score")
+        if chosen and "AP50" not in metrics:  # an export's: the runtime's score threshold
+            how = f" (best F1 {chosen['f1']:.2f} on the {chosen['split']} split)" if chosen.get("f1") else ""
+            return [("runtime min_score", f"{chosen['value']:.2f}{how}")]
+        if "AP50" not in metrics:
+            return []
+        rows = [("AP50", f"{metrics['AP50']:.3f}"), ("AP", f"{metrics['AP']:.3f}")]
+        best = metrics.get("score_threshold") or {}
+        if best.get("min_score") is not None:
+            rows.append(
+                (
+                    "best F1 at IoU 0.5",
+                    f"{best['f1']:.2f} at score {best['min_score']:.2f} "
+                    f"(precision {best['precision']:.2f}, recall {best['recall']:.2f})",
+                )
+            )
+        return rows
 
 
 PALM_DETECTION = DetectorTask("palm_detection", "hand", "PALM_DETECTION", roles={"palm_detector": {}})

@@ -12,7 +12,9 @@ NMS), at a low score threshold so that AP sees the whole precision-recall curve.
 Figures (metrics.json): AP and AP50 from pycocotools' COCOeval on exactly those two files, with
 evaluate.nms (weighted | plain); the same for the other NMS kind under `nms`, and the difference;
 keypoint_error: the mean distance of the labelled keypoints of each ground-truth instance to those
-of its best detection (IoU >= 0.5), over the box's long side; LiteRT latency (median, p95 ms) for
+of its best detection (IoU >= 0.5), over the box's long side; score_threshold: the score that gives
+the best F1 at IoU 0.5 (`score_threshold`; what `blazeforge export` writes as the runtime's
+min_score with export.min_score=auto), with its precision and recall; LiteRT latency (median, p95 ms) for
 .tflite files and mediapipe:NAME (null for a Keras checkpoint: export it to time it).
 """
 
@@ -140,6 +142,42 @@ def keypoint_error(gt: dict, predictions: list[dict]) -> float:
     return float(np.mean(errors)) if errors else float("nan")
 
 
+def score_threshold(gt: dict, predictions: list[dict], min_iou: float = 0.5) -> dict:
+    """The detection score at which F1 (IoU >= min_iou, one detection per ground-truth instance) is
+    best: {"min_score", "precision", "recall", "f1"}; min_score null where nothing is found.
+
+    Detections are taken best first over all images, each matched to the unmatched instance of its
+    image it overlaps most; a detection on an iscrowd region counts neither way (as in pycocotools).
+    """
+    boxes: dict[int, list] = {}
+    for a in gt["annotations"]:
+        x, y, w, h = a["bbox"]
+        boxes.setdefault(a["image_id"], []).append([x, y, x + w, y + h, a["iscrowd"]])
+    boxes = {i: np.array(b, np.float64) for i, b in boxes.items()}
+    taken = {i: np.zeros(len(b), bool) for i, b in boxes.items()}
+    instances = sum(int((b[:, 4] == 0).sum()) for b in boxes.values())
+    best = {"min_score": None, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+    tp = fp = 0
+    for p in sorted(predictions, key=lambda p: -p["score"]):
+        x, y, w, h = p["bbox"]
+        image = boxes.get(p["image_id"], np.zeros((0, 5)))
+        overlaps = iou(np.array([x, y, x + w, y + h]), image[:, :4]) if len(image) else np.zeros(0)
+        crowd = image[:, 4] > 0
+        free = np.where(~crowd & ~taken.get(p["image_id"], np.zeros(0, bool)), overlaps, -1.0)
+        if len(free) and free.max() >= min_iou:
+            taken[p["image_id"]][int(free.argmax())] = True
+            tp += 1
+        elif (overlaps[crowd] >= min_iou).any():
+            continue
+        else:
+            fp += 1
+        precision, recall = tp / (tp + fp), tp / max(instances, 1)
+        f1 = 2 * precision * recall / (precision + recall) if tp else 0.0
+        if f1 > best["f1"]:
+            best = {"min_score": float(p["score"]), "precision": precision, "recall": recall, "f1": f1}
+    return best
+
+
 def _detector(checkpoint: str, kind: DetectorKind, nms: str, min_score: float):
     """The runtime Detector for `checkpoint` (mediapipe:NAME, a .tflite, or a Keras checkpoint)."""
     from blazeforge.runtime.detector import SsdDetector
@@ -189,6 +227,7 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
         results[nms] = {
             **coco_ap(gt_path, path),
             "keypoint_error": keypoint_error(gt, predictions),
+            "score_threshold": score_threshold(gt, predictions),
             "detections": len(predictions),
         }
     from blazeforge.runtime import TfliteModel
@@ -208,6 +247,7 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
         "AP": main["AP"],
         "AP50": main["AP50"],
         "keypoint_error": main["keypoint_error"],
+        "score_threshold": main["score_threshold"],
         "nms": results,
         "nms_used": str(e.nms),
         "weighted_minus_plain_AP": results["weighted"]["AP"] - results["plain"]["AP"],

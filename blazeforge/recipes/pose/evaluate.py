@@ -13,7 +13,11 @@ Figures (metrics.json), each for the 33 points in image pixels against the label
   renders' camera-space points, in the crop's axes), millimetres, over the persons that have them
   (`world_count`; null without any), beside the mean world pose's;
 - the same NME and PCK for a mean-pose baseline (the mean training crop points in each crop);
-- by source and by skin tone (natural order).
+- by source and by skin tone (natural order);
+- photos: PCK@0.2 on the package photos of people (scikit-image's astronaut, matplotlib's Grace
+  Hopper: upper bodies) against the published pose_landmark_full's own points where it calls them
+  visible, both models on the crop of the published detector (`photo_check`): how much of the
+  published model's behaviour on real photos a fine-tune keeps (the published model scores 1.0).
 Beside metrics.json: predictions.json (COCO keypoint results: image_id, category_id 1, 17 x (x, y, v),
 score, plus keypoints_33 [[x, y, z, visibility]]), ground_truth.json (COCO keypoints format, with
 keypoints_33 and their mask) and report.html with the worst persons drawn.
@@ -142,6 +146,7 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
     baseline = _scores(_to_image(np.repeat(mean_pose[None], len(data), 0), rois, size), gt, mask, torso)
 
     world = _world_errors(out, data, train)
+    photo = photo_check(predictor)
 
     head = scores["refined"]
     groups = {
@@ -163,12 +168,45 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
         "visibility_auc": visibility_auc,
         "pose_flag_auc": flag_auc,
         **world,
+        "photos": photo,
         "readouts": {name: {k: v for k, v in s.items() if k != "per_sample"} for name, s in scores.items()},
         **groups,
     }
     _write_coco(run_dir, data, found["refined"], raw, np.ravel(out["pose_flag"]))
     _report(run_dir, metrics, head["per_sample"], found["refined"], gt, data, int(cfg.evaluate.worst))
     return metrics
+
+
+PHOTOS = ("skimage.astronaut", "matplotlib.grace_hopper")
+PHOTO_LABELLER = "mediapipe:pose_landmark_full"
+
+
+def photo_check(predictor) -> dict:
+    """{"pck_0.2", "persons", "points", "labels"} of `predictor` on PHOTOS (see the module docstring)."""
+    from blazeforge.zoo.parity import photos, published_rois
+
+    images = [photos()[name] for name in PHOTOS]
+    found = published_rois("pose_landmark_full", images)
+    if not found:
+        return {"pck_0.2": None, "persons": 0, "points": 0, "labels": PHOTO_LABELLER}
+    labeller = load_predictor(PHOTO_LABELLER)
+
+    def points(model):
+        size = model.input_size
+        out = model(np.stack([crop_image(images[i], roi, size) for i, roi in found]))
+        return _to_image(readouts(out, size)["refined"], [roi for _, roi in found], size), out
+
+    labels, out = points(labeller)
+    logits = np.asarray(out["landmarks"], np.float64).reshape(len(found), -1, 5)[:, :BODY, 3]
+    visible = (logits > 0).astype(float)  # sigmoid > 0.5
+    ours = labels if predictor.name == PHOTO_LABELLER else points(predictor)[0]
+    torso = np.array([torso_size(p) for p in labels])
+    return {
+        "pck_0.2": M.pck(ours, labels, visible, torso),
+        "persons": len(found),
+        "points": int(visible.sum()),
+        "labels": f"{PHOTO_LABELLER} (visible points) on the crops of mediapipe:pose_detection",
+    }
 
 
 def _world_errors(out: dict, data: list[dict], train: list[dict]) -> dict:
@@ -291,21 +329,35 @@ def summary(metrics: dict) -> list[tuple[str, str]]:
         ]
     if "nme" not in metrics:
         return []
-    return [
-        ("NME", f"{100 * metrics['nme']:.1f}% of torso size"),
-        ("mean-pose baseline", f"{100 * metrics['baseline_nme']:.1f}% of torso size"),
-        ("PCK@0.2, COCO's 17", f"{metrics['pck_0.2_coco']:.2f} (baseline {metrics['baseline_pck_0.2_coco']:.2f})"),
-        ("PCK@0.2, all 33", f"{metrics['pck_0.2']:.2f}"),
-        ("visibility AUC", f"{metrics['visibility_auc']:.3f}"),
-        ("pose flag AUC", f"{metrics['pose_flag_auc']:.3f}"),
-    ] + (
+    return (
         [
-            (
-                "world landmarks",
-                f"{metrics['world_mpjpe_mm']:.0f} mm mean error (mean pose "
-                f"{metrics['world_baseline_mpjpe_mm']:.0f} mm; {metrics['world_count']} persons)",
-            )
+            ("NME", f"{100 * metrics['nme']:.1f}% of torso size"),
+            ("mean-pose baseline", f"{100 * metrics['baseline_nme']:.1f}% of torso size"),
+            ("PCK@0.2, COCO's 17", f"{metrics['pck_0.2_coco']:.2f} (baseline {metrics['baseline_pck_0.2_coco']:.2f})"),
+            ("PCK@0.2, all 33", f"{metrics['pck_0.2']:.2f}"),
+            ("visibility AUC", f"{metrics['visibility_auc']:.3f}"),
+            ("pose flag AUC", f"{metrics['pose_flag_auc']:.3f}"),
         ]
-        if metrics.get("world_count")
-        else []
+        + (
+            [
+                (
+                    "world landmarks",
+                    f"{metrics['world_mpjpe_mm']:.0f} mm mean error (mean pose "
+                    f"{metrics['world_baseline_mpjpe_mm']:.0f} mm; {metrics['world_count']} persons)",
+                )
+            ]
+            if metrics.get("world_count")
+            else []
+        )
+        + (
+            [
+                (
+                    "package photos",
+                    f"PCK@0.2 {metrics['photos']['pck_0.2']:.2f} against the published model's points "
+                    f"({metrics['photos']['points']} points, {metrics['photos']['persons']} persons)",
+                )
+            ]
+            if (metrics.get("photos") or {}).get("pck_0.2") is not None
+            else []
+        )
     )

@@ -10,7 +10,8 @@ architecture as it is. Outputs are a dict: landmarks [B, 195], pose_flag [B, 1],
 
 Losses on the packed targets of `data` (each masked where a label is missing):
 - landmarks: L1 on x, y and recipe.loss_terms.z x z in units of the crop, plus
-  recipe.loss_terms.visibility x the sigmoid cross-entropy of the visibility and presence logits;
+  recipe.loss_terms.visibility x the sigmoid cross-entropy of the visibility and presence logits
+  (recipe.loss_terms.published's weights for the published architecture);
 - heatmap: sigmoid cross-entropy per cell, cells weighted 1 + recipe.heatmap.positive_weight x target
   (the Gaussians are a sliver of the map), averaged over labelled channels;
 - offsets: L1 in cells where the Gaussian exceeds 0.1;
@@ -127,15 +128,17 @@ def flag_loss(y_true, y_pred):
 def losses(task, recipe) -> tuple[dict, dict]:
     """(losses, loss_weights) keyed by output name; the weights are recipe.loss.<output>."""
     size = float(recipe.input_size)
+    published = recipe.get("architecture", "blazeforge") != "blazeforge"
+    terms = recipe.loss_terms.published if published else recipe.loss_terms
     out = {
-        "landmarks": landmarks_loss(size, float(recipe.loss_terms.visibility), float(recipe.loss_terms.z)),
+        "landmarks": landmarks_loss(size, float(terms.visibility), float(terms.z)),
         "heatmap": heatmap_loss(float(recipe.heatmap.positive_weight)),
         "offsets": offsets_loss,
         "segmentation": segmentation_loss,
         "pose_flag": flag_loss,
         "world_landmarks": world_loss,
     }
-    if recipe.get("architecture", "blazeforge") != "blazeforge":
+    if published:
         del out["offsets"]  # the published file has no offsets head
     return out, {name: float(recipe.loss[name]) for name in out}
 
