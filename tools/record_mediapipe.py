@@ -12,7 +12,9 @@ Output, all in [0, 1] units of the photo: {"mediapipe": version, "photos": {phot
   "face_detection_short_range" | "face_detection_full_range_sparse": [{"score", "box": [x0, y0, x1, y1],
       "keypoints": [[x, y] x 6]}],
   "face_mesh": [[x, y, z] x 468] or null (FaceMesh, static images, no refinement),
-  "pose": [[x, y, z, visibility] x 33] or null (Pose, static images, model_complexity=1)}},
+  "pose": [[x, y, z, visibility] x 33] or null (Pose, static images, model_complexity=1),
+  "pose_world": [[x, y, z] x 33] metres from the hip centre, "pose_mask_64": the segmentation
+      mask (enable_segmentation) averaged down to 64 x 64}},
  "renders": {render: {"hands": {"landmarks": [[x, y, z] x 21], "handedness"} or null}}}
 (Hands: static images, one hand, model_complexity=1, i.e. palm_detection_full + hand_landmark_full.)
 """
@@ -65,11 +67,19 @@ def face_mesh(image):
 
 
 def pose(image):
-    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False) as p:
+    """(landmarks, world landmarks, the segmentation mask averaged down to 64 x 64), or Nones."""
+    import cv2
+
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True) as p:
         result = p.process(image)
     if not result.pose_landmarks:
-        return None
-    return [_round((q.x, q.y, q.z, q.visibility)) for q in result.pose_landmarks.landmark]
+        return None, None, None
+    mask = cv2.resize(result.segmentation_mask.astype(np.float32), (64, 64), interpolation=cv2.INTER_AREA)
+    return (
+        [_round((q.x, q.y, q.z, q.visibility)) for q in result.pose_landmarks.landmark],
+        [_round((q.x, q.y, q.z)) for q in result.pose_world_landmarks.landmark],
+        [[round(float(v), 3) for v in row] for row in mask],
+    )
 
 
 def hands(image):
@@ -89,7 +99,7 @@ def main():
         image = np.ascontiguousarray(load()[..., :3])
         record = {model: faces(image, selection) for model, selection in DETECTORS.items()}
         record["face_mesh"] = face_mesh(image)
-        record["pose"] = pose(image)
+        record["pose"], record["pose_world"], record["pose_mask_64"] = pose(image)
         out["photos"][photo] = record
     out["renders"] = {
         name: {"hands": hands(np.asarray(Image.open(path).convert("RGB")))} for name, path in RENDERS.items()

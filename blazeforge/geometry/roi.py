@@ -204,6 +204,34 @@ def image_to_crop(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
     return out
 
 
+def turn_world(points: np.ndarray, rotation: float, to: str) -> np.ndarray:
+    """World points [..., 3] (metres) with x and y turned between the image's axes and those of a
+    crop at `rotation`: to="crop" (R^T v, the training targets) or to="image" (R v, as MediaPipe's
+    WorldLandmarkProjectionCalculator turns a model's world landmarks back by its ROI's rotation)."""
+    if to not in ("crop", "image"):
+        raise ValueError(f"to must be 'crop' or 'image', got {to!r}")
+    c, s = math.cos(rotation), math.sin(rotation)
+    turn = np.array([[c, -s], [s, c]]) if to == "crop" else np.array([[c, s], [-s, c]])
+    out = np.array(points, np.float64)
+    out[..., :2] = out[..., :2] @ turn
+    return out
+
+
+def mask_to_image(mask: np.ndarray, roi: Roi, width: int, height: int) -> np.ndarray:
+    """A crop's mask [S, S] (float) laid back onto the image: float32 [height, width], 0 outside
+    the crop (bilinear; crop pixel index (i, j) sits at crop_to_image((i, j)), as `crop_image`
+    samples with MediaPipe's sampling)."""
+    size = mask.shape[0]
+    return cv2.warpAffine(
+        np.asarray(mask, np.float32),
+        crop_matrix(roi, size),
+        (int(width), int(height)),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )
+
+
 def crop_image(
     image: np.ndarray,
     roi: Roi,

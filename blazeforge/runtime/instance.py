@@ -19,6 +19,8 @@ class Instance:
     presence probability. roi: the crop the landmarks came from. label / label_score: a class the
     model gives (handedness: "Left" or "Right"). track: an id kept while the object is tracked.
     extra: named results of later stages ({"iris": [2, 5, 3], "depth_mm": ..., "gesture": ...}).
+    mask: the landmark model's segmentation laid onto the image, float32 [H, W] probabilities, or
+    None (drawn, not written to JSONL).
     """
 
     landmarks: np.ndarray
@@ -28,6 +30,7 @@ class Instance:
     label_score: float | None = None
     track: int | None = None
     extra: dict = field(default_factory=dict)
+    mask: np.ndarray | None = None
 
     def box(self) -> tuple[float, float, float, float]:
         """x0, y0, x1, y1 of the landmarks' bounding box, image pixels."""

@@ -26,8 +26,10 @@ from blazeforge.runs import PRECISIONS, exports_in, read_sidecar, sidecar_path
 @dataclass(frozen=True)
 class Role:
     """How a pipeline stage reads a model: for landmark models the landmark output (and its values
-    per point), the heatmap output, the score output (probability or logit) and the label output
-    (a probability of the second label); zoo: the published model that fills the role by default."""
+    per point), the heatmap output, the score output (probability or logit), the label output
+    (a probability of the second label), the world landmarks output (metres, x y z per point, in the
+    crop's axes) and the segmentation output (the crop's mask logits); zoo: the published model that
+    fills the role by default."""
 
     zoo: str | None = None
     values: int = 3
@@ -36,6 +38,8 @@ class Role:
     score: str | None = None
     score_is_logit: bool = False
     label: str | None = None
+    world: str | None = None
+    segmentation: str | None = None
 
     @classmethod
     def from_binding(cls, binding: dict, where: str) -> Role:
@@ -54,7 +58,14 @@ ROLES = {
     "face_mesh": Role("face_landmark", score="face_flag", score_is_logit=True),
     "iris": Role("iris_landmark", landmarks="iris"),
     "pose_detector": Role("pose_detection"),
-    "pose_landmarks": Role("pose_landmark_full", values=5, heatmap="heatmap", score="pose_flag"),
+    "pose_landmarks": Role(
+        "pose_landmark_full",
+        values=5,
+        heatmap="heatmap",
+        score="pose_flag",
+        world="world_landmarks",
+        segmentation="segmentation",
+    ),
     "gesture_classifier": Role(None),  # no published file: the named rules stand in
 }
 

@@ -124,6 +124,8 @@ def test_pose_tracks_33_landmarks_with_visibility_from_its_auxiliary_points(clip
     for f, t in zip(frames, truth):
         pose = f["instances"][0]
         assert np.array(pose["landmarks"]).shape == (33, 3) and len(pose["visibility"]) == 33
+        world = np.array(pose["world_landmarks"])  # metres from the hip centre
+        assert world.shape == (33, 3) and 0.2 < np.linalg.norm(world[11] - world[12]) < 0.6  # shoulders apart
         points = np.array(pose["landmarks"])[:, :2]
         errors.append(np.linalg.norm(points[visible] - t[visible], axis=1).mean() / np.linalg.norm(t[11] - t[12]))
     assert np.mean(errors) < 0.1, np.mean(errors)  # shoulder widths

@@ -77,3 +77,28 @@ def test_hand_landmarks_match_mediapipe_on_renders(render):
     palm = np.linalg.norm(expected[0] - expected[9])  # wrist to middle-finger MCP
     error = np.linalg.norm(points[:, :2] - expected, axis=1) / palm
     assert error.max() < 0.005, error.max()  # within half a percent of the palm's length
+
+
+@pytest.mark.parametrize("photo", sorted(RECORDED))
+def test_pose_world_landmarks_and_mask_match_mediapipe(photo):
+    """The runtime's pose landmarks stage: world landmarks turned back by the ROI's rotation
+    (WorldLandmarkProjectionCalculator) and the segmentation laid back onto the photo."""
+    import cv2
+
+    from blazeforge.runtime.calculators.tracking import Landmarks
+    from blazeforge.runtime.models import ROLES, load_landmarks
+
+    image = photos()[photo]
+    h, w = image.shape[:2]
+    roi = _first_roi("pose_detection", image)
+    model, _ = load_landmarks(zoo.tflite_path("pose_landmark_full"), "pose_landmarks")
+    stage = Landmarks({"models": {"pose_landmarks": (model, ROLES["pose_landmarks"])}}, "pose_landmarks", keep=33)
+    (instance,) = stage.process(0, {"IMAGE": image, "ROIS": [roi]})["INSTANCES"]
+    world, expected = instance.extra["world_landmarks"], np.array(RECORDED[photo]["pose_world"])
+    assert world.shape == (33, 3) and abs(roi.rotation) > 0.01  # a turned ROI: the turn is checked
+    assert np.abs(world - expected).max() < 2e-3  # metres: within 2 mm
+    mask = cv2.resize(instance.mask, (64, 64), interpolation=cv2.INTER_AREA)
+    recorded = np.array(RECORDED[photo]["pose_mask_64"])
+    both, either = ((mask > 0.5) & (recorded > 0.5)).sum(), ((mask > 0.5) | (recorded > 0.5)).sum()
+    assert instance.mask.shape == (h, w) and either > 100 and both / either > 0.99, both / either
+    assert np.abs(mask - recorded).mean() < 0.005  # probabilities: IoU 1.000 and 0.0002 here

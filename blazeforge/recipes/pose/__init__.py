@@ -81,6 +81,8 @@ POSE_LANDMARKS = PoseLandmarkTask(
             "heatmap": "heatmap",
             "score_is_logit": False,
             "label": None,
+            "world": "world_landmarks",
+            "segmentation": "segmentation",
         }
     }
 )

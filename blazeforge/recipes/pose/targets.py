@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blazeforge.geometry.roi import POSE_ROI_SCALE, Roi, alignment_roi, crop_image, image_to_crop
+from blazeforge.geometry.roi import POSE_ROI_SCALE, Roi, alignment_roi, crop_image, image_to_crop, turn_world
 from blazeforge.topology.pose import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER, virtual_keypoints
 
 BODY, VIRTUAL, LANDMARKS = 33, 2, 39  # points labelled, the virtual keypoints, the published layout
@@ -105,9 +105,7 @@ def world_targets(keypoints_camera: np.ndarray | None, roi: Roi) -> tuple[np.nda
     hips = points[[LEFT_HIP, RIGHT_HIP]].mean(0)
     if not np.isfinite(hips).all():
         return world, mask
-    c, s = np.cos(roi.rotation), np.sin(roi.rotation)
-    turned = points - hips
-    turned[:, :2] = turned[:, :2] @ np.array([[c, -s], [s, c]])  # image axes -> the crop's (R^T v)
+    turned = turn_world(points - hips, roi.rotation, to="crop")
     known = np.isfinite(turned).all(1)
     world[:BODY][known] = turned[known]
     mask[:BODY][known] = 1.0

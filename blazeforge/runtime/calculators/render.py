@@ -12,7 +12,8 @@ from blazeforge.runtime.graph import Calculator, calculator
 @calculator
 class Annotate(Calculator):
     """IMAGE + INSTANCES (+ DETECTIONS) -> IMAGE with landmarks (green), their `connections`,
-    the ROIs they came from (blue), detections (red boxes), labels and iris circles drawn."""
+    the ROIs they came from (blue), detections (red boxes), labels and iris circles drawn, and
+    the instances' segmentation masks (BlazePose's) tinted in."""
 
     INPUTS = {"IMAGE": "image", "INSTANCES": "instances", "DETECTIONS": "detections"}
     OPTIONAL = frozenset({"INSTANCES", "DETECTIONS"})
@@ -30,6 +31,9 @@ class Annotate(Calculator):
             x0, y0, x1, y1 = (d[1:5] * [w, h, w, h]).round().astype(int)
             cv2.rectangle(image, (x0, y0), (x1, y1), (255, 0, 0), 1, cv2.LINE_AA)
         for instance in inputs.get("INSTANCES") or ():
+            if instance.mask is not None:  # tint the person: 40% purple where the mask says so
+                alpha = (0.4 * instance.mask)[..., None]
+                image = (image * (1 - alpha) + np.array([160, 32, 240]) * alpha).astype(np.uint8)
             if self.rois:
                 draw.draw_roi(image, instance.roi, (0, 128, 255))
             image = draw.draw_landmarks(image, instance.landmarks, self.edges, (0, 255, 0), self.radius)

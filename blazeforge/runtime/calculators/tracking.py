@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from blazeforge.geometry.detections import detection_roi, iou
-from blazeforge.geometry.roi import face_roi, hand_roi, pose_roi
+from blazeforge.geometry.roi import face_roi, hand_roi, mask_to_image, pose_roi, turn_world
 from blazeforge.runtime.graph import Calculator, calculator
 from blazeforge.runtime.instance import Instance, roi_box
 
@@ -97,7 +97,11 @@ class Landmarks(Calculator):
     exceeds 0.5, as MediaPipe's binary classification reads it). Instances whose landmark boxes
     overlap a better one by `dedup_iou` are dropped (MediaPipe's landmarks deduplication).
     keep: landmarks kept as the instance's, the rest go to extra "auxiliary" (BlazePose: 33 + 2);
-    models with more than x, y, z per point add extra "visibility" (sigmoid of the 4th value)."""
+    models with more than x, y, z per point add extra "visibility" (sigmoid of the 4th value);
+    models whose role names a world output add extra "world_landmarks" (metres from the hip centre,
+    x and y turned back to the image's axes by the ROI's rotation, as MediaPipe's
+    WorldLandmarkProjectionCalculator; the first `keep`); a segmentation output gives the instance's
+    `mask` (sigmoid of the logits, laid back onto the image through the ROI)."""
 
     INPUTS = {"IMAGE": "image", "ROIS": "rois"}
     OUTPUTS = {"INSTANCES": "instances"}
@@ -133,6 +137,13 @@ class Landmarks(Calculator):
                 instance.extra["auxiliary"] = points[self.keep :, :3]
             if points.shape[1] > 3:  # BlazePose: visibility and presence logits per landmark
                 instance.extra["visibility"] = np.round(1 / (1 + np.exp(-points[: self.keep, 3])), 3)
+            if self.role.world:
+                world = np.asarray(outputs[self.role.world], np.float64).reshape(-1, 3)[: self.keep]
+                instance.extra["world_landmarks"] = turn_world(world, roi.rotation, to="image")
+            if self.role.segmentation:
+                logits = np.asarray(outputs[self.role.segmentation], np.float32)[0, ..., 0]
+                mask = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
+                instance.mask = mask_to_image(mask, roi, image.shape[1], image.shape[0])
             if self.role.label:
                 p = float(np.asarray(outputs[self.role.label]).reshape(-1)[0])
                 instance.label = self.labels[int(p > 0.5)]
