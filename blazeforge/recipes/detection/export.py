@@ -9,9 +9,10 @@ detection-to-ROI options (`geometry.anchors.spec_to_json`), the input range and 
 detector it replaces, so that the runtime decodes our exports with the same code as MediaPipe's
 published files (`runtime.detector.SsdDetector.from_export`). The sidecar's decode.min_score, the
 runtime's score threshold, is cfg.export.min_score: a number, `published` (the published graph's),
-or `auto` (the default): the score of the best F1 at IoU 0.5 on the validation split
-(`evaluate.score_threshold`, the model in Keras, weighted NMS), the published one where that split
-finds nothing. A model trained on few images scores its true boxes far under the published 0.5.
+or `auto` (the default): the score of the best F1 at IoU 0.5 on the validation split (the
+training split where there is none; `evaluate.score_threshold`, the model in Keras, weighted NMS),
+the published one where that split finds nothing. A model trained on few images scores its true
+boxes far under the published 0.5.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _letterboxed(dataset_dir: str, split: str, count: int, kind: DetectorKind) -
     return np.stack(out)
 
 
-def runtime_min_score(cfg: DictConfig, model, dataset_dir: str, kind: DetectorKind) -> tuple[float, dict]:
+def _runtime_min_score(cfg: DictConfig, model, dataset_dir: str, kind: DetectorKind) -> tuple[float, dict]:
     """(min_score for the sidecar, how it was chosen) from cfg.export.min_score (see the docstring)."""
     from blazeforge.datasets import summary
     from blazeforge.recipes.detection.evaluate import detections_to_coco, ground_truth, score_threshold
@@ -101,7 +102,7 @@ def export(task, cfg: DictConfig, run_dir: Path) -> dict:
         return {"parity": parity(reference, {k: np.concatenate([o[k] for o in outputs]) for k in reference})}
 
     exports = export_model(task, cfg, run_dir, model, calibration, check)
-    min_score, chosen = runtime_min_score(cfg, model, dataset_dir, kind)
+    min_score, chosen = _runtime_min_score(cfg, model, dataset_dir, kind)
     sidecar = write_sidecar(
         run_dir,
         task.name,

@@ -329,35 +329,29 @@ def summary(metrics: dict) -> list[tuple[str, str]]:
         ]
     if "nme" not in metrics:
         return []
-    return (
-        [
-            ("NME", f"{100 * metrics['nme']:.1f}% of torso size"),
-            ("mean-pose baseline", f"{100 * metrics['baseline_nme']:.1f}% of torso size"),
-            ("PCK@0.2, COCO's 17", f"{metrics['pck_0.2_coco']:.2f} (baseline {metrics['baseline_pck_0.2_coco']:.2f})"),
-            ("PCK@0.2, all 33", f"{metrics['pck_0.2']:.2f}"),
-            ("visibility AUC", f"{metrics['visibility_auc']:.3f}"),
-            ("pose flag AUC", f"{metrics['pose_flag_auc']:.3f}"),
-        ]
-        + (
-            [
-                (
-                    "world landmarks",
-                    f"{metrics['world_mpjpe_mm']:.0f} mm mean error (mean pose "
-                    f"{metrics['world_baseline_mpjpe_mm']:.0f} mm; {metrics['world_count']} persons)",
-                )
-            ]
-            if metrics.get("world_count")
-            else []
+    rows = [
+        ("NME", f"{100 * metrics['nme']:.1f}% of torso size"),
+        ("mean-pose baseline", f"{100 * metrics['baseline_nme']:.1f}% of torso size"),
+        ("PCK@0.2, COCO's 17", f"{metrics['pck_0.2_coco']:.2f} (baseline {metrics['baseline_pck_0.2_coco']:.2f})"),
+        ("PCK@0.2, all 33", f"{metrics['pck_0.2']:.2f}"),
+        ("visibility AUC", f"{metrics['visibility_auc']:.3f}"),
+        ("pose flag AUC", f"{metrics['pose_flag_auc']:.3f}"),
+    ]
+    if metrics.get("world_count"):
+        rows.append(
+            (
+                "world landmarks",
+                f"{metrics['world_mpjpe_mm']:.0f} mm mean error (mean pose "
+                f"{metrics['world_baseline_mpjpe_mm']:.0f} mm; {metrics['world_count']} persons)",
+            )
         )
-        + (
-            [
-                (
-                    "package photos",
-                    f"PCK@0.2 {metrics['photos']['pck_0.2']:.2f} against the published model's points "
-                    f"({metrics['photos']['points']} points, {metrics['photos']['persons']} persons)",
-                )
-            ]
-            if (metrics.get("photos") or {}).get("pck_0.2") is not None
-            else []
+    photos = metrics.get("photos") or {}
+    if photos.get("pck_0.2") is not None:
+        rows.append(
+            (
+                "package photos",
+                f"PCK@0.2 {photos['pck_0.2']:.2f} against the published model's points "
+                f"({photos['points']} points, {photos['persons']} persons)",
+            )
         )
-    )
+    return rows
