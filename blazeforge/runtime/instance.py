@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from blazeforge.geometry.roi import Roi
+from blazeforge.geometry.roi import Roi, mask_to_image
 
 
 @dataclass
@@ -19,8 +19,8 @@ class Instance:
     presence probability. roi: the crop the landmarks came from. label / label_score: a class the
     model gives (handedness: "Left" or "Right"). track: an id kept while the object is tracked.
     extra: named results of later stages ({"iris": [2, 5, 3], "depth_mm": ..., "gesture": ...}).
-    mask: the landmark model's segmentation laid onto the image, float32 [H, W] probabilities, or
-    None (drawn, not written to JSONL).
+    mask: the landmark model's segmentation in the crop of `roi`, float32 [S, S] probabilities, or
+    None (drawn, not written to JSONL; `image_mask` lays it onto the frame).
     """
 
     landmarks: np.ndarray
@@ -31,6 +31,10 @@ class Instance:
     track: int | None = None
     extra: dict = field(default_factory=dict)
     mask: np.ndarray | None = None
+
+    def image_mask(self, width: int, height: int) -> np.ndarray | None:
+        """`mask` laid back onto a width x height frame through the ROI (0 outside the crop)."""
+        return None if self.mask is None else mask_to_image(self.mask, self.roi, width, height)
 
     def box(self) -> tuple[float, float, float, float]:
         """x0, y0, x1, y1 of the landmarks' bounding box, image pixels."""

@@ -97,8 +97,8 @@ def test_pose_world_landmarks_and_mask_match_mediapipe(photo):
     world, expected = instance.extra["world_landmarks"], np.array(RECORDED[photo]["pose_world"])
     assert world.shape == (33, 3) and abs(roi.rotation) > 0.01  # a turned ROI: the turn is checked
     assert np.abs(world - expected).max() < 2e-3  # metres: within 2 mm
-    mask = cv2.resize(instance.mask, (64, 64), interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(instance.image_mask(w, h), (64, 64), interpolation=cv2.INTER_AREA)
     recorded = np.array(RECORDED[photo]["pose_mask_64"])
     both, either = ((mask > 0.5) & (recorded > 0.5)).sum(), ((mask > 0.5) | (recorded > 0.5)).sum()
-    assert instance.mask.shape == (h, w) and either > 100 and both / either > 0.99, both / either
+    assert instance.image_mask(w, h).shape == (h, w) and either > 100 and both / either > 0.99, both / either
     assert np.abs(mask - recorded).mean() < 0.005  # probabilities: IoU 1.000 and 0.0002 here

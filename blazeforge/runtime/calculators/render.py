@@ -32,7 +32,7 @@ class Annotate(Calculator):
             cv2.rectangle(image, (x0, y0), (x1, y1), (255, 0, 0), 1, cv2.LINE_AA)
         for instance in inputs.get("INSTANCES") or ():
             if instance.mask is not None:  # tint the person: 40% purple where the mask says so
-                alpha = (0.4 * instance.mask)[..., None]
+                alpha = (0.4 * instance.image_mask(w, h))[..., None]
                 image = (image * (1 - alpha) + np.array([160, 32, 240]) * alpha).astype(np.uint8)
             if self.rois:
                 draw.draw_roi(image, instance.roi, (0, 128, 255))

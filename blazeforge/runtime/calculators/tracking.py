@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from blazeforge.geometry.detections import detection_roi, iou
-from blazeforge.geometry.roi import face_roi, hand_roi, mask_to_image, pose_roi, turn_world
+from blazeforge.geometry.roi import face_roi, hand_roi, pose_roi, turn_world
 from blazeforge.runtime.graph import Calculator, calculator
 from blazeforge.runtime.instance import Instance, roi_box
 
@@ -101,7 +101,7 @@ class Landmarks(Calculator):
     models whose role names a world output add extra "world_landmarks" (metres from the hip centre,
     x and y turned back to the image's axes by the ROI's rotation, as MediaPipe's
     WorldLandmarkProjectionCalculator; the first `keep`); a segmentation output gives the instance's
-    `mask` (sigmoid of the logits, laid back onto the image through the ROI)."""
+    `mask` (sigmoid of the logits, in the crop: `Instance.image_mask` lays it onto the frame)."""
 
     INPUTS = {"IMAGE": "image", "ROIS": "rois"}
     OUTPUTS = {"INSTANCES": "instances"}
@@ -142,8 +142,7 @@ class Landmarks(Calculator):
                 instance.extra["world_landmarks"] = turn_world(world, roi.rotation, to="image")
             if self.role.segmentation:
                 logits = np.asarray(outputs[self.role.segmentation], np.float32)[0, ..., 0]
-                mask = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
-                instance.mask = mask_to_image(mask, roi, image.shape[1], image.shape[0])
+                instance.mask = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
             if self.role.label:
                 p = float(np.asarray(outputs[self.role.label]).reshape(-1)[0])
                 instance.label = self.labels[int(p > 0.5)]
