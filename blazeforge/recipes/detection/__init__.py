@@ -76,7 +76,11 @@ class DetectorTask(Task):
     def summary(self, metrics):
         chosen = metrics.get("min_score")
         if chosen and "AP50" not in metrics:  # an export's: the runtime's score threshold
-            how = f" (best F1 {chosen['f1']:.2f} on the {chosen['split']} split)" if chosen.get("f1") else ""
+            how = (
+                f" ({chosen['rule']}; F1 {chosen['f1']:.2f} on the {chosen['split']} split)"
+                if "split" in chosen
+                else ""
+            )
             return [("runtime min_score", f"{chosen['value']:.2f}{how}")]
         if "AP50" not in metrics:
             return []

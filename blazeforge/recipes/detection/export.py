@@ -71,11 +71,11 @@ def _runtime_min_score(cfg: DictConfig, model, dataset_dir: str, kind: DetectorK
     runtime = SsdDetector(lambda x: [np.asarray(o) for o in model(x, training=False).values()], low, kind.input_range)
     predictions = detections_to_coco([runtime(image, max_detections=100) for image in images], images)
     best = score_threshold(gt, predictions)
-    chosen = published if best["min_score"] is None else best["min_score"]
-    log.info(
-        "export: min_score %.3f (best F1 %.2f on the %s split; published %.2f)", chosen, best["f1"], split, published
-    )
-    return chosen, {"rule": "best F1 at IoU 0.5", "split": split, **best}
+    chosen = best.pop("min_score")
+    rule = "best F1 at IoU 0.5" if chosen is not None else "published (nothing found on the split)"
+    chosen = published if chosen is None else chosen
+    log.info("export: min_score %.3f (%s, F1 %.2f on the %s split)", chosen, rule, best["f1"], split)
+    return chosen, {"rule": rule, "split": split, **best}
 
 
 def export(task, cfg: DictConfig, run_dir: Path) -> dict:
