@@ -6,7 +6,9 @@ through the same code as MediaPipe's published detectors. Pure numpy.
 Matching uses anchors with sizes (`generate_anchors` with fixed_anchor_size=False: each layer's
 SSD scale), although the published detectors decode against unit anchors: an anchor is a positive
 for a box when their IoU reaches `positive_iou`, every box also takes its best anchor, and anchors
-whose best IoU stays under `negative_iou` are negatives; the rest are ignored.
+whose best IoU stays under `negative_iou` are negatives; the rest are ignored. The anchors are
+square: a box far from square (a standing person, 1:3) overlaps none by more than about 0.4, so
+`square_boxes` gives what such a detector matches with: its box's circumscribed square.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ def sized_anchors(options: AnchorOptions) -> np.ndarray:
     a = generate_anchors(replace(options, fixed_anchor_size=False))
     half = a[:, 2:] / 2
     return np.concatenate([a[:, :2] - half, a[:, :2] + half], 1)
+
+
+def square_boxes(boxes: np.ndarray) -> np.ndarray:
+    """[G, 4] the squares circumscribing boxes [G, 4] (x0, y0, x1, y1): same centre, side the long side.
+
+    What square anchors match a tall box by: a 1:3 person box overlaps the best of the pose
+    detector's anchors by IoU 0.41, so it would have one positive anchor (its best) where its
+    square has about 20 at IoU 0.5."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+    half = (boxes[:, 2:] - boxes[:, :2]).max(1, keepdims=True) / 2
+    return np.concatenate([centre - half, centre + half], 1)
 
 
 def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from blazeforge.geometry.anchors import PALM_DETECTION, generate_anchors
+from blazeforge.geometry.anchors import PALM_DETECTION, POSE_DETECTION, generate_anchors
 from blazeforge.geometry.detections import decode
-from blazeforge.geometry.matching import BACKGROUND, IGNORE, encode, match, pairwise_iou, sized_anchors
+from blazeforge.geometry.matching import (
+    BACKGROUND,
+    IGNORE,
+    encode,
+    match,
+    pairwise_iou,
+    sized_anchors,
+    square_boxes,
+)
 
 
 def test_every_box_gets_anchors_and_far_anchors_are_background():
@@ -40,3 +48,12 @@ def test_decode_inverts_encode_for_matched_anchors():
     np.testing.assert_allclose(decoded[:, 5:], np.repeat(keypoints.reshape(1, -1), len(decoded), 0), atol=1e-5)
     assert (raw[matched < 0] == 0).all()
     assert decoded[:, 0] == pytest.approx(1 / (1 + np.exp(-10.0)))
+
+
+def test_a_standing_persons_square_matches_many_square_anchors_where_its_box_matches_one():
+    anchor_boxes = sized_anchors(POSE_DETECTION.anchors)
+    person = np.array([[0.35, 0.1, 0.6, 0.85]])  # 1:3
+    square = square_boxes(person)
+    np.testing.assert_allclose(square, [[0.1, 0.1, 0.85, 0.85]])
+    assert (match(person, anchor_boxes) >= 0).sum() == 1  # only its best anchor, forced
+    assert (match(square, anchor_boxes) >= 0).sum() >= 10

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from blazeforge.datasets.builder import decode_mask
 from blazeforge.geometry.anchors import generate_anchors
-from blazeforge.geometry.matching import BACKGROUND, encode, match, sized_anchors
+from blazeforge.geometry.matching import BACKGROUND, encode, match, sized_anchors, square_boxes
 from blazeforge.geometry.roi import Roi, crop_image, image_to_crop, letterbox_roi
 from blazeforge.recipes.detection.kinds import DetectorKind, detector, hidden, instances, min_visible
 
@@ -62,7 +62,11 @@ class Targets:
         inside = ((0 <= centre) & (centre <= 1)).all(1)
         keep = inside & ~ignore
         found, points, point_mask, unseen = found[keep], points[keep], point_mask[keep], found[inside & ignore]
-        matched = match(found, self.sized, float(self.matching.positive_iou), float(self.matching.negative_iou), unseen)
+        by = found
+        if getattr(self.matching, "square", False):  # square anchors match a tall box by its square
+            by, unseen = square_boxes(found), square_boxes(unseen)
+        iou = float(self.matching.positive_iou), float(self.matching.negative_iou)
+        matched = match(by, self.sized, *iou, unseen)
         raw = encode(found, points, matched, self.anchors, self.kind.spec.decode)
         weights = np.zeros_like(raw)
         rows = np.flatnonzero(matched >= 0)
