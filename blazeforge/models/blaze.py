@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 
@@ -25,7 +26,11 @@ def _strided_skip(x, strides: int, extra_channels: int):
     if strides == 2:
         x = ops.max_pool(x, pool_size=2, strides=2, padding="same")
     if extra_channels:
-        x = ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra_channels]])
+        # a 1x1 convolution by [I | 0] rather than ops.pad: TensorFlow 2.20's oneDNN inference graph crashed (a general
+        # protection fault) on the padded shortcut of blocks without BatchNorm, in BlazeFace's among others
+        channels = x.shape[-1]
+        widen = np.eye(channels, channels + extra_channels, dtype="float32")[None, None]
+        x = ops.conv(x, ops.convert_to_tensor(widen, dtype=x.dtype))
     return x
 
 

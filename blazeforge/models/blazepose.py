@@ -153,6 +153,7 @@ def pose_landmark_model(
     offsets: bool = False,
     crop_units: bool = False,
     norm: bool = False,
+    regression_skips: bool = False,
 ) -> keras.Model:
     """The published pose_landmark_full architecture: 39 landmarks, flag, mask, heatmaps at 256x256.
 
@@ -171,6 +172,11 @@ def pose_landmark_model(
             outputs keep the published layout and units.
         norm: BatchNorm in the encoder (training from scratch, `models.mobilenet`; the published
             file has none).
+        regression_skips: the paper's Figure 4 (not the published file, whose regression branch
+            reads the S/32 features only): the regression encoder starts from the decoder's S/4
+            map and climbs down through stride-2 BlazeBlocks, adding at S/8 and S/16 the
+            decoder's maps and at S/32 the encoder's features, each projected and (with
+            `stop_gradient`) behind its own stop-gradient; from there it runs as published.
     """
     w = lambda c: _scaled(c, float(width))  # noqa: E731
     inputs = keras.Input((input_size, input_size, 3), name="image")
@@ -190,9 +196,11 @@ def pose_landmark_model(
 
     # Heatmap decoder: S/32 -> S/4, then the heatmaps and, on to S, the segmentation.
     x = _lateral(features, w(48), "decoder8", "relu6")
+    decoded = {}  # the decoder's maps by side: the regression's skips
     for size in (input_size // 16, input_size // 8, input_size // 4):
         x = layers.UpSampling2D(2, interpolation="bilinear", name=f"decoder{size}_up")(x)
         x = layers.Add(name=f"decoder{size}_add")([x, laterals[size]])
+        decoded[size] = x
     heatmap = layers.Conv2D(39, 1, name="heatmap")(x)
     offset = layers.Conv2D(78, 1, name="offsets")(x) if offsets else None
     x = _lateral(x, w(8), "segmentation64", "relu6")
@@ -206,8 +214,21 @@ def pose_landmark_model(
     segmentation = layers.Conv2D(1, 3, padding="same", name="segmentation")(x)
 
     # Regression encoder: S/32 -> S/128 BlazeBlocks, then one valid convolution per output.
-    x = StopGradient(name="stop_gradient")(features) if stop_gradient else features
-    x = _lateral(x, w(288), "regression8", "relu6")
+    guard = lambda t, name: StopGradient(name=name)(t) if stop_gradient else t  # noqa: E731
+    x = _lateral(guard(features, "stop_gradient"), w(288), "regression8", "relu6")
+    if regression_skips:
+        skip = guard(decoded[input_size // 4], f"stop_gradient_skip{input_size // 4}")
+        for size, channels in ((input_size // 8, 96), (input_size // 16, 192), (input_size // 32, 288)):
+            # widened by a learnt 1x1 projection, not by the strided block's zero-padded shortcut
+            skip = layers.Conv2D(w(channels), 1, activation="relu6", name=f"regression_skip{size}_widen")(skip)
+            skip = _relu6_block(skip, w(channels), 2, name=f"regression_skip{size}_down")
+            if size == input_size // 32:
+                beside = x
+            else:
+                beside = guard(decoded[size], f"stop_gradient_skip{size}")
+                beside = _lateral(beside, w(channels), f"regression_skip{size}", "relu6")
+            skip = layers.Add(name=f"regression_skip{size}_add")([skip, beside])
+        x = skip
     for stage, blocks in ((4, 5), (2, 6)):
         for i in range(blocks):
             x = _relu6_block(x, w(288), 2 if i == 0 else 1, name=f"regression{stage}_block{i}")

@@ -159,21 +159,28 @@ def test_fine_tuning_the_published_model_trains_x_y_and_the_flag_only():
 
 
 @pytest.mark.parametrize("stop", [True, False])
-def test_the_stop_gradient_keeps_the_regression_loss_off_the_encoder(stop):
+@pytest.mark.parametrize("skips", [False, True])
+def test_the_stop_gradient_keeps_the_regression_loss_off_the_encoder_and_decoder(stop, skips):
     import tensorflow as tf
 
     from blazeforge.models.blazepose import pose_landmark_model
 
-    model = pose_landmark_model(64, stop_gradient=stop, width=0.5, offsets=True, crop_units=True)
+    model = pose_landmark_model(
+        64, stop_gradient=stop, width=0.5, offsets=True, crop_units=True, regression_skips=skips
+    )
     x = tf.random.uniform((2, 64, 64, 3))
     stem = next(layer for layer in model.layers if layer.trainable_weights).trainable_weights[0]  # the stem
+    decoder = model.get_layer("decoder8_project").trainable_weights[0]
     head = model.get_layer("landmarks_conv").trainable_weights[0]
     head.assign(tf.random.normal(head.shape))  # it starts at zero, which passes no gradient back
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(model(x)[0] ** 2)
-    g_stem, g_head = tape.gradient(loss, [stem, head])
+    g_stem, g_decoder, g_head = tape.gradient(loss, [stem, decoder, head])
     assert (g_stem is None or not np.asarray(g_stem).any()) == stop
+    # only the skips read the decoder: without them the regression loss cannot reach it either way
+    assert (g_decoder is not None and np.asarray(g_decoder).any()) == (skips and not stop)
     assert np.asarray(g_head).any()
+    assert any(layer.name.startswith("regression_skip8") for layer in model.layers) == skips
 
 
 def test_from_scratch_encoders_normalize_and_the_published_ones_load_as_they_are():

@@ -37,7 +37,8 @@ OUTPUT_NAMES = ("landmarks", "pose_flag", "segmentation", "heatmap", "world_land
 
 
 def build_model(task, recipe):
-    """The task's model for recipe.input_size, recipe.width and recipe.stop_gradient."""
+    """The task's model for recipe.input_size, recipe.width, recipe.stop_gradient and
+    recipe.regression_skips."""
     from blazeforge.models.blazepose import pose_landmark_model
 
     size = int(recipe.input_size)
@@ -48,7 +49,13 @@ def build_model(task, recipe):
     if recipe.width not in WIDTHS:
         raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
     model = pose_landmark_model(
-        size, bool(recipe.stop_gradient), WIDTHS[recipe.width], offsets=True, crop_units=True, norm=True
+        size,
+        bool(recipe.stop_gradient),
+        WIDTHS[recipe.width],
+        offsets=True,
+        crop_units=True,
+        norm=True,
+        regression_skips=bool(recipe.get("regression_skips", False)),
     )
     return keras.Model(model.inputs, dict(zip(OUTPUT_NAMES, model.outputs)), name=f"pose_{recipe.width}_{size}")
 
