@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 
@@ -26,11 +25,7 @@ def _strided_skip(x, strides: int, extra_channels: int):
     if strides == 2:
         x = ops.max_pool(x, pool_size=2, strides=2, padding="same")
     if extra_channels:
-        # a 1x1 convolution by [I | 0] rather than ops.pad: TensorFlow 2.20's oneDNN inference graph crashed (a general
-        # protection fault) on the padded shortcut of blocks without BatchNorm, in BlazeFace's among others
-        channels = x.shape[-1]
-        widen = np.eye(channels, channels + extra_channels, dtype="float32")[None, None]
-        x = ops.conv(x, ops.convert_to_tensor(widen, dtype=x.dtype))
+        x = ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, extra_channels]])
     return x
 
 
@@ -48,7 +43,10 @@ class BlazeBlock(layers.Layer):
         strides: 1, or 2 to halve the resolution (the skip path is max-pooled).
         kernel_size: of the depthwise convolution, 5 (BlazeFace) or 3.
         norm: BatchNorm after the projection (convolutions without bias); False for the published
-            models, whose BatchNorm is folded into convolution biases.
+            models, whose BatchNorm is folded into convolution biases. (At random init, a
+            widening block without norm segfaults TensorFlow 2.20's compiled inference graph in
+            grappler's remapper, oneDNN's fusions; with the published weights it runs. Turning
+            remapping off avoids it: tf.config.optimizer.set_experimental_options({"remapping": False}).)
         activation: "relu", "relu6" (BlazePose), or "prelu" (one learnt slope per channel:
             FaceMesh, BlazePalm, Iris).
         activate_depthwise: apply the activation after the depthwise convolution too (BlazePose's
