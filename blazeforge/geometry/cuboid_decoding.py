@@ -42,6 +42,33 @@ def encode_offsets(vertices: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
     return ((np.asarray(vertices, np.float32)[None, None] - cells) / scale).reshape(rows, cols, 16)
 
 
+def encode_targets(
+    boxes: list[np.ndarray], grid: tuple[int, int], sigma_scale: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The heads' targets for one frame: heatmap [H, W] and offsets [H, W, 16].
+
+    boxes: each [9, 2], the projected centre then vertices 1..8, in grid cells (x, y). Each box
+    draws a Gaussian at its centre with sigma `sigma_scale` x the diagonal of its vertices' 2D
+    bounding box (at least 1 cell), so larger boxes spread wider; the heatmap is their maximum, and
+    each cell's offsets point at the vertices of the box whose Gaussian is highest there.
+    """
+    rows, cols = grid
+    if not boxes:
+        return np.zeros((rows, cols), np.float32), np.zeros((rows, cols, 16), np.float32)
+    cells = _cells(rows, cols)
+    heats = []
+    for box in boxes:
+        box = np.asarray(box, np.float32)
+        sigma = max(1.0, sigma_scale * float(np.linalg.norm(np.ptp(box[1:], axis=0))))
+        heats.append(np.exp(-((cells - box[0]) ** 2).sum(axis=-1) / (2 * sigma**2)))
+    heats = np.stack(heats)
+    owner = heats.argmax(axis=0)
+    offsets = np.zeros((rows, cols, 16), np.float32)
+    for i, box in enumerate(boxes):
+        offsets[owner == i] = encode_offsets(np.asarray(box)[1:], grid)[owner == i]
+    return heats.max(axis=0).astype(np.float32), offsets
+
+
 def peaks(heatmap: np.ndarray, config: DecoderConfig = DecoderConfig()) -> np.ndarray:
     """[P, 2] (row, column) of the cells that are local maxima above the threshold, strongest first."""
     d = int(config.local_max_distance)

@@ -4,13 +4,7 @@ import numpy as np
 import pytest
 
 from blazeforge.geometry.cuboid import box_keypoints, iou_3d, lift_box, scale_to_size
-from blazeforge.geometry.cuboid_decoding import DecoderConfig, decode, encode_offsets, peaks
-
-
-def _heatmap(grid, centres, sigma=1.5):
-    rows, cols = grid
-    y, x = np.mgrid[:rows, :cols]
-    return np.max([np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma**2)) for cx, cy in centres], axis=0)
+from blazeforge.geometry.cuboid_decoding import DecoderConfig, decode, encode_targets, peaks
 
 
 def test_peaks_are_local_maxima_above_the_threshold_strongest_first():
@@ -30,13 +24,8 @@ def test_decoded_boxes_lift_back_to_the_labelled_boxes():
     ]
     pixels = [np.stack([600 * b[:, 0] / b[:, 2] + 240, 600 * b[:, 1] / b[:, 2] + 320], axis=1) for b in boxes]
     cells = [p / [size[0] / grid[1], size[1] / grid[0]] for p in pixels]  # pixels -> grid cells
-    centres = [np.round(c[0]).astype(int) for c in cells]  # the heatmap's peaks, (x, y) cells
-    heatmap = _heatmap(grid, centres)
-    rows, cols = np.mgrid[: grid[0], : grid[1]]
-    nearest = np.argmin([np.hypot(cols - x, rows - y) for x, y in centres], axis=0)  # each cell votes for one box
-    offsets = np.zeros(grid + (16,), np.float32)
-    for i, c in enumerate(cells):
-        offsets[nearest == i] = encode_offsets(c[1:], grid)[nearest == i]
+    labelled = [np.concatenate([np.round(c[:1]), c[1:]]) for c in cells]  # centres on cells: peaks at 1
+    heatmap, offsets = encode_targets(labelled, grid)
     decoded = decode(heatmap, offsets)
     assert len(decoded) == 2
     for found in decoded:
@@ -50,3 +39,18 @@ def test_decoded_boxes_lift_back_to_the_labelled_boxes():
 def test_offsets_must_match_the_heatmap():
     with pytest.raises(ValueError, match="offsets"):
         decode(np.zeros((40, 30)), np.zeros((40, 30, 18)))
+
+
+def test_targets_spread_with_the_box_and_assign_each_cell_to_one_box():
+    grid = (40, 30)
+    small = np.array([[5, 5]] + [[5 + dx, 5 + dy] for dx in (-1, 1) for dy in (-1, 1) for _ in (0, 1)], float)
+    large = np.array(
+        [[20, 25]] + [[20 + 8 * dx, 25 + 8 * dy] for dx in (-1, 1) for dy in (-1, 1) for _ in (0, 1)], float
+    )
+    heatmap, offsets = encode_targets([small, large], grid)
+    assert heatmap[5, 5] == pytest.approx(1.0) and heatmap[25, 20] == pytest.approx(1.0)
+    assert heatmap[5, 8] < 0.02 < heatmap[25, 23]  # 3 cells off the centre: the larger box spreads wider
+    np.testing.assert_allclose(offsets[5, 5].reshape(8, 2) * 30 + [5, 5], small[1:], atol=1e-5)
+    np.testing.assert_allclose(offsets[24, 21].reshape(8, 2) * 30 + [21, 24], large[1:], atol=1e-5)
+    empty_heat, empty_offsets = encode_targets([], grid)
+    assert not empty_heat.any() and empty_offsets.shape == (40, 30, 16)
