@@ -174,7 +174,7 @@ def pose_landmark_model(
             file has none).
         regression_skips: the paper's Figure 4 (not the published file, whose regression branch
             reads the S/32 features only): the regression encoder starts from the decoder's S/4
-            map and climbs down through stride-2 BlazeBlocks, adding at S/8 and S/16 the
+            map and climbs down through a 1x1 widening and a stride-2 BlazeBlock per step, adding at S/8 and S/16 the
             decoder's maps and at S/32 the encoder's features, each projected and (with
             `stop_gradient`) behind its own stop-gradient; from there it runs as published.
     """
@@ -219,7 +219,8 @@ def pose_landmark_model(
     if regression_skips:
         skip = guard(decoded[input_size // 4], f"stop_gradient_skip{input_size // 4}")
         for size, channels in ((input_size // 8, 96), (input_size // 16, 192), (input_size // 32, 288)):
-            # widened by a learnt 1x1 projection, not by the strided block's zero-padded shortcut
+            # widened by a learnt 1x1 projection, not by the strided block's zero-padded shortcut (without
+            # BatchNorm, a widening block at random init segfaults TensorFlow's remapper: models.blaze)
             skip = layers.Conv2D(w(channels), 1, activation="relu6", name=f"regression_skip{size}_widen")(skip)
             skip = _relu6_block(skip, w(channels), 2, name=f"regression_skip{size}_down")
             if size == input_size // 32:
