@@ -438,3 +438,68 @@ def fake_bodies(root: Path, count: int = 8, size: int = 128, seed: int = 3) -> P
             ),
         )
     return root
+
+
+def fake_objects(root: Path, count: int = 8, size: int = 128, seed: int = 5) -> Path:
+    """A render run directory of scene=objects' layout with drawn boxes: frames/, masks/ (i + 1 on
+    box i's silhouette), labels.jsonl with the 9 keypoints projected and in camera metres, the
+    cuboid (rotation, translation, scale) and the ground plane (1-2 boxes standing on it, 0.2 m
+    below a level camera of focal length `size` pixels), config.yaml naming the cuboid topology."""
+    from blazeforge.geometry.cuboid import box_keypoints
+
+    rng = np.random.default_rng(seed)
+    folder = root / "shard-00000"
+    (folder / "frames").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    (root / "config.yaml").write_text("scene:\n  topology: cuboid\n")
+    f = float(size)
+    for frame in range(count):
+        image = np.full((size, size, 3), rng.integers(0, 255, 3), np.uint8)
+        mask = np.zeros((size, size), np.uint8)
+        rotations, translations, scales, pixels, cameras = [], [], [], [], []
+        for i, x in enumerate([-0.25, 0.25][: int(rng.integers(1, 3))]):
+            yaw = rng.uniform(-np.pi, np.pi)
+            c, s = np.cos(yaw), np.sin(yaw)
+            rotation = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]) @ np.diag([1.0, -1.0, -1.0])
+            scale = rng.uniform(0.1, 0.3, 3)
+            translation = np.array([x + rng.uniform(-0.05, 0.05), 0.2 - scale[1] / 2, rng.uniform(1.2, 1.8)])
+            box = box_keypoints(rotation, translation, scale)
+            px = box[:, :2] / box[:, 2:] * f + size / 2
+            hull = cv2.convexHull(px[1:].astype(np.float32)).astype(np.int32)
+            cv2.fillConvexPoly(image, hull, tuple(int(v) for v in rng.integers(0, 255, 3)))
+            cv2.fillConvexPoly(mask, hull, i + 1)
+            rotations.append(rotation)
+            translations.append(translation)
+            scales.append(scale)
+            pixels.append(np.c_[px, (box[:, 2] - box[0, 2]) * f / box[0, 2]])
+            cameras.append(box)
+        name = f"frames/{frame:06d}.png"
+        cv2.imwrite(str(folder / name), image)
+        cv2.imwrite(str(folder / f"masks/{frame:06d}.png"), mask)
+        kp = np.stack(pixels).astype(np.float32)
+        n = len(kp)
+        append_jsonl(
+            folder / "labels.jsonl",
+            Sample(
+                image=name,
+                mask=f"masks/{frame:06d}.png",
+                width=size,
+                height=size,
+                keypoints=kp,
+                keypoint_mask=np.ones((n, 9, 3), bool),
+                visibility=np.ones((n, 9), np.float32),
+                boxes=np.concatenate([kp[..., :2].min(1), kp[..., :2].max(1)], -1),
+                presence=np.ones(n, np.float32),
+                handedness=np.full(n, 0.5, np.float32),
+                keypoints_camera=np.stack(cameras).astype(np.float32),
+                camera={"fx": f, "fy": f, "cx": size / 2, "cy": size / 2},
+                cuboid={
+                    "rotation": np.stack(rotations),
+                    "translation": np.stack(translations),
+                    "scale": np.stack(scales),
+                },
+                plane={"point": np.array([0.0, 0.2, 0.0]), "normal": np.array([0.0, -1.0, 0.0])},
+                meta={"source": "synthetic", "subject_id": f"o{frame}", "category": "box"},
+            ),
+        )
+    return root

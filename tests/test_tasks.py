@@ -11,12 +11,13 @@ import pytest
 from blazeforge import recipes
 from blazeforge.datasets import build
 from blazeforge.engine import configure, run_stage
+from blazeforge.geometry.cuboid_decoding import DecoderConfig
 from blazeforge.geometry.roi import Roi
 from blazeforge.models import load_model
 from blazeforge.recipes.detection import kinds
 from blazeforge.runs import read_sidecar
 from blazeforge.runtime.models import load_detector, load_landmarks, resolve
-from tests.fixtures import face_mesh_coco, fake_bodies, fake_renders, hand_points, pasted_faces
+from tests.fixtures import face_mesh_coco, fake_bodies, fake_objects, fake_renders, hand_points, pasted_faces
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +31,7 @@ def dataset(tmp_path_factory):
         "face_keypoints": lambda: ["data=faces", f"coco={pasted_faces(root / 'faces', count=8)}"],
         "face_mesh": lambda: ["data=face_mesh", f"coco={face_mesh_coco(root / 'mesh', count=6)}"],
         "pose": lambda: ["data=bodies", f"renders={fake_bodies(root / 'bodies', count=8)}"],
+        "cuboid": lambda: ["data=objects", f"renders={fake_objects(root / 'objects', count=8)}"],
         "face_mesh_iris": lambda: [
             "data=face_mesh_iris",
             f"coco={face_mesh_coco(root / 'iris', count=6, irises=True)}",
@@ -55,6 +57,11 @@ def _runtime_check(task, role, found, tmp_path):
         assert detector.spec == replace(kind.spec, decode=replace(kind.spec.decode, min_score=threshold))
         assert detector.value_range == kind.input_range
         return detections.shape == (len(detections), 5 + 2 * kind.count)
+    if role == "cuboids":
+        from blazeforge.runtime.cuboids import CuboidDetector
+
+        boxes = CuboidDetector(found.path, config=DecoderConfig(heatmap_threshold=0.0))(image)
+        return bool(boxes) and all(b["pixels"].shape == (9, 2) and b["box"].shape == (9, 3) for b in boxes)
     if role == "gesture_classifier":
         from blazeforge.runtime.calculators.gestures import GestureClassifier
 

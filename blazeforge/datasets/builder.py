@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig
 
+from blazeforge.datasets.schema import CUBOID_SHAPES
 from blazeforge.datasets.sources import PROBLEMS, check_instances, read_coco, read_renders, read_wider
 from blazeforge.datasets.splits import assign_splits
 from blazeforge.errors import BlazeforgeError
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
-META_FIELDS = ("source", "subject_id", "skin_tone", "region", "gesture")
+META_FIELDS = ("source", "subject_id", "skin_tone", "region", "gesture", "category")
 
 
 def _jpeg_source(path):
@@ -48,7 +49,7 @@ def _builder_class():
     class SampleDataset(tfds.core.GeneratorBasedBuilder):
         """Samples in blazeforge's schema (one record per image, N instances of K keypoints)."""
 
-        VERSION = tfds.core.Version("1.5.0")
+        VERSION = tfds.core.Version("1.6.0")
         RELEASE_NOTES = {
             "1.0.0": "The sample schema: keypoints, masks, visibility, boxes, flags, camera, meta.",
             "1.1.0": "Images stored as JPEG (quality 95): 3x cheaper to decode than PNG.",
@@ -56,12 +57,22 @@ def _builder_class():
             "1.3.0": "The instance mask (PNG bytes, i + 1 on instance i; empty where none).",
             "1.4.0": "auxiliary [N, A, 2] where the topology has A extra points (BlazePose: 2), NaN where unknown.",
             "1.5.0": "keypoints_camera [N, K, 3]: camera-space metres (renders), NaN where unknown.",
+            "1.6.0": "cuboid_rotation [N, 3, 3], cuboid_translation, cuboid_scale [N, 3], plane [6] (cuboid).",
         }
 
-        def __init__(self, *, num_keypoints: int = 21, num_auxiliary: int = 0, records: dict | None = None, **kwargs):
+        def __init__(
+            self,
+            *,
+            num_keypoints: int = 21,
+            num_auxiliary: int = 0,
+            cuboids: bool = False,
+            records: dict | None = None,
+            **kwargs,
+        ):
             self._records = records or {}
             self._num_keypoints = num_keypoints
             self._num_auxiliary = num_auxiliary
+            self._cuboids = cuboids
             super().__init__(**kwargs)
 
         def _info(self):
@@ -82,6 +93,10 @@ def _builder_class():
             }
             if self._num_auxiliary:  # a zero-sized dimension crashes TensorFlow's serializer
                 features["auxiliary"] = f.Tensor(shape=(None, self._num_auxiliary, 2), dtype=np.float32)
+            if self._cuboids:
+                for name, shape in CUBOID_SHAPES.items():
+                    features[f"cuboid_{name}"] = f.Tensor(shape=(None, *shape), dtype=np.float32)
+                features["plane"] = f.Tensor(shape=(6,), dtype=np.float32)
             return self.dataset_info_from_configs(
                 features=f.FeaturesDict(features), description="blazeforge sample schema"
             )
@@ -107,6 +122,7 @@ def _builder_class():
                         "mask": Path(s.mask).read_bytes() if s.mask else b"",
                         **{name: s.meta.get(name, "") for name in META_FIELDS},
                         **({"auxiliary": _auxiliary(s, self._num_auxiliary)} if self._num_auxiliary else {}),
+                        **(_cuboid_features(s) if self._cuboids else {}),
                     },
                 )
 
@@ -118,6 +134,25 @@ def _keypoints_camera(sample) -> np.ndarray:
     if sample.keypoints_camera is not None:
         return np.asarray(sample.keypoints_camera, np.float32)
     return np.full(np.shape(sample.keypoints), np.nan, np.float32)
+
+
+def _cuboid_features(sample) -> dict:
+    """The sample's cuboid arrays (cuboid_rotation [N, 3, 3], cuboid_translation and cuboid_scale
+    [N, 3]) and plane [6] (point, normal), NaN where it has none."""
+    n = sample.num_instances
+    out = {
+        f"cuboid_{name}": np.asarray(sample.cuboid[name], np.float32)
+        if sample.cuboid is not None
+        else np.full((n, *shape), np.nan, np.float32)
+        for name, shape in CUBOID_SHAPES.items()
+    }
+    plane = sample.plane
+    out["plane"] = (
+        np.concatenate([plane["point"], plane["normal"]]).astype(np.float32)
+        if plane is not None
+        else np.full(6, np.nan, np.float32)
+    )
+    return out
 
 
 def _auxiliary(sample, count: int) -> np.ndarray:
@@ -181,7 +216,11 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
     for i, ((path, sample), split) in enumerate(zip(items, splits)):
         records[split].append((f"{i:08d}", (path, sample)))
     builder = _builder_class()(
-        num_keypoints=k, num_auxiliary=len(landmarks.auxiliary), records=records, data_dir=str(run_dir / "tfds")
+        num_keypoints=k,
+        num_auxiliary=len(landmarks.auxiliary),
+        cuboids=landmarks.name == "cuboid",
+        records=records,
+        data_dir=str(run_dir / "tfds"),
     )
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(download_mode=tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)

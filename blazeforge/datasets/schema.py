@@ -17,6 +17,9 @@ is a `Sample`. Shapes (N instances, K keypoints):
 | auxiliary        | [N, A, 2] float32   | a topology's extra points in pixels (BlazePose's 2 virtual ones)   |
 | mask             | str or None         | path of a uint8 PNG segmentation (0 background, i + 1 instance i)  |
 | camera           | dict or None        | fx, fy, cx, cy in pixels                                           |
+| cuboid           | dict or None        | 9-DOF boxes (topology cuboid): rotation [N, 3, 3] object -> camera, |
+|                  |                     | translation [N, 3] and scale [N, 3] metres; keypoints hold the box |
+| plane            | dict or None        | the ground: point [3] and upward normal [3], camera metres         |
 | meta             | dict[str, str]      | source, subject_id, region, skin_tone, annotator, label_version... |
 
 Pixel coordinates are continuous: the image spans [0, W] x [0, H] (see `geometry.roi`).
@@ -52,6 +55,8 @@ class Sample:
     auxiliary: np.ndarray | None = None
     mask: str | None = None
     camera: dict | None = None
+    cuboid: dict | None = None
+    plane: dict | None = None
     meta: dict = field(default_factory=dict)
 
     @property
@@ -80,6 +85,10 @@ class Sample:
             out["mask"] = self.mask
         if self.camera is not None:
             out["camera"] = {k: float(self.camera[k]) for k in ("fx", "fy", "cx", "cy")}
+        if self.cuboid is not None:
+            out["cuboid"] = {k: np.round(np.asarray(self.cuboid[k], np.float64), 6).tolist() for k in CUBOID_SHAPES}
+        if self.plane is not None:
+            out["plane"] = {k: np.round(np.asarray(self.plane[k], np.float64), 6).tolist() for k in ("point", "normal")}
         return out
 
     @classmethod
@@ -128,6 +137,8 @@ class Sample:
         camera = record.get("camera")
         if camera is not None and not all(key in camera for key in ("fx", "fy", "cx", "cy")):
             raise BlazeforgeError(where, "field 'camera' must have fx, fy, cx, cy")
+        cuboid = _parts(record, "cuboid", {k: (n, *shape) for k, shape in CUBOID_SHAPES.items()}, where)
+        plane = _parts(record, "plane", {"point": (3,), "normal": (3,)}, where)
         width, height = int(record["width"]), int(record["height"])
         if width <= 0 or height <= 0:
             raise BlazeforgeError(where, f"image size {width}x{height} must be positive")
@@ -145,8 +156,38 @@ class Sample:
             auxiliary=auxiliary,
             mask=record.get("mask"),
             camera=camera,
+            cuboid=cuboid,
+            plane=plane,
             meta={k: str(v) for k, v in record.get("meta", {}).items()},
         )
+
+
+CUBOID_SHAPES = {"rotation": (3, 3), "translation": (3,), "scale": (3,)}
+"""The cuboid field's arrays and their shapes per instance."""
+
+
+def _parts(record: dict, key: str, shapes: dict, where: str) -> dict | None:
+    """record[key] as {name: float32 array of shapes[name]}; None where absent; one line otherwise."""
+    value = record.get(key)
+    if value is None:
+        return None
+    expected = ", ".join(f"{name} {list(shape)}" for name, shape in shapes.items())
+    if not isinstance(value, dict) or set(value) != set(shapes):
+        raise BlazeforgeError(where, f"field {key!r} must hold {expected}")
+    out = {}
+    for name, shape in shapes.items():
+        try:
+            arr = np.asarray(value[name], np.float32)
+        except (TypeError, ValueError):
+            raise BlazeforgeError(where, f"field '{key}.{name}' is not a numeric array") from None
+        if arr.size == 0 and shape[0] == 0:
+            arr = arr.reshape(shape)
+        if arr.shape != tuple(shape):
+            raise BlazeforgeError(where, f"field '{key}.{name}' has shape {list(arr.shape)}, expected {list(shape)}")
+        if not np.isfinite(arr).all():
+            raise BlazeforgeError(where, f"field '{key}.{name}' holds NaN or infinite values")
+        out[name] = arr
+    return out
 
 
 def _boxes_from_keypoints(kp: np.ndarray) -> np.ndarray:

@@ -298,6 +298,8 @@ def check_instances(sample: Sample, where: str, policy: str) -> tuple[Sample, di
         auxiliary=pick(sample.auxiliary),
         mask=sample.mask if keep.all() else None,  # its instance numbers would no longer hold
         camera=sample.camera,
+        cuboid=None if sample.cuboid is None else {k: v[keep] for k, v in sample.cuboid.items()},
+        plane=sample.plane,
         meta=sample.meta,
     )
     return out, counts

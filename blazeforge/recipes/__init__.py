@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from blazeforge.errors import BlazeforgeError
-from blazeforge.recipes import detection, gesture, landmarks, pose
+from blazeforge.recipes import detection, gesture, landmarks, objectron, pose
 from blazeforge.recipes.base import Task
 
 TASKS: dict[str, Task] = {}
@@ -32,6 +32,7 @@ register(landmarks.HAND_LANDMARKS, landmarks.FACE_MESH, landmarks.IRIS)
 register(detection.PALM_DETECTION, detection.FACE_DETECTION, detection.FACE_DETECTION_FULL)
 register(gesture.GESTURE)
 register(pose.POSE_LANDMARKS, detection.POSE_DETECTION)
+register(objectron.OBJECTRON)
 
 
 def names() -> list[str]:

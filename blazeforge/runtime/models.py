@@ -67,6 +67,9 @@ ROLES = {
         segmentation="segmentation",
     ),
     "gesture_classifier": Role(None),  # no published file: the named rules stand in
+    # Objectron's single-stage model: its vertex offsets (2 values per vertex) and belief map
+    # (`runtime.cuboids`); MediaPipe's Objectron files are not in the mediapipe wheel.
+    "cuboids": Role(None, values=2, landmarks="offsets", heatmap="heatmap", segmentation="segmentation"),
 }
 
 

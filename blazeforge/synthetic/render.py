@@ -34,12 +34,13 @@ SCENES = {
     "hands": ("blazeforge.synthetic.hand_scene", "HandScene"),
     "faces": ("blazeforge.synthetic.face_scene", "FaceScene"),
     "bodies": ("blazeforge.synthetic.body_scene", "BodyScene"),
+    "objects": ("blazeforge.synthetic.object_scene", "ObjectScene"),
 }
 # faces-v2: the left iris rim in MediaPipe's mirrored order (faces-v1 had it as the right one's);
 # faces-v3: the points on MakeHuman's heads by the fitted binding (face_model=makehuman);
 # hands-v2: MakeHuman's hand keypoints shifted along its bent bones (makehuman_hand.KEYPOINT_SHIFTS);
 # bodies-v2: the pinky, index and thumb points (the hand's) move with them.
-LABEL_VERSIONS = {"hands": "hands-v2", "faces": "faces-v3", "bodies": "bodies-v2"}
+LABEL_VERSIONS = {"hands": "hands-v2", "faces": "faces-v3", "bodies": "bodies-v2", "objects": "objects-v1"}
 
 
 def shard_sizes(n: int, shards: int) -> list[int]:
@@ -105,6 +106,18 @@ def _validate(cfg: DictConfig) -> None:
                 f"expected shares >= 0 (not all 0) of {', '.join(GROUPS)}; got "
                 + ", ".join(f"{k} {v}" for k, v in groups.items()),
             )
+    category = cfg.scene.get("category")  # objects: which category
+    if category is not None:
+        from blazeforge.synthetic.objects import CATEGORIES
+
+        if category not in CATEGORIES:
+            raise BlazeforgeError("scene.category", f"expected one of {', '.join(CATEGORIES)}, got {category!r}")
+        objects = cfg.scene.objects
+        if not (len(objects) == 2 and 1 <= objects[0] <= objects[1] <= 3):
+            raise BlazeforgeError("scene.objects", f"expected [least, most] within 1..3, got {list(objects)}")
+    length = cfg.scene.get("sequence_length", 1)
+    if not isinstance(length, int) or length < 1:
+        raise BlazeforgeError("scene.sequence_length", f"expected a positive integer, got {length!r}")
     kinds = cfg.scene.occluders.get("kinds")  # faces: which occluders
     if kinds is not None and (not len(kinds) or not set(kinds) <= {"glasses", "hair", "hand"}):
         raise BlazeforgeError(
@@ -181,11 +194,15 @@ def _render_shard(plain: dict, run_dir: Path, shard: int, done: int, count: int,
     (shard_dir / "masks").mkdir(exist_ok=True)
     start = time.time()
     scene = scene_class(cfg.scene, cfg.render.resolution, cfg.render.samples, threads=threads)
+    length = int(cfg.scene.get("sequence_length", 1))
     for frame in range(done, count):
-        rng = np.random.default_rng([cfg.seed, shard, frame])
+        clip, step = divmod(frame, length)
+        rng = np.random.default_rng([cfg.seed, shard, clip])  # a clip's frames share their scene
         name = f"{frame:06d}.png"
-        labels = scene.render(rng, shard_dir / "frames" / name, shard_dir / "masks" / name)
-        append_jsonl(shard_dir / "labels.jsonl", _sample(labels, name, cfg.seed, shard, frame, cfg.scene.name))
+        paths = shard_dir / "frames" / name, shard_dir / "masks" / name
+        labels = scene.render(rng, *paths, step=step) if length > 1 else scene.render(rng, *paths)
+        subject = f"{cfg.seed}-{shard}-{clip}"
+        append_jsonl(shard_dir / "labels.jsonl", _sample(labels, name, subject, cfg.seed, shard, frame, cfg.scene.name))
         advance(1)
     manifest = {
         "scene": plain["scene"],
@@ -201,12 +218,27 @@ def _render_shard(plain: dict, run_dir: Path, shard: int, done: int, count: int,
     (shard_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-META = ("skin_tone", "gesture", "expression", "background", "pose", "people", "view", "identity", "outfit", "head_pose")
+META = (
+    "skin_tone",
+    "gesture",
+    "expression",
+    "background",
+    "pose",
+    "people",
+    "view",
+    "identity",
+    "outfit",
+    "head_pose",
+    "category",
+    "object",
+    "objects",
+)
 
 
-def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: str) -> Sample:
+def _sample(labels: dict, name: str, subject: str, seed: int, shard: int, frame: int, scene: str) -> Sample:
     """The sample record of a scene's labels: one instance (keypoints [K, 3], box [4], handedness)
-    or several (keypoints [N, K, 3], boxes [N, 4], auxiliary [N, A, 2])."""
+    or several (keypoints [N, K, 3], boxes [N, 4], auxiliary [N, A, 2], cuboid, plane); `subject`
+    names what frames must share a split (a frame, or a clip of them)."""
     single = labels["keypoints"].ndim == 2
 
     def instances(value):
@@ -229,9 +261,11 @@ def _sample(labels: dict, name: str, seed: int, shard: int, frame: int, scene: s
         keypoints_camera=instances(labels["keypoints_camera"]).astype(np.float32),
         auxiliary=labels.get("auxiliary"),
         camera=labels["camera"],
+        cuboid=labels.get("cuboid"),
+        plane=labels.get("plane"),
         meta={
             "source": "synthetic",
-            "subject_id": f"synthetic-{seed}-{shard}-{frame}",
+            "subject_id": f"synthetic-{subject}",
             **{k: v for k, v in labels["meta"].items() if k in META},
             "scene_seed": f"{seed}-{shard}-{frame}",
             "label_version": LABEL_VERSIONS[scene],

@@ -8,7 +8,7 @@ to draw). Look one up with `get("hand")`.
 from __future__ import annotations
 
 from blazeforge.errors import BlazeforgeError
-from blazeforge.topology import face, face_mesh, hand, pose  # noqa: F401  (they register themselves)
+from blazeforge.topology import cuboid, face, face_mesh, hand, pose  # noqa: F401  (they register themselves)
 from blazeforge.topology.base import REGISTRY, Topology, register
 
 __all__ = ["Topology", "derivation", "get", "register"]

@@ -1,6 +1,7 @@
 """Limited augmentation for tight landmark crops: colour, blur and noise (albumentations), and the
 ROI's own jitter and the negative crops away from an instance, which happen before the crop so that
-the keypoints move with it (the landmark and pose recipes' pipelines).
+the keypoints move with it (the landmark and pose recipes' pipelines); and the whole-image view
+that the detectors' and Objectron's pipelines zoom, shift and turn (`random_view`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import albumentations as A
 import numpy as np
 from omegaconf import DictConfig
 
-from blazeforge.geometry.roi import Roi
+from blazeforge.geometry.roi import Roi, letterbox_roi
 
 
 def photometric(aug: DictConfig) -> A.Compose:
@@ -49,3 +50,12 @@ def negative_roi(roi: Roi, width: int, height: int, rng: np.random.Generator) ->
         angle = rng.uniform(0, 2 * math.pi)
         cx, cy = roi.cx + math.cos(angle) * roi.width, roi.cy + math.sin(angle) * roi.width
     return Roi(float(cx), float(cy), roi.width, roi.height, float(rng.uniform(-math.pi, math.pi)))
+
+
+def random_view(width: int, height: int, rng: np.random.Generator, aug) -> Roi:
+    """The letterbox square zoomed by aug.scale, shifted by aug.shift of its side, turned by aug.rotation_deg."""
+    base = letterbox_roi(width, height)
+    side = base.width * rng.uniform(*aug.scale)
+    dx, dy = rng.uniform(-aug.shift, aug.shift, 2) * side
+    angle = math.radians(rng.uniform(-aug.rotation_deg, aug.rotation_deg))
+    return Roi(base.cx + dx, base.cy + dy, side, side, angle)

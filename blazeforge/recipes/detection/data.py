@@ -19,8 +19,6 @@ a hand behind an occluder) are ignore regions: their anchors are neither positiv
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
@@ -29,15 +27,7 @@ from blazeforge.geometry.anchors import generate_anchors
 from blazeforge.geometry.matching import BACKGROUND, encode, match, sized_anchors, square_boxes
 from blazeforge.geometry.roi import Roi, crop_image, image_to_crop, letterbox_roi
 from blazeforge.recipes.detection.kinds import DetectorKind, detector, hidden, instances, min_visible
-
-
-def random_view(width: int, height: int, rng: np.random.Generator, aug) -> Roi:
-    """The letterbox square zoomed by aug.scale, shifted by aug.shift of its side, turned by aug.rotation_deg."""
-    base = letterbox_roi(width, height)
-    side = base.width * rng.uniform(*aug.scale)
-    dx, dy = rng.uniform(-aug.shift, aug.shift, 2) * side
-    angle = math.radians(rng.uniform(-aug.rotation_deg, aug.rotation_deg))
-    return Roi(base.cx + dx, base.cy + dy, side, side, angle)
+from blazeforge.training.augment import random_view
 
 
 class Targets:

@@ -1,0 +1,41 @@
+"""Run Objectron's single-stage model (an export of ours) on a whole image: 3D boxes up to scale.
+
+The image's letterbox square is fed to the model (as training and evaluation see it), its belief
+map and vertex offsets decoded (`geometry.cuboid_decoding.boxes_in_image`: peaks, voting, EPnP),
+and each box's points mapped back to the image. Imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from blazeforge.geometry.cuboid_decoding import DecoderConfig, boxes_in_image
+from blazeforge.geometry.roi import letterbox_roi
+from blazeforge.runtime.interpreter import TfliteModel
+from blazeforge.runtime.landmarks import crop_tensor
+
+
+class CuboidDetector:
+    """A model file (heatmap [1, G, G, 1] and offsets [1, G, G, 16] outputs) and its decoder.
+
+    Call: image uint8 [H, W, 3] (RGB), camera {fx, fy, cx, cy} (pixels; default: a 60 degree
+    horizontal field of view about the centre) -> boxes, strongest first, each {"score", "pixels"
+    [9, 2], "box" [9, 3] up to scale}.
+    """
+
+    def __init__(self, path: str | Path, threads: int = 1, config: DecoderConfig = DecoderConfig(), delegate=None):
+        self.model = TfliteModel(path, threads, delegate)
+        self.size = int(self.model.input_shape[1])
+        self.config = config
+
+    def __call__(self, image: np.ndarray, camera: dict | None = None) -> list[dict]:
+        h, w = image.shape[:2]
+        if camera is None:
+            f = w / 2 / np.tan(np.radians(30))
+            camera = {"fx": f, "fy": f, "cx": w / 2, "cy": h / 2}
+        view = letterbox_roi(w, h)
+        tensor = crop_tensor(image, view, self.size, (0.0, 1.0), border="constant")
+        out = self.model(tensor[None])
+        return boxes_in_image(out["heatmap"][0, ..., 0], out["offsets"][0], view, self.size, camera, self.config)
