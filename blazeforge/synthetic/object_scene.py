@@ -53,6 +53,14 @@ def _colour(rng, saturation=(0.0, 0.8), value=(0.1, 0.9)) -> tuple:
     return (*srgb_to_linear(colorsys.hsv_to_rgb(rng.random(), rng.uniform(*saturation), rng.uniform(*value))), 1)
 
 
+def _photo(nodes, path: Path):
+    """An image texture node of the photo at `path` (loaded once per process)."""
+    tex = nodes.new("ShaderNodeTexImage")
+    tex.image = bpy.data.images.get(path.name) or bpy.data.images.load(str(path))
+    tex.image.use_fake_user = True
+    return tex
+
+
 def _turn_z(angle: float) -> np.ndarray:
     c, s = math.cos(angle), math.sin(angle)
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
@@ -215,10 +223,7 @@ class ObjectScene(BlenderScene):
         if kind == "print":  # a printed carton or label: a photo or a pattern over the object
             coords = nodes.new("ShaderNodeTexCoord")
             if self.backgrounds and rng.random() < 0.7:
-                photo = self.backgrounds[rng.integers(len(self.backgrounds))]
-                tex = nodes.new("ShaderNodeTexImage")
-                tex.image = bpy.data.images.get(photo.name) or bpy.data.images.load(str(photo))
-                tex.image.use_fake_user = True
+                tex = _photo(nodes, self.backgrounds[rng.integers(len(self.backgrounds))])
                 tex.projection = "BOX"
                 tex.projection_blend = 0.1
             else:
@@ -280,10 +285,7 @@ class ObjectScene(BlenderScene):
         bsdf = nodes["Principled BSDF"]
         grounds = self.grounds
         if grounds and rng.random() >= self.cfg.ground.procedural_fraction:
-            photo = grounds[rng.integers(len(grounds))]
-            tex = nodes.new("ShaderNodeTexImage")
-            tex.image = bpy.data.images.get(photo.name) or bpy.data.images.load(str(photo))
-            tex.image.use_fake_user = True
+            tex = _photo(nodes, grounds[rng.integers(len(grounds))])
             mapping = nodes.new("ShaderNodeMapping")
             mapping.inputs["Scale"].default_value = (float(rng.uniform(1, 4)),) * 3
             coords = nodes.new("ShaderNodeTexCoord")

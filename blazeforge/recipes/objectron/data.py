@@ -30,6 +30,7 @@ from blazeforge.geometry.roi import Roi, crop_image, image_to_crop, letterbox_ro
 from blazeforge.models.objectron import STRIDE
 from blazeforge.topology import get as get_topology
 from blazeforge.training.augment import photometric, random_view
+from blazeforge.training.inputs import map_numpy
 
 OUTPUTS = ("heatmap", "offsets", "segmentation")
 
@@ -118,15 +119,7 @@ def make_dataset(cfg: DictConfig, dataset_dir, split: str, training: bool):
         count = int(summary(dataset_dir)["splits"].get(split, 0))
         ds = ds.apply(tf.data.experimental.assert_cardinality(count))
 
-    def decode_and_make(index, item):
-        image, keypoints, mask = item
-        image = tf.io.decode_jpeg(image, channels=3)
-        out = tf.numpy_function(make, [image, keypoints, mask, index], [s.dtype for s in specs], stateful=False)
-        for tensor, spec in zip(out, specs):
-            tensor.set_shape(spec.shape)
-        return tuple(out)
-
-    ds = ds.enumerate().map(decode_and_make, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = map_numpy(ds.enumerate(), make, specs)
     return ds.batch(batch, drop_remainder=training).map(_to_batch_dict).prefetch(tf.data.AUTOTUNE)
 
 
