@@ -17,9 +17,11 @@ from blazeforge.errors import BlazeforgeError
 USAGE = """usage: blazeforge VERB [key=value ...]
 
 verbs:
-  render     render labelled synthetic hands or faces with Blender (scene=hands|faces n=200 shards=4 workers=2)
-  datasets   build the dataset from renders, COCO-style files and WIDER FACE annotations
-             (datasets build renders=RUN_DIR | coco=FILE.json | data=faces wider=FILE.txt)
+  render     render labelled synthetic hands, faces, bodies or objects with Blender
+             (scene=hands|faces|bodies|objects n=200 shards=4 workers=2)
+  datasets   build the dataset from renders, COCO-style files, WIDER FACE annotations and Objectron's records
+             (datasets build renders=RUN_DIR | coco=FILE.json | data=faces wider=FILE.txt |
+             data=objects objectron='RECORDS*')
   train      train a task on a dataset (train dataset=RUN_DIR [recipe=TASK] [init=RUN_DIR|mediapipe:NAME]
              [experiment=smoke]); TASK: {tasks}
   evaluate   a checkpoint with its task's evaluation: landmarks NME / PCK / presence AUC against a
@@ -29,7 +31,7 @@ verbs:
              evaluate iris_depth renders=RUN_DIR [checkpoint=RUN_DIR|mediapipe:iris_landmark]
   export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
-             (run pipeline=hands|face_mesh source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
+             (run pipeline=hands|face_mesh|pose|objectron|... source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
              annotated.mp4, frames.jsonl, metrics.json (fps, ms per calculator, detector_fraction)
   demo       all of the above on embedded defaults: about 200 renders, minutes of fine-tuning
   bench      ablation=blazepalm: the palm detector with and without its decoder and focal loss

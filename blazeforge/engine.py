@@ -191,11 +191,17 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
             ("speed", f"{metrics['images_per_second']:.1f} images/s"),
         ]
     if verb == "run":
-        rows += [("frames", str(metrics["frames"])), ("fps", f"{metrics['fps']:.1f}")]
+        rows += [
+            ("frames", str(metrics["frames"])),
+            ("fps", f"{metrics['fps']:.1f}"),
+            ("detector", f"on {100 * metrics['detector_fraction']:.0f}% of the frames"),
+        ]
     if metrics.get("report") == "realism":
         from blazeforge.evaluation.realism import summary_rows
 
-        rows += summary_rows(metrics) + [("report", str(run_dir / "report.html"))]
+        rows += summary_rows(metrics)
+    if verb == "evaluate" and (run_dir / "report.html").is_file():
+        rows += [("report", str(run_dir / "report.html"))]
     rows += [("time", _minutes(float(metrics["seconds"]))), ("run directory", str(run_dir))]
     console.table(f"{verb}: done", rows)
 

@@ -61,7 +61,8 @@ def _runtime_check(task, role, found, tmp_path):
         from blazeforge.runtime.cuboids import CuboidDetector
 
         boxes = CuboidDetector(found.path, config=DecoderConfig(heatmap_threshold=0.0))(image)
-        return bool(boxes) and all(b["pixels"].shape == (9, 2) and b["box"].shape == (9, 3) for b in boxes)
+        well_formed = all(b["pixels"].shape == (9, 2) and b["box"].shape == (9, 3) for b in boxes)
+        return bool(boxes) and well_formed and _objectron_runs(found, tmp_path)
     if role == "gesture_classifier":
         from blazeforge.runtime.calculators.gestures import GestureClassifier
 
@@ -70,6 +71,37 @@ def _runtime_check(task, role, found, tmp_path):
     model, _ = load_landmarks(found.path, found.role)
     points = model(image, Roi(100.0, 80.0, 120.0, 120.0, 0.3))
     return points.ndim == 2 and points.shape[1] == found.role.values and np.isfinite(points).all()
+
+
+def _objectron_runs(found, tmp_path) -> bool:
+    """`run pipeline=objectron` with the export (every peak taken) on a panning photo: one line a
+    frame, each box 9 points with a finite 3D box, the detector's calls counted."""
+    import cv2
+    from skimage import data
+
+    from blazeforge.runtime.pipeline import load, run_pipeline
+
+    photo, folder = data.astronaut(), tmp_path / "pan"
+    folder.mkdir()
+    for i in range(12):
+        cv2.imwrite(
+            str(folder / f"{i:03d}.png"), cv2.cvtColor(photo[100:292, 40 + 3 * i : 296 + 3 * i], cv2.COLOR_RGB2BGR)
+        )
+    config = load("objectron")
+    detector = next(n for n in config.nodes if n.calculator == "CuboidDetection")
+    detector.options = {**detector.options, "threshold": 0.0}
+    metrics = run_pipeline(config, str(folder), tmp_path / "run", str(found.path), "int8")
+    frames = [json.loads(line) for line in (tmp_path / "run" / "frames.jsonl").read_text().splitlines()]
+    boxes = [b for f in frames for b in f["instances"]]
+    calls = metrics["calculators"]["detector"]["calls"]
+    return (
+        len(frames) == metrics["frames"] == 12
+        and calls >= 1
+        and bool(boxes)
+        and calls == round(metrics["detector_fraction"] * 12)
+        and all(np.shape(b["landmarks"]) == (9, 3) and np.isfinite(b["box"]).all() for b in boxes)
+        and (tmp_path / "run" / "annotated.mp4").is_file()
+    )
 
 
 @pytest.mark.parametrize("name", recipes.names())

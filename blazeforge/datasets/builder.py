@@ -1,7 +1,7 @@
 """The sample schema as a TFDS dataset: `blazeforge datasets build` and `load`.
 
 `build(cfg, run_dir)` reads the configured sources (render shards, COCO-style files, WIDER FACE
-annotations) for the topology cfg.data.topology, clips boxes and skips or rejects unusable
+annotations, Objectron's records) for the topology cfg.data.topology, clips boxes and skips or rejects unusable
 instances (`sources.check_instances`, cfg.datasets.invalid), splits them without leaks
 (`splits.assign_splits` on the `data.split.by` meta field), and writes a TFDS dataset with
 `SampleDataset` (a GeneratorBasedBuilder) under `run_dir/tfds/`, plus `run_dir/dataset.json`
@@ -162,11 +162,17 @@ def _auxiliary(sample, count: int) -> np.ndarray:
     return np.full((sample.num_instances, count, 2), np.nan, np.float32)
 
 
-def _sources(cfg: DictConfig, num_keypoints: int) -> list:
+def _sources(cfg: DictConfig, num_keypoints: int, run_dir: Path) -> list:
     from blazeforge import topology
 
     d = cfg.datasets
     items = []
+    if d.objectron:
+        if str(cfg.data.topology) != "cuboid":
+            raise BlazeforgeError(f"objectron={d.objectron}", "Objectron's records hold boxes: expected data=objects")
+        from blazeforge.datasets.objectron_records import read_objectron
+
+        items += list(read_objectron(d.objectron, run_dir / "objectron_images"))
     if d.renders:
         items += list(read_renders(d.renders, num_keypoints, str(cfg.data.topology)))
     if d.coco:
@@ -174,10 +180,11 @@ def _sources(cfg: DictConfig, num_keypoints: int) -> list:
         items += list(read_coco(d.coco, d.coco_images, num_keypoints, coco_points))
     if d.wider:
         items += list(read_wider(d.wider, d.wider_images, num_keypoints))
-    if not d.renders and not d.coco and not d.wider:
+    if not d.renders and not d.coco and not d.wider and not d.objectron:
         raise BlazeforgeError(
             "datasets",
-            "no source given: expected renders=RUN_DIR, coco=FILE.json and/or wider=wider_face_train_bbx_gt.txt",
+            "no source given: expected renders=RUN_DIR, coco=FILE.json, wider=wider_face_train_bbx_gt.txt "
+            "and/or objectron='RECORDS*'",
         )
     return items
 
@@ -196,7 +203,7 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
     landmarks = topology.get(str(cfg.data.topology))
     k = landmarks.num_keypoints
     items, problems = [], Counter()
-    for path, sample in _sources(cfg, k):
+    for path, sample in _sources(cfg, k, run_dir):
         sample, counts = check_instances(sample, str(path), str(cfg.datasets.invalid))
         problems.update(counts)
         problems["images without an instance"] += sample.num_instances == 0
@@ -232,7 +239,7 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
         "by_source": counts,
         "split_by": split_cfg.by,
         "tfds_dir": str(Path(builder.data_dir).relative_to(run_dir)),
-        "sources": {"renders": cfg.datasets.renders, "coco": cfg.datasets.coco, "wider": cfg.datasets.wider},
+        "sources": {name: cfg.datasets[name] for name in ("renders", "coco", "wider", "objectron")},
         "skipped": {problem: problems[problem] for problem in PROBLEMS},
         "boxes_clipped": problems["clipped"],
         "images_without_instances": problems["images without an instance"],

@@ -176,3 +176,16 @@ def scale_to_size(box: np.ndarray, size: np.ndarray) -> np.ndarray:
     """The box known up to scale, scaled so that its volume equals that of a box of edge lengths `size` [3]."""
     ratio = np.prod(np.asarray(size, np.float64)) / np.prod(box_size(box))
     return np.asarray(box, np.float64) * float(np.cbrt(ratio))
+
+
+def box_pose(box: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rotation [3, 3], translation [3], scale [3]) of a box's [9, 3] keypoints, so that
+    `box_keypoints` gives them back: the axes along its x, y and z edges (the nearest rotation
+    to them, by SVD), the centre, the edge lengths."""
+    box = np.asarray(box, np.float64)
+    axes = np.stack(
+        [np.mean([box[j] - box[i] for i, j in EDGES[k : k + 4]], axis=0) for k in (0, 4, 8)], axis=1
+    )  # [3, 3]: column a is the mean edge along the object's axis a
+    u, _, vt = np.linalg.svd(axes)
+    rotation = u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt
+    return rotation, box[0].copy(), box_size(box)

@@ -12,16 +12,24 @@ from pathlib import Path
 import numpy as np
 
 from blazeforge.geometry.cuboid_decoding import DecoderConfig, boxes_in_image
+from blazeforge.geometry.iris import focal_from_fov
 from blazeforge.geometry.roi import letterbox_roi
 from blazeforge.runtime.interpreter import TfliteModel
 from blazeforge.runtime.landmarks import crop_tensor
 
 
+def camera_of(width: int, height: int, fov_deg: float = 60.0) -> dict:
+    """{fx, fy, cx, cy} pixels of a pinhole camera with `fov_deg` horizontal field of view about
+    the frame's centre (square pixels): the intrinsics EPnP assumes where none are known."""
+    f = focal_from_fov(width, fov_deg)
+    return {"fx": f, "fy": f, "cx": width / 2, "cy": height / 2}
+
+
 class CuboidDetector:
     """A model file (heatmap [1, G, G, 1] and offsets [1, G, G, 16] outputs) and its decoder.
 
-    Call: image uint8 [H, W, 3] (RGB), camera {fx, fy, cx, cy} (pixels; default: a 60 degree
-    horizontal field of view about the centre) -> boxes, strongest first, each {"score", "pixels"
+    Call: image uint8 [H, W, 3] (RGB), camera {fx, fy, cx, cy} (pixels; default: `camera_of` the
+    image at 60 degrees), config (default: the detector's) -> boxes, strongest first, each {"score", "pixels"
     [9, 2], "box" [9, 3] up to scale}.
     """
 
@@ -30,12 +38,14 @@ class CuboidDetector:
         self.size = int(self.model.input_shape[1])
         self.config = config
 
-    def __call__(self, image: np.ndarray, camera: dict | None = None) -> list[dict]:
+    def __call__(
+        self, image: np.ndarray, camera: dict | None = None, config: DecoderConfig | None = None
+    ) -> list[dict]:
         h, w = image.shape[:2]
-        if camera is None:
-            f = w / 2 / np.tan(np.radians(30))
-            camera = {"fx": f, "fy": f, "cx": w / 2, "cy": h / 2}
+        camera = camera_of(w, h) if camera is None else camera
         view = letterbox_roi(w, h)
         tensor = crop_tensor(image, view, self.size, (0.0, 1.0), border="constant")
         out = self.model(tensor[None])
-        return boxes_in_image(out["heatmap"][0, ..., 0], out["offsets"][0], view, self.size, camera, self.config)
+        return boxes_in_image(
+            out["heatmap"][0, ..., 0], out["offsets"][0], view, self.size, camera, config or self.config
+        )

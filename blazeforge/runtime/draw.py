@@ -27,15 +27,15 @@ def draw_roi(image: np.ndarray, roi, color=(255, 0, 0), thickness: int = 1) -> N
 
 def connections(name: str) -> tuple[tuple[int, int], ...]:
     """Edges to draw for a topology: hand (21 points), face_mesh (468, MediaPipe's tesselation),
-    face_contours (its contours), pose (33), box (4 corners), or none."""
+    face_contours (its contours), pose (33), box (4 corners), cuboid (Objectron's 12 box edges), or none."""
     if name == "none":
         return ()
     if name == "box":  # BoxTracker's 4 corners
         return ((0, 1), (1, 2), (2, 3), (3, 0))
-    if name == "hand":
+    if name in ("hand", "cuboid"):
         from blazeforge.topology import get
 
-        return tuple(get("hand").edges)
+        return tuple(get(name).edges)
     from blazeforge.zoo.connections import connections as published
 
     sets = {
@@ -44,6 +44,8 @@ def connections(name: str) -> tuple[tuple[int, int], ...]:
         "pose": ("pose", "POSE_CONNECTIONS"),
     }
     if name not in sets:
-        raise TypeError(f"connections must be one of hand, face_mesh, face_contours, pose, box, none; got {name!r}")
+        raise TypeError(
+            f"connections must be one of hand, face_mesh, face_contours, pose, box, cuboid, none; got {name!r}"
+        )
     topology, key = sets[name]
     return tuple(sorted(published(topology)[key]))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from blazeforge.errors import BlazeforgeError
 from blazeforge.runtime import calculators  # noqa: F401  (registers the calculators)
+from blazeforge.runtime.cuboids import CuboidDetector
 from blazeforge.runtime.graph import GraphConfig, GraphRun
 from blazeforge.runtime.interpreter import LITERT_GPU, gpu_delegate
 from blazeforge.runtime.models import load_detector, load_landmarks, resolve
@@ -27,7 +28,10 @@ MODEL_CALCULATORS = {
     "Landmarks": "hand_landmarks",
     "Iris": "iris",
     "Gestures": "gesture_classifier",
+    "CuboidDetection": "cuboids",
 }
+
+DETECTORS = ("Detector", "CuboidDetection")  # whose calls `detector_fraction` counts
 
 
 def pipelines() -> list[str]:
@@ -66,7 +70,7 @@ def load(
             raise BlazeforgeError("boxes", f"pipeline {config.name} has no BoxTracker to start from boxes")
         for node in trackers:
             node.options = {**node.options, "boxes": [[float(v) for v in box] for box in boxes]}
-        config = config.dropping({n.name for n in config.nodes if n.calculator in ("Detector", "DetectionGate")})
+        config = config.dropping({n.name for n in config.nodes if n.calculator in (*DETECTORS, "DetectionGate")})
     if overflow is not None:
         if overflow not in ("queue", "drop"):
             raise BlazeforgeError("overflow", f"expected queue or drop, got {overflow!r}")
@@ -87,7 +91,8 @@ def roles(config: GraphConfig) -> list[str]:
 
 def load_models(found: dict, threads: int = 1, delegate: str = "cpu") -> tuple[dict, list, str]:
     """({role: loaded model}, [their TfliteModels], the delegate they run on) of `resolve`'s
-    {role: Found}: an SsdDetector for detectors, (LandmarkModel, Role) for landmark models, the
+    {role: Found}: an SsdDetector for detectors, a CuboidDetector for Objectron's model,
+    (LandmarkModel, Role) for landmark models, the
     path for the gesture classifier (its calculator loads it). delegate="gpu" uses a GPU delegate
     library where one loads, else LiteRT's own GPU accelerator where it finds a GPU
     (`interpreter.gpu_delegate`), else XNNPack on the CPU, with a warning."""
@@ -107,6 +112,9 @@ def load_models(found: dict, threads: int = 1, delegate: str = "cpu") -> tuple[d
             device = first if i == 0 or first is LITERT_GPU else gpu_delegate()
         if role == "gesture_classifier":
             out[role] = model.path
+        elif role == "cuboids":
+            out[role] = CuboidDetector(model.path, threads, delegate=device)
+            files.append(out[role].model)
         elif role.endswith("_detector"):
             out[role] = load_detector(model.path, threads, device)
             files.append(out[role].model)
@@ -145,7 +153,7 @@ def run_pipeline(
     stats = run.run()
     frames = max(stats["frames"], 1)
     detector_calls = sum(
-        stats["calculators"].get(n.name, {}).get("calls", 0) for n in config.nodes if n.calculator == "Detector"
+        stats["calculators"].get(n.name, {}).get("calls", 0) for n in config.nodes if n.calculator in DETECTORS
     )
     if stats["failures"]:
         log.warning(

@@ -38,6 +38,9 @@ TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # Blender's world (camera at the origin,
 UPRIGHT = np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]])  # object (y up, z front) -> floor (z up)
 MATERIALS = {  # a part's name -> the kinds of material it may be made of
     "print": ("print",),
+    "sole": ("rubber", "plastic"),
+    "upper": ("fabric", "fabric", "plastic", "print"),
+    "laces": ("fabric",),
     "glaze": ("glaze",),
     "body": ("plastic", "plastic", "glass"),
     "label": ("print",),

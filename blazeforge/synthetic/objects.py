@@ -6,6 +6,7 @@ centred at the origin, so the object's 9-DOF box is (R, t, `Shape.scale`). Categ
 
 | category | parameters (ranges in `PARAMETERS`) | parts | symmetry |
 |---|---|---|---|
+| shoe | length, width, collar height, toe spring, sole thickness, laces or not | sole, upper, laces | none |
 | box | width, height, depth | print | half-turn |
 | cup | top radius, height, taper, handle or not (on +x) | glaze | axial without a handle, else none |
 | bottle | body radius and height, shoulder, neck, cap | body, label, cap | axial |
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-CATEGORIES = ("box", "cup", "bottle", "chair", "camera")
+CATEGORIES = ("shoe", "box", "cup", "bottle", "chair", "camera")
 SYMMETRIES = ("none", "half-turn", "axial")
 
 
@@ -98,6 +99,23 @@ class _Builder:
             tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
             self.add(np.concatenate([a, b]), tris, part, True)
 
+    def loft(self, rings: list[np.ndarray], part: int, smooth: bool = True) -> None:
+        """A closed surface through cross-sections rings [S, 3] (each counter-clockwise seen from
+        the next), its two ends closed by fans to their centroids."""
+        segments = len(rings[0])
+        j = np.arange(segments)
+        k = (j + 1) % segments
+        vertices = np.concatenate(rings + [rings[0].mean(0, keepdims=True), rings[-1].mean(0, keepdims=True)])
+        first, last = len(rings) * segments, len(rings) * segments + 1
+        tris = []
+        for i in range(len(rings) - 1):
+            a, b = i * segments, (i + 1) * segments
+            tris += list(np.stack([a + j, b + j, b + k], 1)) + list(np.stack([a + j, b + k, a + k], 1))
+        tris += list(np.stack([np.full(segments, first), k, j], 1))
+        end = (len(rings) - 1) * segments
+        tris += list(np.stack([np.full(segments, last), end + j, end + k], 1))
+        self.add(vertices, np.array(tris), part, smooth)
+
     def tube(self, path: np.ndarray, radius: float, part: int, segments: int = 12) -> None:
         """A tube of `radius` along path [M, 3] (its ends open: they sit inside another part)."""
         path = np.asarray(path, np.float64)
@@ -136,6 +154,14 @@ class _Builder:
 
 
 PARAMETERS = {
+    "shoe": {
+        "length": (0.22, 0.31),
+        "width_share": (0.33, 0.40),
+        "collar_share": (0.36, 0.48),
+        "toe_spring": (0.005, 0.025),
+        "sole": (0.012, 0.035),
+        "laces": 0.75,
+    },
     "box": {"width": (0.06, 0.30), "height": (0.08, 0.35), "depth": (0.03, 0.15)},
     "cup": {"radius": (0.03, 0.05), "height": (0.06, 0.12), "taper": (0.65, 1.0), "handle": 0.7},
     "bottle": {
@@ -170,6 +196,41 @@ def _draw(rng: np.random.Generator, category: str) -> dict:
         name: (bool(rng.random() < spec) if isinstance(spec, float) else float(rng.uniform(*spec)))
         for name, spec in PARAMETERS[category].items()
     }
+
+
+def _shoe(p: dict) -> Shape:
+    """A sneaker along z (heel at -z, toe at +z, the front): a sole following the footprint with
+    the toe sprung up, an upper lofted over it from a high collar to a low toe, laces across the
+    instep."""
+    b = _Builder()
+    length, sole = p["length"], p["sole"]
+    width, collar = length * p["width_share"], length * p["collar_share"]
+    t = np.linspace(0, 1, 24)
+    heel = np.sqrt(np.clip(1 - ((0.1 - np.minimum(t, 0.1)) / 0.1) ** 2, 0.02, 1))
+    toe = np.sqrt(np.clip(1 - ((np.maximum(t, 0.72) - 0.72) / 0.28) ** 2, 0.02, 1))
+    half = width / 2 * (0.78 + 0.22 * np.sin(np.pi / 2 * np.minimum(t / 0.7, 1))) * heel * toe
+    bottom = p["toe_spring"] * (np.maximum(t - 0.6, 0) / 0.4) ** 2
+    fall = (1 + np.cos(np.pi * np.clip((t - 0.25) / 0.75, 0, 1))) / 2  # 1 at the heel to 0 at the toe
+    top = sole + (collar - sole) * (0.3 + 0.7 * fall)
+    z = (t - 0.5) * length
+    angles = np.linspace(0, 2 * math.pi, 20, endpoint=False)
+    c, s = np.cos(angles), np.sin(angles)
+
+    def ring(i, y0, y1, roundness, grow=1.0):
+        x = half[i] * grow * np.sign(c) * np.abs(c) ** (2 / roundness)
+        y = y0 + (y1 - y0) * (1 + np.sign(s) * np.abs(s) ** (2 / roundness)) / 2
+        return np.stack([x, y, np.full_like(x, z[i])], 1)
+
+    b.loft([ring(i, bottom[i], bottom[i] + sole, 8, 1.04) for i in range(len(t))], 0)
+    b.loft([ring(i, bottom[i] + sole * 0.8, bottom[i] + top[i], 2.5) for i in range(len(t))], 1)
+    if p["laces"]:
+        for ti in np.linspace(0.4, 0.66, 5):
+            i = int(round(ti * (len(t) - 1)))
+            y = bottom[i] + top[i]
+            across = np.linspace(-0.45, 0.45, 7)
+            path = np.stack([across * half[i], y + 0.004 - 0.01 * across**2, np.full(7, z[i])], 1)
+            b.tube(path, 0.0025, 2, segments=8)
+    return b.shape("shoe", ("sole", "upper", "laces"), "none", p)
 
 
 def _box(p: dict) -> Shape:
@@ -253,7 +314,7 @@ def _camera(p: dict) -> Shape:
     return b.shape("camera", ("body", "lens", "glass"), "none", p)
 
 
-_MAKERS = {"box": _box, "cup": _cup, "bottle": _bottle, "chair": _chair, "camera": _camera}
+_MAKERS = {"shoe": _shoe, "box": _box, "cup": _cup, "bottle": _bottle, "chair": _chair, "camera": _camera}
 
 
 def random_shape(rng: np.random.Generator, category: str) -> Shape:

@@ -75,3 +75,6 @@ def test_evaluate_writes_predictions_that_recompute_to_its_ap(objects, tmp_path)
     ]
     assert ap_at_iou(again, 0.25) == pytest.approx(metrics["ap25_3d_iou"], abs=1e-6)
     assert metrics["scale_rule"].startswith("ground plane") and "baseline_ap50_3d_iou" in metrics
+    report = (run_dir / "report.html").read_text()
+    drawn = sorted((run_dir / "worst").glob("*.png"))
+    assert len(drawn) == min(8, sum(bool(f["gt"]) for f in frames)) and all(p.name in report for p in drawn)

@@ -182,7 +182,7 @@ def test_the_run_verb_writes_video_jsonl_and_metrics(clips, tmp_path):
         (["source=NOTAVIDEO"], "cannot read this video"),
         (
             ["source=CLIP", "pipeline=/nonexistent.yaml"],
-            "pipeline=/nonexistent.yaml: expected one of box_tracking, face_effects, face_mesh, hands, pose",
+            "pipeline=/nonexistent.yaml: expected one of box_tracking, face_effects, face_mesh, hands, objectron, pose",
         ),
         (["source=CLIP", "pipeline=BADGRAPH"], "node x: unknown calculator 'Nope'"),
         (["source=CLIP", "models=/nonexistent"], "models=/nonexistent: expected `mediapipe`, export run directories"),

@@ -28,8 +28,8 @@ def test_every_category_is_a_closed_box_of_varied_instances(category):
         assert shape.symmetry in objects.SYMMETRIES
     sizes = np.stack([s.scale for s in shapes])
     assert (np.ptp(sizes, axis=0) > 0.005).any()  # instances differ
-    with pytest.raises(ValueError, match="shoe"):
-        objects.random_shape(rng, "shoe")
+    with pytest.raises(ValueError, match="sofa"):
+        objects.random_shape(rng, "sofa")
 
 
 def test_a_cup_without_a_handle_is_axial_and_with_one_is_not():
@@ -102,6 +102,6 @@ def test_a_tiny_clip_of_two_objects_labels_boxes_masks_and_the_ground(tmp_path):
     np.testing.assert_allclose(turn, second.cuboid["rotation"][0].T @ second.cuboid["rotation"][1], atol=1e-4)
     assert math.isfinite(float(first.camera["fx"]))
     with pytest.raises(BlazeforgeError, match="scene.category"):
-        render(compose("render", overrides + ["scene.category=shoe"]), tmp_path / "bad")
+        render(compose("render", overrides + ["scene.category=sofa"]), tmp_path / "bad")
     with pytest.raises(BlazeforgeError, match="scene.objects"):
         render(compose("render", overrides + ["scene.objects=[1,4]"]), tmp_path / "bad")

@@ -15,18 +15,22 @@ scale, and the scale rule puts its 4 lowest vertices on the labelled ground plan
 - the baseline: at each predicted centre, a box of the training split's mean size standing upright
   on the plane and facing the camera, with the prediction's score.
 
-Writes metrics.json (those figures, overall and per category) and predictions.jsonl, one line per
-frame: index, subject_id, camera {fx, fy, cx, cy}, plane {point, normal}, gt [N, 9, 3] metres and
+Writes metrics.json (those figures, overall and per category), report.html (the figures, then the
+evaluate.worst frames of lowest mean best 3D IoU with their boxes drawn) and predictions.jsonl, one
+line per frame: index, subject_id, camera {fx, fy, cx, cy}, plane {point, normal}, gt [N, 9, 3] metres and
 gt_pixels [N, 9, 2], pred [P, 9, 3] metres (plane-scaled), pred_pixels [P, 9, 2], scores [P],
 baseline [P, 9, 3]; keypoints in `geometry.cuboid`'s layout, camera space x right, y down, z forward.
 """
 
 from __future__ import annotations
 
+import heapq
+import html
 import json
 import math
 from pathlib import Path
 
+import cv2
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
@@ -38,6 +42,8 @@ from blazeforge.geometry.cuboid import box_keypoints, iou_3d, scale_to_plane
 from blazeforge.geometry.cuboid_decoding import DecoderConfig, boxes_in_image
 from blazeforge.recipes.objectron.data import eval_frames
 from blazeforge.runs import dataset_of
+from blazeforge.runtime.draw import draw_landmarks
+from blazeforge.topology.cuboid import EDGES
 
 
 def decoder_config(recipe, threshold: float | None = None) -> DecoderConfig:
@@ -73,21 +79,30 @@ def _mean_size(dataset_dir) -> np.ndarray:
     return scales[np.isfinite(scales).all(1)].mean(0)
 
 
+def best_ious(frame: dict, confident: float) -> list[tuple[float, int | None]]:
+    """Per labelled box of a frame, (its best 3D IoU with a prediction scoring `confident` or
+    more, that prediction's index or None)."""
+    out = []
+    for gt in frame["gt"]:
+        best, pick = 0.0, None
+        for i, (pred, score) in enumerate(zip(frame["pred"], frame["scores"])):
+            iou = iou_3d(pred, gt) if score >= confident else 0.0
+            if iou > best:
+                best, pick = iou, i
+        out.append((best, pick))
+    return out
+
+
 def _scores(frames: list[dict], confident: float) -> dict:
     """The figures of the module docstring over frames with gt, pred, scores, baseline, pixels."""
     ious, errors, errors_share, azimuth, elevation = [], [], [], [], []
     for f in frames:
-        for gt, gt_px in zip(f["gt"], f["gt_pixels"]):
-            best, pick = 0.0, None
-            for pred, px, score in zip(f["pred"], f["pred_pixels"], f["scores"]):
-                iou = iou_3d(pred, gt) if score >= confident else 0.0
-                if iou > best:
-                    best, pick = iou, (pred, px)
+        for (best, pick), gt, gt_px in zip(f["best"], f["gt"], f["gt_pixels"]):
             ious.append(best)
             if pick is not None:
-                errors.append(projection_error(pick[1], gt_px))
+                errors.append(projection_error(f["pred_pixels"][pick], gt_px))
                 errors_share.append(errors[-1] / f["short_side"])
-                a, e = viewpoint_errors(pick[0], gt)
+                a, e = viewpoint_errors(f["pred"][pick], gt)
                 azimuth.append(a)
                 elevation.append(e)
     mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
@@ -117,7 +132,8 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": size}})
     config = decoder_config(cfg.recipe, float(cfg.evaluate.min_score))
     mean_size = _mean_size(dataset_dir)
-    frames = []
+    confident = float(cfg.recipe.decoder.heatmap_threshold)
+    frames, worst = [], []  # worst: a heap of the evaluate.worst frames of lowest mean best IoU
     with (run_dir / "predictions.jsonl").open("w") as out:
         for frame in eval_frames(cfg, dataset_dir, cfg.evaluate.split):
             outputs = {k: v[0] for k, v in predictor(frame["view"][None]).items()}
@@ -142,10 +158,15 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
                 "baseline": [standing_box(b["box"][0], frame["plane"], mean_size) for b in found],
             }
             out.write(json.dumps(_plain(record)) + "\n")
-            frames.append({**record, "short_side": float(min(frame["image"].shape[:2]))})
+            best = best_ious(record, confident)
+            frames.append({**record, "best": best, "short_side": float(min(frame["image"].shape[:2]))})
+            if best:
+                key = (-float(np.mean([b for b, _ in best])), len(frames))
+                heapq.heappush(worst, (key, frame["image"], len(frames) - 1))
+                if len(worst) > int(cfg.evaluate.worst):
+                    heapq.heappop(worst)
     if not frames:
         raise BlazeforgeError(f"dataset={dataset_dir}", f"split {cfg.evaluate.split!r} is empty")
-    confident = float(cfg.recipe.decoder.heatmap_threshold)
     categories = sorted({f["category"] for f in frames})
     metrics = {
         "split": str(cfg.evaluate.split),
@@ -155,8 +176,48 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
         **_scores(frames, confident),
         "per_category": {c: _scores([f for f in frames if f["category"] == c], confident) for c in categories},
         "predictions": str(run_dir / "predictions.jsonl"),
+        "dataset": str(dataset_dir),
+        "checkpoint": str(cfg.evaluate.checkpoint),
     }
+    _report(run_dir, metrics, [(frames[i], image) for _, image, i in sorted(worst, reverse=True)], confident)
     return metrics
+
+
+def _report(run_dir: Path, metrics: dict, worst: list, confident: float) -> None:
+    """report.html: the summary's figures, the per-category table and the worst frames drawn
+    (labelled boxes green, confident predictions red)."""
+    (run_dir / "worst").mkdir(parents=True, exist_ok=True)
+    figures = []
+    for rank, (f, image) in enumerate(worst):
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        for points in f["gt_pixels"]:
+            image = draw_landmarks(image, np.asarray(points), EDGES, (0, 200, 0), radius=2)
+        for points, score in zip(f["pred_pixels"], f["scores"]):
+            if score >= confident:
+                image = draw_landmarks(image, np.asarray(points), EDGES, (0, 0, 255), radius=2)
+        name = f"worst/{rank:02d}.png"
+        cv2.imwrite(str(run_dir / name), image)
+        ious = ", ".join(f"{b:.2f}" for b, _ in f["best"])
+        figures.append(
+            f'<figure><img src="{name}" width="256"><figcaption>frame {f["index"]} · 3D IoU {ious} · '
+            f"{html.escape(str(f['category']))}</figcaption></figure>"
+        )
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in summary(metrics))
+    categories = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{m['ap50_3d_iou']:.3f}</td><td>{m['baseline_ap50_3d_iou']:.3f}</td>"
+        f"<td>{m['mean_best_iou']:.2f}</td><td>{m['projection_error_px']:.1f}</td><td>{m['boxes']}</td></tr>"
+        for name, m in metrics["per_category"].items()
+    )
+    style = "body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left}"
+    style += "figure{display:inline-block;margin:4px}"
+    (run_dir / "report.html").write_text(f"""<!doctype html><meta charset="utf-8">
+<title>blazeforge Objectron evaluation</title><style>{style}</style>
+<h1>Objectron: evaluation</h1><p>{metrics["frames"]} frames of split {html.escape(metrics["split"])} in
+{html.escape(metrics["dataset"])}; checkpoint {html.escape(metrics["checkpoint"])}</p><table>{rows}</table>
+<h2>By category</h2><table><tr><th>category</th><th>AP@0.5 3D IoU</th><th>baseline</th>
+<th>mean best 3D IoU</th><th>2D projection error (px)</th><th>boxes</th></tr>{categories}</table>
+<h2>Worst frames</h2><p>labels green, predictions scoring {confident:g} or more red</p>{"".join(figures)}
+""")
 
 
 def _plain(record: dict) -> dict:

@@ -31,17 +31,21 @@ def model_of_role(context: dict, role: str):
 
 @calculator
 class DetectionGate(Calculator):
-    """IMAGE passes when fewer than `max_instances` ROIs came from the previous frame's landmarks."""
+    """IMAGE passes when fewer than `max_instances` ROIs came from the previous frame's landmarks,
+    and (every > 0) on every `every`-th frame besides, so that tracked objects are detected again
+    (Objectron's boxes, carried in 2D, drift as the camera turns around them)."""
 
     INPUTS = {"IMAGE": "image", "TRACKED": "rois"}
     OUTPUTS = {"IMAGE": "image"}
 
-    def __init__(self, context=None, max_instances: int = 1):
+    def __init__(self, context=None, max_instances: int = 1, every: int = 0):
         super().__init__(context)
-        self.max_instances = int(max_instances)
+        self.max_instances, self.every, self.frames = int(max_instances), int(every), 0
 
     def process(self, timestamp, inputs):
-        if len(inputs.get("TRACKED") or []) < self.max_instances:
+        self.frames += 1
+        due = self.every > 0 and self.frames % self.every == 0
+        if due or len(inputs.get("TRACKED") or []) < self.max_instances:
             return {"IMAGE": inputs["IMAGE"]}
         return None
 
