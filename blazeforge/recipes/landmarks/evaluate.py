@@ -12,7 +12,6 @@ the error distribution and the worst examples drawn (ground truth green, predict
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 from pathlib import Path
@@ -25,6 +24,7 @@ from blazeforge.datasets.builder import require_topology
 from blazeforge.errors import BlazeforgeError
 from blazeforge.evaluation import metrics as M
 from blazeforge.evaluation.predictors import load_predictor
+from blazeforge.evaluation.report import table, worst_figure, write_page
 from blazeforge.geometry.roi import crop_image, crop_to_image
 from blazeforge.runs import dataset_of
 from blazeforge.runtime.draw import draw_landmarks
@@ -205,35 +205,26 @@ def _report(
     plt.close(fig)
 
     figures = []
-    (run_dir / "worst").mkdir(exist_ok=True)
     for rank, i in enumerate(np.argsort(-np.nan_to_num(per, nan=-1))[:worst]):
         image = cv2.cvtColor(data["image"][i], cv2.COLOR_RGB2BGR)
         radius = 2 if topology.edges else 1
         image = draw_landmarks(image, data["keypoints"][i], topology.edges, (0, 200, 0), radius=radius)
         image = draw_landmarks(image, pred[i], topology.edges, (0, 0, 255), radius=radius)
-        name = f"worst/{rank:02d}.png"
-        cv2.imwrite(str(run_dir / name), image)
-        figures.append(
-            f'<figure><img src="{name}" width="256"><figcaption>NME {per[i]:.3f} · '
-            f"{html.escape(data['source'][i])} · tone {html.escape(data['skin_tone'][i])}</figcaption></figure>"
-        )
-    rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v))}</td></tr>"
-        for k, v in metrics.items()
-        if not isinstance(v, dict)
-    )
-    groups = "".join(
-        f"<tr><td>{html.escape(g)}</td><td>{name}</td><td>{v['nme']:.4f}</td><td>{v['count']}</td></tr>"
+        caption = f"NME {per[i]:.3f} · {data['source'][i]} · tone {data['skin_tone'][i]}"
+        figures.append(worst_figure(run_dir, rank, image, caption))
+    rows = [(k, json.dumps(v)) for k, v in metrics.items() if not isinstance(v, dict)]
+    groups = [
+        (g, name, f"{v['nme']:.4f}", v["count"])
         for g in ("by_source", "by_skin_tone")
         for name, v in metrics[g].items()
+    ]
+    write_page(
+        run_dir,
+        f"Landmarks ({topology.name}): evaluation",
+        f'{table(rows)}<h2>Error distribution</h2><img src="nme_cdf.png">'
+        f"<h2>By group</h2>{table(groups, ('grouping', 'group', 'NME 2D', 'count'))}"
+        f"<h2>Worst examples</h2><p>ground truth green, prediction red</p>{''.join(figures)}",
     )
-    (run_dir / "report.html").write_text(f"""<!doctype html><meta charset="utf-8"><title>blazeforge evaluation</title>
-<style>body{{font-family:sans-serif;margin:2em}}td{{padding:2px 8px}}figure{{display:inline-block;margin:4px}}</style>
-<h1>Landmarks ({topology.name}): evaluation</h1><table>{rows}</table>
-<h2>Error distribution</h2><img src="nme_cdf.png">
-<h2>By group</h2><table><tr><th>grouping</th><th>group</th><th>NME 2D</th><th>count</th></tr>{groups}</table>
-<h2>Worst examples</h2><p>ground truth green, prediction red</p>{"".join(figures)}
-""")
 
 
 def summary(task, metrics: dict) -> list[tuple[str, str]]:

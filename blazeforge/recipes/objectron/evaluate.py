@@ -38,6 +38,7 @@ from blazeforge.datasets.builder import require_topology
 from blazeforge.errors import BlazeforgeError
 from blazeforge.evaluation.cuboids import ap_at_iou, projection_error, viewpoint_errors
 from blazeforge.evaluation.predictors import load_predictor
+from blazeforge.evaluation.report import table, worst_figure, write_page
 from blazeforge.geometry.cuboid import box_keypoints, iou_3d, scale_to_plane
 from blazeforge.geometry.cuboid_decoding import DecoderConfig, boxes_in_image
 from blazeforge.recipes.objectron.data import eval_frames
@@ -186,7 +187,6 @@ def evaluate(task, cfg: DictConfig, run_dir: Path) -> dict:
 def _report(run_dir: Path, metrics: dict, worst: list, confident: float) -> None:
     """report.html: the summary's figures, the per-category table and the worst frames drawn
     (labelled boxes green, confident predictions red)."""
-    (run_dir / "worst").mkdir(parents=True, exist_ok=True)
     figures = []
     for rank, (f, image) in enumerate(worst):
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
@@ -195,29 +195,22 @@ def _report(run_dir: Path, metrics: dict, worst: list, confident: float) -> None
         for points, score in zip(f["pred_pixels"], f["scores"]):
             if score >= confident:
                 image = draw_landmarks(image, np.asarray(points), EDGES, (0, 0, 255), radius=2)
-        name = f"worst/{rank:02d}.png"
-        cv2.imwrite(str(run_dir / name), image)
         ious = ", ".join(f"{b:.2f}" for b, _ in f["best"])
-        figures.append(
-            f'<figure><img src="{name}" width="256"><figcaption>frame {f["index"]} · 3D IoU {ious} · '
-            f"{html.escape(str(f['category']))}</figcaption></figure>"
-        )
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in summary(metrics))
-    categories = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{m['ap50_3d_iou']:.3f}</td><td>{m['baseline_ap50_3d_iou']:.3f}</td>"
-        f"<td>{m['mean_best_iou']:.2f}</td><td>{m['projection_error_px']:.1f}</td><td>{m['boxes']}</td></tr>"
+        figures.append(worst_figure(run_dir, rank, image, f"frame {f['index']} · 3D IoU {ious} · {f['category']}"))
+    categories = [
+        (name, f"{m['ap50_3d_iou']:.3f}", f"{m['baseline_ap50_3d_iou']:.3f}", f"{m['mean_best_iou']:.2f}",
+         f"{m['projection_error_px']:.1f}", m["boxes"])
         for name, m in metrics["per_category"].items()
+    ]  # fmt: skip
+    header = ("category", "AP@0.5 3D IoU", "baseline", "mean best 3D IoU", "2D projection error (px)", "boxes")
+    write_page(
+        run_dir,
+        "Objectron: evaluation",
+        f"<p>{metrics['frames']} frames of split {html.escape(metrics['split'])} in "
+        f"{html.escape(metrics['dataset'])}; checkpoint {html.escape(metrics['checkpoint'])}</p>"
+        f"{table(summary(metrics))}<h2>By category</h2>{table(categories, header)}"
+        f"<h2>Worst frames</h2><p>labels green, predictions scoring {confident:g} or more red</p>{''.join(figures)}",
     )
-    style = "body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left}"
-    style += "figure{display:inline-block;margin:4px}"
-    (run_dir / "report.html").write_text(f"""<!doctype html><meta charset="utf-8">
-<title>blazeforge Objectron evaluation</title><style>{style}</style>
-<h1>Objectron: evaluation</h1><p>{metrics["frames"]} frames of split {html.escape(metrics["split"])} in
-{html.escape(metrics["dataset"])}; checkpoint {html.escape(metrics["checkpoint"])}</p><table>{rows}</table>
-<h2>By category</h2><table><tr><th>category</th><th>AP@0.5 3D IoU</th><th>baseline</th>
-<th>mean best 3D IoU</th><th>2D projection error (px)</th><th>boxes</th></tr>{categories}</table>
-<h2>Worst frames</h2><p>labels green, predictions scoring {confident:g} or more red</p>{"".join(figures)}
-""")
 
 
 def _plain(record: dict) -> dict:

@@ -37,6 +37,7 @@ from blazeforge.datasets.builder import require_topology
 from blazeforge.errors import BlazeforgeError
 from blazeforge.evaluation import metrics as M
 from blazeforge.evaluation.predictors import load_predictor
+from blazeforge.evaluation.report import table, worst_figure, write_page
 from blazeforge.geometry.heatmaps import refine_from_heatmap
 from blazeforge.geometry.roi import crop_image, crop_to_image
 from blazeforge.recipes.pose.data import eval_examples
@@ -273,42 +274,33 @@ def _write_coco(run_dir: Path, data: list[dict], pred: np.ndarray, raw: np.ndarr
 
 
 def _report(run_dir: Path, metrics: dict, per: np.ndarray, pred, gt, data, worst: int) -> None:
-    (run_dir / "worst").mkdir(parents=True, exist_ok=True)
     figures = []
     for rank, i in enumerate(np.argsort(-np.nan_to_num(per, nan=-1))[:worst]):
         image = cv2.cvtColor(data[i]["image"], cv2.COLOR_RGB2BGR)
         image = draw_landmarks(image, gt[i], EDGES, (0, 200, 0), radius=2)
         image = draw_landmarks(image, pred[i], EDGES, (0, 0, 255), radius=2)
-        name = f"worst/{rank:02d}.png"
-        cv2.imwrite(str(run_dir / name), image)
         meta = data[i]["meta"]
-        figures.append(
-            f'<figure><img src="{name}" width="256"><figcaption>{100 * per[i]:.1f}% of torso size · '
-            f"{html.escape(meta['source'])} · Monk {html.escape(meta['skin_tone'])}</figcaption></figure>"
-        )
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in summary(metrics))
-    readouts = "".join(
-        f"<tr><td>{name}</td><td>{100 * r['nme']:.1f}%</td><td>{r['pck_0.2']:.2f}</td>"
-        f"<td>{r['pck_0.2_coco']:.2f}</td></tr>"
+        caption = f"{100 * per[i]:.1f}% of torso size · {meta['source']} · Monk {meta['skin_tone']}"
+        figures.append(worst_figure(run_dir, rank, image, caption))
+    readouts = [
+        (name, f"{100 * r['nme']:.1f}%", f"{r['pck_0.2']:.2f}", f"{r['pck_0.2_coco']:.2f}")
         for name, r in metrics["readouts"].items()
-    )
-    groups = "".join(
-        f"<tr><td>{g.replace('by_', '').replace('_', ' ')}</td><td>{html.escape(name)}</td>"
-        f"<td>{100 * v['nme']:.1f}%</td><td>{v['count']}</td></tr>"
+    ]
+    groups = [
+        (g.replace("by_", "").replace("_", " "), name, f"{100 * v['nme']:.1f}%", v["count"])
         for g in ("by_source", "by_skin_tone")
         for name, v in metrics[g].items()
+    ]
+    write_page(
+        run_dir,
+        "Pose landmarks: evaluation",
+        f"<p>{metrics['count']} persons of split {html.escape(metrics['split'])} in "
+        f"{html.escape(metrics['dataset'])}; checkpoint {html.escape(metrics['checkpoint'])}</p>"
+        f"{table(summary(metrics))}"
+        f"<h2>Read-outs</h2>{table(readouts, ('points', 'NME (torso)', 'PCK@0.2 (33)', 'PCK@0.2 (COCO 17)'))}"
+        f"<h2>By group</h2>{table(groups, ('grouping', 'group', 'NME (torso)', 'persons'))}"
+        f"<h2>Worst persons</h2><p>labels green, prediction red</p>{''.join(figures)}",
     )
-    style = "body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left}"
-    style += "figure{display:inline-block;margin:4px}"
-    (run_dir / "report.html").write_text(f"""<!doctype html><meta charset="utf-8">
-<title>blazeforge pose evaluation</title><style>{style}</style>
-<h1>Pose landmarks: evaluation</h1><p>{metrics["count"]} persons of split {html.escape(metrics["split"])} in
-{html.escape(metrics["dataset"])}; checkpoint {html.escape(metrics["checkpoint"])}</p><table>{rows}</table>
-<h2>Read-outs</h2><table><tr><th>points</th><th>NME (torso)</th><th>PCK@0.2 (33)</th>
-<th>PCK@0.2 (COCO 17)</th></tr>{readouts}</table>
-<h2>By group</h2><table><tr><th>grouping</th><th>group</th><th>NME (torso)</th><th>persons</th></tr>{groups}</table>
-<h2>Worst persons</h2><p>labels green, prediction red</p>{"".join(figures)}
-""")
 
 
 def summary(metrics: dict) -> list[tuple[str, str]]:
