@@ -63,15 +63,16 @@ class Examples:
         self.photometric = photometric(cfg.recipe.augment) if training else None
         self.mirror = get_topology("cuboid").flip_permutation()
 
-    def view(self, width: int, height: int, index: int) -> tuple[Roi, bool, np.random.Generator]:
-        rng = np.random.default_rng([self.seed, int(index)])
+    def view(self, width: int, height: int, index: int) -> tuple[Roi, bool]:
+        """The example's view over a width x height frame and whether it is mirrored."""
         if not self.training:
-            return letterbox_roi(width, height), False, rng
-        return random_view(width, height, rng, self.aug), bool(rng.random() < self.aug.flip), rng
+            return letterbox_roi(width, height), False
+        rng = np.random.default_rng([self.seed, int(index)])
+        return random_view(width, height, rng, self.aug), bool(rng.random() < self.aug.flip)
 
     def __call__(self, image, keypoints, mask_png, index):
         h, w = image.shape[:2]
-        view, flip, _ = self.view(w, h, index)
+        view, flip = self.view(w, h, index)
         crop = crop_image(image, view, self.size, border="constant")
         mask = decode_mask(mask_png)
         if mask is not None:
