@@ -14,9 +14,17 @@ import numpy as np
 
 @dataclass
 class Predictor:
+    """name; input_size: the input's height, pixels; run: the model on float inputs in [0, 1];
+    input_shape: (height, width), pixels (default: the square of input_size)."""
+
     name: str
     input_size: int
     run: Callable[[np.ndarray], dict]
+    input_shape: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        if self.input_shape is None:
+            self.input_shape = (self.input_size, self.input_size)
 
     def __call__(self, crops: np.ndarray, batch: int = 32) -> dict:
         outs = [self._run(crops[i : i + batch].astype(np.float32) / 255.0) for i in range(0, len(crops), batch)]
@@ -33,7 +41,7 @@ def keras_predictor(model, name: str = "keras") -> Predictor:
         out = model(x, training=False)
         return {k: np.asarray(v) for k, v in out.items()}
 
-    return Predictor(name, int(model.input_shape[1]), run)
+    return Predictor(name, int(model.input_shape[1]), run, (int(model.input_shape[1]), int(model.input_shape[2])))
 
 
 def tflite_predictor(path: str | Path, threads: int = 1, rename: dict | None = None) -> Predictor:
@@ -45,7 +53,7 @@ def tflite_predictor(path: str | Path, threads: int = 1, rename: dict | None = N
         out = model(x)
         return {rename.get(k, k): v for k, v in out.items() if k in rename} if rename else out
 
-    return Predictor(Path(path).name, model.input_shape[1], run)
+    return Predictor(Path(path).name, model.input_shape[1], run, tuple(int(v) for v in model.input_shape[1:3]))
 
 
 def load_predictor(checkpoint: str, threads: int = 1) -> Predictor:

@@ -10,6 +10,8 @@ runtime share it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 VERTEX_SIGNS = np.array([[1 if (i >> bit) & 1 else -1 for bit in (2, 1, 0)] for i in range(8)], np.float64)
@@ -75,42 +77,45 @@ def _clip(polygon: np.ndarray, normal: np.ndarray, offset: float, tolerance: flo
     if len(polygon) == 0:
         return polygon
     distance = polygon @ normal - offset
+    inside = distance <= tolerance  # points this close outside count as on the plane
     kept = []
     for i in range(len(polygon)):
         j = (i + 1) % len(polygon)
-        if distance[i] <= tolerance:
+        if inside[i]:
             kept.append(polygon[i])
-        if (distance[i] <= tolerance) != (distance[j] <= tolerance):
-            t = distance[i] / (distance[i] - distance[j])
+        if inside[i] != inside[j]:  # where the edge crosses the plane (an end, if it only grazes it)
+            t = np.clip(distance[i] / (distance[i] - distance[j]), 0.0, 1.0)
             kept.append(polygon[i] + t * (polygon[j] - polygon[i]))
     return np.array(kept).reshape(-1, 3)
 
 
 def intersection_volume(a: np.ndarray, b: np.ndarray) -> float:
-    """The exact volume of the intersection of two boxes given as [9, 3] keypoints.
+    """The volume of the intersection of two boxes given as [9, 3] keypoints, in cubic units of them.
 
-    The intersection's surface is each box's faces clipped to the other box; its volume is the
-    divergence theorem's sum over those pieces, offset x area / 3 (a face shared by both boxes,
-    coplanar and facing the same way, is counted once).
+    Each box's faces are clipped to the other box (Sutherland-Hodgman); the clipped polygons'
+    corners are the intersection's vertices, and its volume is their convex hull's (scipy's Qhull,
+    as Objectron's own evaluation computes it). Labelled boxes in float32 are parallelepipeds only to
+    about 1e-7 of their size, so points within 1e-6 of it outside a plane count as on it.
     """
+    from scipy.spatial import ConvexHull, QhullError
+
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    size = max(np.ptp(a[1:], axis=0).max(), np.ptp(b[1:], axis=0).max())
-    tolerance = 1e-9 * size
-    planes = {"a": _planes(a), "b": _planes(b)}
-    total = 0.0
-    for own, other, box in (("a", "b", a), ("b", "a", b)):
-        for face, (normal, offset) in zip(FACES, planes[own]):
-            shared = any(np.dot(normal, n) > 1 - 1e-9 and abs(offset - d) <= tolerance for n, d in planes[other])
-            if own == "b" and shared:
-                continue
+    tolerance = 1e-6 * max(np.ptp(a[1:], axis=0).max(), np.ptp(b[1:], axis=0).max())
+    corners = []
+    for box, other in ((a, b), (b, a)):
+        planes = _planes(other)
+        for face in FACES:
             polygon = box[list(face)]
-            for n, d in planes[other]:
-                polygon = _clip(polygon, n, d, tolerance)
-            if len(polygon) < 3:
-                continue
-            area_vector = np.cross(polygon[1:-1] - polygon[0], polygon[2:] - polygon[0]).sum(axis=0) / 2
-            total += offset * abs(float(np.dot(area_vector, normal))) / 3
-    return max(total, 0.0)
+            for normal, offset in planes:
+                polygon = _clip(polygon, normal, offset, tolerance)
+            corners.append(polygon)
+    corners = np.concatenate(corners)
+    if len(corners) < 4:
+        return 0.0
+    try:
+        return float(ConvexHull(corners).volume)
+    except QhullError:  # flat or empty: the boxes touch at most
+        return 0.0
 
 
 def iou_3d(a: np.ndarray, b: np.ndarray) -> float:
@@ -164,6 +169,76 @@ def scale_to_plane(box: np.ndarray, plane_point: np.ndarray, plane_normal: np.nd
     height = (box[1:] - box[0]) @ normal
     lowest = box[1:][np.argsort(height)[:4]]
     return box * float(np.mean(np.dot(plane_point, normal) / (lowest @ normal)))
+
+
+def project(points: np.ndarray, camera: dict) -> np.ndarray:
+    """[N, 2] pixels of camera-space points [N, 3] under `camera` {fx, fy, cx, cy}."""
+    points = np.asarray(points, np.float64)
+    z = points[:, 2]
+    return np.stack(
+        [camera["fx"] * points[:, 0] / z + camera["cx"], camera["fy"] * points[:, 1] / z + camera["cy"]], axis=1
+    )
+
+
+def fit_upright(
+    box: np.ndarray, pixels: np.ndarray, camera: dict, plane_point: np.ndarray, plane_normal: np.ndarray
+) -> np.ndarray:
+    """The box standing upright on the ground plane that best fits the 8 projected vertices.
+
+    An object resting on the ground, with gravity known (an AR session's plane gives both), has 6
+    unknowns: its turn about the plane's normal, its foot on the plane (2) and its 3 edge lengths,
+    in metres (the plane fixes the scale). They start from `box` [9, 3] (EPnP's box, any scale) and
+    are fitted to `pixels` [8, 2] (vertices 1..8) by Levenberg-Marquardt on the reprojection error;
+    EPnP's 12 free unknowns (any parallelepiped) turn a few pixels of noise into large errors of
+    depth and shape, this fit does not. Returns [9, 3], the box's y axis along the normal.
+    """
+    point, up = np.asarray(plane_point, np.float64), np.asarray(plane_normal, np.float64)
+    up = up / np.linalg.norm(up)
+    pixels = np.asarray(pixels, np.float64)[-8:]
+    rotation, centre, size = box_pose(scale_to_plane(box, point, up))
+    e1 = np.cross(up, [0.0, 0.0, 1.0]) if abs(up[2]) < 0.9 else np.cross(up, [1.0, 0.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(up, e1)
+    # the start's heading: whichever of its x and z axes lies flatter (turned to stand for x)
+    x, z = rotation[:, 0], rotation[:, 2]
+    heading = x if abs(x @ up) <= abs(z @ up) else np.cross(up, z)
+    foot = centre - ((centre - point) @ up) * up - point
+
+    def make(p: np.ndarray) -> np.ndarray:
+        turn, a, b = p[:3]
+        ax = np.cos(turn) * e1 + np.sin(turn) * e2
+        axes = np.stack([ax, up, np.cross(ax, up)], axis=1)
+        sizes = np.exp(p[3:])
+        return box_keypoints(axes, point + a * e1 + b * e2 + up * sizes[1] / 2, sizes)
+
+    def residual(p: np.ndarray) -> np.ndarray:
+        if np.abs(p[3:]).max() > 20:  # edge lengths beyond e^+-20 m: a diverging fit
+            return np.full(16, np.inf)
+        with np.errstate(all="ignore"):
+            return (project(make(p)[1:], camera) - pixels).ravel()
+
+    params = np.array([math.atan2(heading @ e2, heading @ e1), foot @ e1, foot @ e2, *np.log(np.maximum(size, 1e-6))])
+    cost, damping = float(np.sum(residual(params) ** 2)), 1e-3
+    if not np.isfinite(cost):  # EPnP's box is degenerate or behind the camera
+        return np.full((9, 3), np.nan)
+    for _ in range(50):
+        r = residual(params)
+        jacobian = np.stack([(residual(params + step) - r) / 1e-6 for step in 1e-6 * np.eye(6)], axis=1)
+        if not np.isfinite(jacobian).all():
+            break
+        normal = jacobian.T @ jacobian
+        delta = np.linalg.solve(normal + damping * np.diag(np.diag(normal) + 1e-12), -jacobian.T @ r)
+        trial = float(np.sum(residual(params + delta) ** 2))
+        if np.isfinite(trial) and trial < cost:
+            params, damping = params + delta, damping / 3
+            if cost - trial < 1e-10 * cost:
+                break
+            cost = trial
+        else:
+            damping *= 4
+            if damping > 1e8:
+                break
+    return make(params)
 
 
 def box_size(box: np.ndarray) -> np.ndarray:

@@ -108,19 +108,25 @@ def decode(heatmap: np.ndarray, offsets: np.ndarray, config: DecoderConfig = Dec
 
 
 def boxes_in_image(
-    heatmap: np.ndarray, offsets: np.ndarray, view, size: int, camera: dict, config: DecoderConfig = DecoderConfig()
+    heatmap: np.ndarray,
+    offsets: np.ndarray,
+    view,
+    size: int | tuple,
+    camera: dict,
+    config: DecoderConfig = DecoderConfig(),
 ) -> list[dict]:
     """The boxes the heads found in a view of an image, lifted by EPnP: each {"score", "pixels"
     [9, 2] the centre and vertices in image pixels, "box" [9, 3] camera space up to scale (its
     centre 1 unit in front; `cuboid.scale_to_plane` or `scale_to_size` give it a size)}, strongest
-    first. heatmap [G, G], offsets [G, G, 16] of the view `view` (a `roi.Roi`) cut at `size` pixels;
+    first. heatmap [H/16, W/16], offsets [H/16, W/16, 16] of the view `view` (a `roi.Roi`) cut at
+    `size` pixels (a square's side or (W, H));
     camera {fx, fy, cx, cy} of the image. Boxes whose lifting is degenerate are left out."""
     from blazeforge.geometry.cuboid import lift_box
-    from blazeforge.geometry.roi import crop_to_image
+    from blazeforge.geometry.roi import crop_shape, crop_to_image
 
     found = []
     for box in decode(heatmap, offsets, config):
-        pixels = crop_to_image(box["points"] * size, view, size)
+        pixels = crop_to_image(box["points"] * crop_shape(size), view, size)
         lifted = lift_box(pixels[1:], camera)
         if np.isfinite(lifted).all():
             found.append({"score": box["belief"], "pixels": pixels, "box": lifted})

@@ -166,33 +166,47 @@ def eye_roi(xy: np.ndarray, eye: str) -> Roi:
     return bounds_roi(np.asarray(xy)[list(EYE_CORNERS[eye])], 0, 1, EYE_ROI_SCALE)
 
 
-def letterbox_roi(width: int, height: int) -> Roi:
-    """The square a detector's letterbox shows of a width x height image: centred, on the long side
+def letterbox_roi(width: int, height: int, aspect: float = 1.0) -> Roi:
+    """The rectangle a model's letterbox shows of a width x height image: centred, of the model's
+    input aspect (its width / height; 1: the square of the long side), the image fitting inside
     (MediaPipe's ImageToTensorCalculator with keep_aspect_ratio)."""
-    side = float(max(width, height))
-    return Roi(width / 2, height / 2, side, side, 0.0)
+    w, h = float(width), float(height)
+    if w / h > aspect:
+        h = w / aspect
+    else:
+        w = h * aspect
+    return Roi(width / 2, height / 2, w, h, 0.0)
 
 
-def crop_matrix(roi: Roi, size: float) -> np.ndarray:
-    """[2, 3] affine map from crop continuous pixels (u, v) of a `size` x `size` crop to image pixels."""
+def crop_shape(size: float | tuple) -> tuple[float, float]:
+    """A crop's (width, height) in pixels from `size`: a square's side, or (width, height)."""
+    if isinstance(size, tuple | list):
+        return float(size[0]), float(size[1])
+    return float(size), float(size)
+
+
+def crop_matrix(roi: Roi, size: float | tuple) -> np.ndarray:
+    """[2, 3] affine map from crop continuous pixels (u, v) to image pixels; `size`: the crop's side
+    or its (width, height)."""
+    sw, sh = crop_shape(size)
     c, s = math.cos(roi.rotation), math.sin(roi.rotation)
-    a = np.array([[c * roi.width, -s * roi.height], [s * roi.width, c * roi.height]]) / size
-    t = np.array([roi.cx, roi.cy]) - a @ np.array([size / 2, size / 2])
+    a = np.array([[c * roi.width / sw, -s * roi.height / sh], [s * roi.width / sw, c * roi.height / sh]])
+    t = np.array([roi.cx, roi.cy]) - a @ np.array([sw / 2, sh / 2])
     return np.concatenate([a, t[:, None]], axis=1)
 
 
-def crop_to_image(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
-    """Project crop points [..., 2 or 3] (crop pixels; z in crop pixels) into image pixels."""
+def crop_to_image(points: np.ndarray, roi: Roi, size: float | tuple) -> np.ndarray:
+    """Project crop points [..., 2 or 3] (crop pixels; z in crop pixels of x's scale) into image pixels."""
     points = np.asarray(points, np.float64)
     m = crop_matrix(roi, size)
     out = points.copy()
     out[..., :2] = points[..., :2] @ m[:, :2].T + m[:, 2]
     if points.shape[-1] > 2:
-        out[..., 2] = points[..., 2] * roi.width / size
+        out[..., 2] = points[..., 2] * roi.width / crop_shape(size)[0]
     return out
 
 
-def image_to_crop(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
+def image_to_crop(points: np.ndarray, roi: Roi, size: float | tuple) -> np.ndarray:
     """Inverse of `crop_to_image`: image points [..., 2 or 3] into crop pixels."""
     points = np.asarray(points, np.float64)
     m = crop_matrix(roi, size)
@@ -200,7 +214,7 @@ def image_to_crop(points: np.ndarray, roi: Roi, size: float) -> np.ndarray:
     out = points.copy()
     out[..., :2] = (points[..., :2] - m[:, 2]) @ inv.T
     if points.shape[-1] > 2:
-        out[..., 2] = points[..., 2] * size / roi.width
+        out[..., 2] = points[..., 2] * crop_shape(size)[0] / roi.width
     return out
 
 
@@ -218,13 +232,12 @@ def turn_world(points: np.ndarray, rotation: float, to: str) -> np.ndarray:
 
 
 def mask_to_image(mask: np.ndarray, roi: Roi, width: int, height: int) -> np.ndarray:
-    """A crop's mask [S, S] (float) laid back onto the image: float32 [height, width], 0 outside
+    """A crop's mask [h, w] (float) laid back onto the image: float32 [height, width], 0 outside
     the crop (bilinear; crop pixel index (i, j) sits at crop_to_image((i, j)), as `crop_image`
     samples with MediaPipe's sampling)."""
-    size = mask.shape[0]
     return cv2.warpAffine(
         np.asarray(mask, np.float32),
-        crop_matrix(roi, size),
+        crop_matrix(roi, (mask.shape[1], mask.shape[0])),
         (int(width), int(height)),
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
@@ -235,12 +248,13 @@ def mask_to_image(mask: np.ndarray, roi: Roi, width: int, height: int) -> np.nda
 def crop_image(
     image: np.ndarray,
     roi: Roi,
-    size: int,
+    size: int | tuple,
     border_value: float | tuple = 0,
     sampling: str = "mediapipe",
     border: str = "replicate",
 ) -> np.ndarray:
-    """The `size` x `size` crop of `image` [H, W, C] under `roi` (bilinear).
+    """The crop of `image` [H, W, C] under `roi` (bilinear): `size` x `size`, or `size` = (width,
+    height).
 
     The defaults make the crop MediaPipe's landmark graphs feed their models, and training,
     evaluation and the runtime all crop this way, so that our exports are drop-ins for the
@@ -265,7 +279,7 @@ def crop_image(
     return cv2.warpAffine(
         image,
         m,
-        (size, size),
+        tuple(int(v) for v in crop_shape(size)),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_CONSTANT if border == "constant" else cv2.BORDER_REPLICATE,
         borderValue=border_value,

@@ -1,6 +1,6 @@
 """Run Objectron's single-stage model (an export of ours) on a whole image: 3D boxes up to scale.
 
-The image's letterbox square is fed to the model (as training and evaluation see it), its belief
+The image's letterbox of the model's input aspect is fed to it (as training and evaluation see it), its belief
 map and vertex offsets decoded (`geometry.cuboid_decoding.boxes_in_image`: peaks, voting, EPnP),
 and each box's points mapped back to the image. Imports no TensorFlow.
 """
@@ -26,7 +26,8 @@ def camera_of(width: int, height: int, fov_deg: float = 60.0) -> dict:
 
 
 class CuboidDetector:
-    """A model file (heatmap [1, G, G, 1] and offsets [1, G, G, 16] outputs) and its decoder.
+    """A model file (input [1, H, W, 3]; heatmap [1, H/16, W/16, 1] and offsets [1, H/16, W/16, 16]
+    outputs) and its decoder.
 
     Call: image uint8 [H, W, 3] (RGB), camera {fx, fy, cx, cy} (pixels; default: `camera_of` the
     image at 60 degrees), config (default: the detector's) -> boxes, strongest first, each {"score", "pixels"
@@ -35,7 +36,8 @@ class CuboidDetector:
 
     def __init__(self, path: str | Path, threads: int = 1, config: DecoderConfig = DecoderConfig(), delegate=None):
         self.model = TfliteModel(path, threads, delegate)
-        self.size = int(self.model.input_shape[1])
+        height, width = (int(v) for v in self.model.input_shape[1:3])
+        self.size = (width, height)  # as the ROI functions take it
         self.config = config
 
     def __call__(
@@ -43,7 +45,7 @@ class CuboidDetector:
     ) -> list[dict]:
         h, w = image.shape[:2]
         camera = camera_of(w, h) if camera is None else camera
-        view = letterbox_roi(w, h)
+        view = letterbox_roi(w, h, self.size[0] / self.size[1])
         tensor = crop_tensor(image, view, self.size, (0.0, 1.0), border="constant")
         out = self.model(tensor[None])
         return boxes_in_image(

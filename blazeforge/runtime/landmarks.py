@@ -20,12 +20,13 @@ from blazeforge.geometry.roi import Roi, crop_image, crop_to_image
 
 
 def crop_tensor(
-    image: np.ndarray, roi: Roi, size: int, value_range=(0.0, 1.0), border: str = "replicate"
+    image: np.ndarray, roi: Roi, size: int | tuple, value_range=(0.0, 1.0), border: str = "replicate"
 ) -> np.ndarray:
-    """uint8 image [H, W, 3] -> float32 [size, size, 3] in value_range: the ROI, as MediaPipe's
-    ImageToTensorCalculator samples it. Outside the image: the nearest edge pixel (its default,
-    which the landmark graphs keep), or with border="constant" zeros, i.e. the low end of the range
-    (BORDER_ZERO, which the detection graphs set)."""
+    """uint8 image [H, W, 3] -> float32 [size, size, 3] (or [h, w, 3] for size (w, h)) in
+    value_range: the ROI, as MediaPipe's ImageToTensorCalculator samples it. Outside the image:
+    the nearest edge pixel (its default, which the landmark graphs keep), or with
+    border="constant" zeros, i.e. the low end of the range (BORDER_ZERO, which the detection
+    graphs set)."""
     lo, hi = value_range
     tensor = crop_image(image, roi, size, border=border).astype(np.float32)
     tensor *= np.float32((hi - lo) / 255.0)

@@ -68,6 +68,10 @@ def load(
         trackers = [n for n in config.nodes if n.calculator == "BoxTracker"]
         if not trackers:
             raise BlazeforgeError("boxes", f"pipeline {config.name} has no BoxTracker to start from boxes")
+        if any(n.calculator == "CuboidTracking" for n in config.nodes):
+            raise BlazeforgeError(
+                "boxes", f"pipeline {config.name} lifts its 3D boxes from its detector's; boxes= gives 2D boxes only"
+            )
         for node in trackers:
             node.options = {**node.options, "boxes": [[float(v) for v in box] for box in boxes]}
         config = config.dropping({n.name for n in config.nodes if n.calculator in (*DETECTORS, "DetectionGate")})

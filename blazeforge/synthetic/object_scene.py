@@ -23,6 +23,7 @@ Symmetric categories carry their canonical rotation (`objects.canonical_rotation
 from __future__ import annotations
 
 import colorsys
+import functools
 import math
 from pathlib import Path
 
@@ -306,13 +307,11 @@ class ObjectScene(BlenderScene):
         bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.2, 0.9))
         mesh.materials.append(mat)
 
-    @property
+    @functools.cached_property
     def grounds(self) -> list:
-        if not hasattr(self, "_grounds"):
-            from blazeforge.synthetic.assets import IMAGE_SUFFIXES, list_files
+        from blazeforge.synthetic.assets import IMAGE_SUFFIXES, list_files
 
-            self._grounds = list_files(self.cfg.ground.image_dir, IMAGE_SUFFIXES, "scene.ground.image_dir")
-        return self._grounds
+        return list_files(self.cfg.ground.image_dir, IMAGE_SUFFIXES, "scene.ground.image_dir")
 
     def _unblocked(self, points: np.ndarray, own: list, uv: np.ndarray) -> np.ndarray:
         """[K] 1 where point k (world metres, [K, 3]) is in the image and the ray from the camera to it

@@ -52,10 +52,11 @@ def negative_roi(roi: Roi, width: int, height: int, rng: np.random.Generator) ->
     return Roi(float(cx), float(cy), roi.width, roi.height, float(rng.uniform(-math.pi, math.pi)))
 
 
-def random_view(width: int, height: int, rng: np.random.Generator, aug) -> Roi:
-    """The letterbox square zoomed by aug.scale, shifted by aug.shift of its side, turned by aug.rotation_deg."""
-    base = letterbox_roi(width, height)
-    side = base.width * rng.uniform(*aug.scale)
-    dx, dy = rng.uniform(-aug.shift, aug.shift, 2) * side
+def random_view(width: int, height: int, rng: np.random.Generator, aug, aspect: float = 1.0) -> Roi:
+    """The letterbox of the input's aspect (width / height; 1: the square) zoomed by aug.scale,
+    shifted by aug.shift of its sides, turned by aug.rotation_deg."""
+    base = letterbox_roi(width, height, aspect)
+    zoom = rng.uniform(*aug.scale)
+    dx, dy = rng.uniform(-aug.shift, aug.shift, 2) * zoom * np.array([base.width, base.height])
     angle = math.radians(rng.uniform(-aug.rotation_deg, aug.rotation_deg))
-    return Roi(base.cx + dx, base.cy + dy, side, side, angle)
+    return Roi(base.cx + dx, base.cy + dy, base.width * zoom, base.height * zoom, angle)

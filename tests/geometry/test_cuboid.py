@@ -102,3 +102,41 @@ def test_scale_to_plane_rests_the_box_on_the_ground():
     pixels = np.stack([400 * box[:, 0] / box[:, 2] + 200, 400 * box[:, 1] / box[:, 2] + 200], axis=1)
     rested = scale_to_plane(lift_box(pixels, camera), plane_point=[0, 1.2, 0], plane_normal=[0, -1, 0])
     np.testing.assert_allclose(rested, box, atol=1e-6)
+
+
+def test_iou_holds_for_boxes_stored_in_float32():
+    """Labelled boxes are parallelepipeds only to float32's precision: nearly coplanar faces must
+    neither vanish nor count twice."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        box = box_keypoints(_rotation(rng.normal(size=3), rng.uniform(0, 180)), [0.1, 0.4, 1.5], [0.2, 0.3, 0.07])
+        stored = box.astype(np.float32).astype(np.float64)
+        nudged = box + rng.normal(0, 1e-5, box.shape)
+        assert iou_3d(stored, box) == pytest.approx(1.0, abs=1e-5)
+        assert iou_3d(nudged, stored) == pytest.approx(1.0, abs=2e-3)
+        assert iou_3d(box_keypoints(np.eye(3), [5, 0, 0], [1, 1, 1]), stored) == 0.0
+
+
+def test_fit_upright_stands_the_box_on_the_plane_and_resists_noise():
+    from blazeforge.geometry.cuboid import fit_upright, project
+
+    camera = {"fx": 300.0, "fy": 300.0, "cx": 128.0, "cy": 128.0}
+    plane = (np.array([0.0, 1.2, 0.0]), np.array([0.0, -0.96, -0.28]))  # the ground, tilted towards the camera
+    up = plane[1] / np.linalg.norm(plane[1])
+    rng = np.random.default_rng(4)
+    gains = []
+    for _ in range(12):
+        x = np.cross(up, [0.0, 0.0, 1.0])
+        x = _rotation(up, rng.uniform(0, 360)) @ (x / np.linalg.norm(x))
+        size = rng.uniform([0.1, 0.1, 0.03], [0.3, 0.3, 0.15])
+        foot = plane[0] + np.array([rng.uniform(-0.3, 0.3), 0.0, rng.uniform(2.0, 2.6)])
+        foot -= ((foot - plane[0]) @ up) * up
+        box = box_keypoints(np.stack([x, up, np.cross(x, up)], 1), foot + up * size[1] / 2, size)
+        pixels = project(box[1:], camera)
+        np.testing.assert_allclose(fit_upright(lift_box(pixels, camera), pixels, camera, *plane), box, atol=1e-5)
+        noisy = pixels + rng.normal(0, 3.0, pixels.shape)
+        lifted = lift_box(noisy, camera)
+        fitted = fit_upright(lifted, noisy, camera, *plane)
+        assert abs((fitted[3] - fitted[1]) @ up - np.linalg.norm(fitted[3] - fitted[1])) < 1e-9  # y along the normal
+        gains.append(iou_3d(fitted, box) - iou_3d(scale_to_plane(lifted, *plane), box))
+    assert np.mean(gains) > 0.1  # 3 px of noise: standing it up is worth a tenth of 3D IoU and more

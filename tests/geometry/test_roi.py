@@ -87,3 +87,21 @@ def test_mediapipe_sampling_maps_pixel_index_to_pixel_index_and_replicates_the_e
 def test_corners_span_the_rotated_rectangle():
     corners = Roi(0, 0, 4, 2, 0).corners()
     np.testing.assert_allclose(corners, [[-2, -1], [2, -1], [2, 1], [-2, 1]])
+
+
+def test_rectangular_crops_map_both_ways_and_letterbox_to_the_input_aspect():
+    from blazeforge.geometry.roi import letterbox_roi
+
+    view = letterbox_roi(256, 256, aspect=480 / 640)  # a square frame into the published portrait input
+    assert (view.width, view.height) == pytest.approx((256, 256 * 640 / 480))
+    wide = letterbox_roi(640, 360, aspect=480 / 640)
+    assert (wide.width, wide.height) == pytest.approx((640, 640 * 640 / 480))
+    roi = Roi(120.0, 90.0, 60.0, 80.0, 0.4)
+    points = np.random.default_rng(0).uniform(0, 200, (7, 2))
+    np.testing.assert_allclose(crop_to_image(image_to_crop(points, roi, (48, 64)), roi, (48, 64)), points, atol=1e-9)
+    corners = crop_to_image(np.array([[0, 0], [48, 0], [48, 64]]), roi, (48, 64))
+    assert np.linalg.norm(corners[1] - corners[0]) == pytest.approx(60) and np.linalg.norm(
+        corners[2] - corners[1]
+    ) == pytest.approx(80)
+    image = np.zeros((200, 240, 3), np.uint8)
+    assert crop_image(image, roi, (48, 64)).shape == (64, 48, 3)

@@ -10,8 +10,9 @@ from blazeforge.datasets import build
 from blazeforge.engine import configure, run_stage
 from blazeforge.evaluation.cuboids import ap_at_iou
 from blazeforge.geometry.cuboid import iou_3d, scale_to_plane
-from blazeforge.geometry.cuboid_decoding import DecoderConfig, boxes_in_image
-from blazeforge.recipes.objectron.data import Examples, eval_frames, frame_targets
+from blazeforge.geometry.cuboid_decoding import boxes_in_image
+from blazeforge.geometry.roi import image_to_crop
+from blazeforge.recipes.objectron.data import Examples, eval_frames, frame_targets, input_shape
 from blazeforge.recipes.objectron.evaluate import standing_box
 from tests.fixtures import fake_objects
 
@@ -23,17 +24,32 @@ def objects(tmp_path_factory):
     return root / "data"
 
 
-def test_the_targets_decode_to_the_labelled_boxes_in_3d(objects):
-    cfg = configure("train", ["recipe=objectron", "recipe.input_size=256", f"dataset={objects}"])
+@pytest.mark.parametrize("size", ["256", "[320,224]"])  # a square, and a portrait input as the published 640 x 480
+def test_the_targets_decode_to_the_labelled_boxes_in_3d(objects, size):
+    cfg = configure("train", ["recipe=objectron", f"recipe.input_size={size}", f"dataset={objects}"])
+    shape = input_shape(cfg.recipe)
     for frame in eval_frames(cfg, objects, "train"):
-        size = 256
-        points = [np.asarray(kp[:, :2], np.float64) * size / frame["roi"].width for kp in frame["keypoints"]]
-        heat, offsets, _ = frame_targets(points, None, size, 0.1)
-        found = boxes_in_image(heat[..., 0], offsets[..., :16], frame["roi"], size, frame["camera"], DecoderConfig())
+        assert frame["view"].shape == (*shape, 3)
+        points = [image_to_crop(kp[:, :2], frame["roi"], shape[::-1]) for kp in frame["keypoints"]]
+        heat, offsets, seg = frame_targets(points, None, shape, 0.1)
+        assert heat.shape == (shape[0] // 16, shape[1] // 16, 1) and seg.shape == (shape[0] // 8, shape[1] // 8, 2)
+        found = boxes_in_image(heat[..., 0], offsets[..., :16], frame["roi"], shape[::-1], frame["camera"])
         assert len(found) == len(frame["keypoints"])
         for gt in frame["keypoints_camera"]:
             best = max(iou_3d(scale_to_plane(b["box"], *frame["plane"]), gt) for b in found)
             assert best > 0.98
+
+
+def test_the_input_size_is_a_side_or_height_and_width():
+    from blazeforge.errors import BlazeforgeError
+    from blazeforge.recipes.objectron.model import build_model
+
+    cfg = configure("train", ["recipe=objectron", "recipe.input_size=[128,96]", "recipe.width=lite"])
+    outputs = build_model(None, cfg.recipe).output
+    assert tuple(outputs["heatmap"].shape[1:]) == (8, 6, 1) and tuple(outputs["offsets"].shape[1:]) == (8, 6, 16)
+    for bad in ("100", "[128]", "[128,abc]"):
+        with pytest.raises(BlazeforgeError, match="recipe.input_size"):
+            input_shape(configure("train", ["recipe=objectron", f"recipe.input_size={bad}"]).recipe)
 
 
 def test_a_flipped_view_mirrors_the_points_and_swaps_left_and_right(objects):
@@ -74,7 +90,16 @@ def test_evaluate_writes_predictions_that_recompute_to_its_ap(objects, tmp_path)
         for f in frames
     ]
     assert ap_at_iou(again, 0.25) == pytest.approx(metrics["ap25_3d_iou"], abs=1e-6)
-    assert metrics["scale_rule"].startswith("ground plane") and "baseline_ap50_3d_iou" in metrics
+    assert metrics["plane_rule"].startswith("upright") and "baseline_ap50_3d_iou" in metrics
+    scaled = [  # the other rule, from the written EPnP boxes and planes
+        {
+            "pred": [scale_to_plane(np.array(p), f["plane"]["point"], f["plane"]["normal"]) for p in f["pred_epnp"]],
+            "scores": f["scores"],
+            "gt": [np.array(g) for g in f["gt"]],
+        }
+        for f in frames
+    ]
+    assert ap_at_iou(scaled, 0.5) == pytest.approx(metrics["scaled_ap50_3d_iou"], abs=1e-6)
     report = (run_dir / "report.html").read_text()
     drawn = sorted((run_dir / "worst").glob("*.png"))
     assert len(drawn) == min(8, sum(bool(f["gt"]) for f in frames)) and all(p.name in report for p in drawn)

@@ -67,3 +67,12 @@ def test_the_gate_lets_every_nth_frame_through_while_tracking():
     passed = [gate.process(i, {"IMAGE": image, "TRACKED": tracked}) is not None for i in range(7)]
     assert passed == [False, False, True, False, False, True, False]
     assert gate.process(7, {"IMAGE": image, "TRACKED": []}) is not None  # nothing tracked: detect
+
+
+def test_user_boxes_are_refused_where_the_3d_boxes_need_the_detector():
+    from blazeforge.errors import BlazeforgeError
+    from blazeforge.runtime.pipeline import load
+
+    with pytest.raises(BlazeforgeError, match="boxes"):
+        load("objectron", boxes=[[10, 10, 50, 50]])
+    assert any(n.options.get("boxes") for n in load("box_tracking", boxes=[[10, 10, 50, 50]]).nodes)

@@ -5,8 +5,8 @@ frame's letterbox square and predicts a centroid belief map, each cell's offsets
 vertices, and the objects' mask; boxes come out through peaks, voting and EPnP, up to scale.
 
 The parts: `data` (views, augmentation, targets from `geometry.cuboid_decoding.encode_targets`),
-`model` (the model of `models.objectron`, losses), `evaluate` (AP at 3D IoU with the ground-plane
-scale rule, projection and viewpoint errors, a mean-size baseline; predictions written), `export`
+`model` (the model of `models.objectron`, losses), `evaluate` (AP at 3D IoU, boxes fixed by the
+labelled ground plane, projection and viewpoint errors, a mean-size baseline; predictions written), `export`
 (TFLite with parity; the runtime role `cuboids`).
 """
 

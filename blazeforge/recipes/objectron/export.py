@@ -27,7 +27,7 @@ def export(task, cfg: DictConfig, run_dir: Path) -> dict:
     model, dataset_dir = load_checkpoint(cfg)
     require_topology(dataset_dir, task.topology, f"task {task.name}")
     reference = keras_predictor(model)
-    size = reference.input_size
+    size = list(reference.input_shape)
     cfg = OmegaConf.merge(cfg, {"recipe": {"input_size": size}})
     views = np.stack([f["view"] for f in eval_frames(cfg, dataset_dir, parity_split(dataset_dir), PARITY_SAMPLES)])
     calibration = None

@@ -1,8 +1,8 @@
 """The Objectron task's model and losses.
 
-Model (`build_model`): `models.objectron.objectron_model` at recipe.input_size (a square side, a
-multiple of 32) and recipe.width (full: MobileNetV2's widths; lite: half of them), BatchNorm after
-its convolutions (trained from scratch; folded on export).
+Model (`build_model`): `models.objectron.objectron_model` at recipe.input_size (a square's side or
+[height, width], multiples of 32: `data.input_shape`) and recipe.width (full: MobileNetV2's
+widths; lite: half of them), BatchNorm after its convolutions (trained from scratch; folded on export).
 
 Losses on `data`'s packed targets:
 - heatmap: binary cross-entropy per cell, cells weighted 1 + recipe.loss.positive_weight x target
@@ -23,13 +23,12 @@ WIDTHS = {"full": 1.0, "lite": 0.5}
 
 def build_model(task, recipe):
     from blazeforge.models.objectron import objectron_model
+    from blazeforge.recipes.objectron.data import input_shape
 
-    size = int(recipe.input_size)
-    if size % 32 or size < 64:
-        raise BlazeforgeError("recipe.input_size", f"expected a multiple of 32, at least 64; got {size}")
+    height, width = input_shape(recipe)
     if recipe.width not in WIDTHS:
         raise BlazeforgeError("recipe.width", f"expected full | lite, got {recipe.width!r}")
-    return objectron_model(size, size, WIDTHS[recipe.width], norm=True)
+    return objectron_model(height, width, WIDTHS[recipe.width], norm=True)
 
 
 def _masked_mean(values, weights):
