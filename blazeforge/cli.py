@@ -33,6 +33,10 @@ verbs:
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
              (run pipeline=hands|face_mesh|pose|objectron|... source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
              annotated.mp4, frames.jsonl, metrics.json (fps, ms per calculator, detector_fraction)
+  annotate   labels in and out of other tools, and Label Studio for refining them
+             (annotate import file=FILE format=coco|cvat|labelstudio topology=hand |
+             annotate export labels=FILE.jsonl format=coco|cvat|labelstudio |
+             annotate labelstudio labels=FILE.jsonl topology=hand): a real Label Studio from its own venv on 127.0.0.1
   demo       all of the above on embedded defaults: about 200 renders, minutes of fine-tuning
   bench      ablation=blazepalm: the palm detector with and without its decoder and focal loss
              (bench ablation=blazepalm [dataset=RUN_DIR] [experiment=ablation]), AP table in metrics.json
@@ -81,6 +85,14 @@ def verb_args(verb: str, args: list[str]) -> list[str]:
     `datasets build ...` -> its keys, and each verb's default choices."""
     if verb == "evaluate" and args and args[0] in ("fairness", "iris_depth", "realism"):
         args = [f"evaluate.report={args[0]}", *args[1:]]
+    if verb == "annotate":
+        from blazeforge.annotation.actions import ACTIONS
+
+        if not args or args[0] not in ACTIONS:
+            raise BlazeforgeError(
+                "annotate", f"expected an action: blazeforge annotate {' | '.join(ACTIONS)} key=value ..."
+            )
+        args = [f"annotate.action={args[0]}", *args[1:]]
     if verb == "datasets":
         if not args or args[0] != "build":
             raise BlazeforgeError("datasets", "expected an action: blazeforge datasets build renders=RUN_DIR ...")

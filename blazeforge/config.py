@@ -16,7 +16,7 @@ from blazeforge.errors import BlazeforgeError
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 GROUPS = ("scene", "data", "recipe", "trainer", "experiment")
-VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "demo", "bench")
+VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "annotate", "demo", "bench")
 
 
 def group_options(group: str, search_paths: list[Path] = ()) -> list[str]:

@@ -21,7 +21,7 @@ from blazeforge.config import compose
 from blazeforge.errors import BlazeforgeError
 from blazeforge.recipes.base import Task
 
-VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "demo", "bench")
+VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "annotate", "demo", "bench")
 REPORTS = ("standard", "fairness", "iris_depth", "realism")  # evaluate.report: the task's own, or a report by name
 
 
@@ -112,6 +112,12 @@ def _run(cfg, run_dir, task):
     return run(cfg, run_dir)
 
 
+def _annotate(cfg, run_dir, task):
+    from blazeforge.annotation.actions import annotate
+
+    return annotate(cfg, run_dir)
+
+
 # bench.ablation -> the module whose bench(cfg, run_dir, stage) runs it
 ABLATIONS = {"blazepalm": "blazeforge.recipes.detection.ablation", "blazepose": "blazeforge.recipes.pose.ablation"}
 
@@ -132,6 +138,7 @@ STAGES = {
     "evaluate": _evaluate,
     "export": _export,
     "run": _run,
+    "annotate": _annotate,
     "bench": _bench,
 }
 
@@ -196,6 +203,15 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
             ("fps", f"{metrics['fps']:.1f}"),
             ("detector", f"on {100 * metrics['detector_fraction']:.0f}% of the frames"),
         ]
+    if verb == "annotate":
+        names = {
+            "labels": "labels",
+            "file": "file",
+            "url": "Label Studio",
+            "images": "images",
+            "annotations": "annotations",
+        }
+        rows += [(label, str(metrics[key])) for key, label in names.items() if key in metrics]
     if metrics.get("report") == "realism":
         from blazeforge.evaluation.realism import summary_rows
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from blazeforge.datasets.schema import Sample, read_jsonl
+from blazeforge.datasets.schema import META_KEYS, Sample, read_jsonl
 from blazeforge.errors import BlazeforgeError
 
 
@@ -111,8 +111,9 @@ def read_coco(
 
     keypoints are [x, y, v] * K (v: 0 unlabelled, 1 labelled but occluded, 2 visible; absent: none
     labelled); z is set to 0 and masked out. bbox [x, y, w, h] (absent: the labelled keypoints'
-    bounds). Optional per-annotation fields: handedness ("left"/"right" or 0/1), subject_id,
-    skin_tone, region. Images without annotations are read too (no instance: negatives for a
+    bounds). Optional fields: handedness ("left"/"right" or 0/1) per annotation; the schema's meta
+    keys (source, subject_id, region, skin_tone, annotator, label_version) per image or on its
+    first annotation. Images without annotations are read too (no instance: negatives for a
     detector).
     """
     json_path = Path(json_path)
@@ -177,9 +178,10 @@ def read_coco(
             handedness=np.asarray([_handedness(a.get("handedness")) for a in anns], np.float32),
             meta={
                 "source": "real",
-                "subject_id": str(first.get("subject_id", f"coco-{image['id']}")),
-                "skin_tone": str(first.get("skin_tone", "")),
-                "region": str(first.get("region", "")),
+                "subject_id": f"coco-{image['id']}",
+                "skin_tone": "",
+                "region": "",
+                **{key: str(record[key]) for record in (image, first) for key in META_KEYS if key in record},
             },
         )
         yield path, sample

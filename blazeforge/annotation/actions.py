@@ -1,0 +1,121 @@
+"""`blazeforge annotate ACTION key=value ...`: the actions of the annotate verb.
+
+    blazeforge annotate import file=person_keypoints.json format=coco topology=pose
+    blazeforge annotate export labels=outputs/annotate/.../labels.jsonl format=cvat
+    blazeforge annotate labelstudio labels=prelabels.jsonl topology=hand
+
+import: another tool's file -> labels.jsonl in the run directory (image paths relative to it).
+export: our labels.jsonl -> the format's file in the run directory (image names relative to
+`images`, default the labels file's folder).
+labelstudio: a real Label Studio (its own venv, made on first use) on 127.0.0.1, a project with the
+topology's keypoint config, the labels imported as predictions of `model_version`; it serves until
+Ctrl-C (wait=false: returns at once), then pulls the finished annotations to annotations.jsonl.
+Re-running on the same run_dir reuses its Label Studio data, login and project.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from blazeforge import console, topology
+from blazeforge.annotation import interchange
+from blazeforge.datasets.schema import read_jsonl
+from blazeforge.errors import BlazeforgeError
+
+
+def _required(cfg: DictConfig, key: str, expected: str) -> Path:
+    value = cfg.annotate[key]
+    if not value:
+        raise BlazeforgeError(f"annotate.{key}", f"expected {expected}")
+    path = Path(str(value))
+    if not path.exists():
+        raise BlazeforgeError(path, "not found")
+    return path
+
+
+def _rebased(samples, source: Path, target: Path, where: str):
+    """Samples whose image paths, relative to folder `source`, are made relative to folder `target`."""
+    out = []
+    for sample in samples:
+        absolute = (source / sample.image).resolve()
+        name = os.path.relpath(absolute, target.resolve())
+        out.append(replace(sample, image=interchange.safe_name(name, where) if where else name))
+    return out
+
+
+def import_labels(cfg: DictConfig, run_dir: Path) -> dict:
+    path = _required(cfg, "file", "the file to import: annotate import file=FILE format=coco|cvat|labelstudio")
+    topo = topology.get(str(cfg.annotate.topology))
+    samples = interchange.read(path, str(cfg.annotate.format), topo)
+    images = Path(str(cfg.annotate.images)) if cfg.annotate.images else path.parent
+    samples = _rebased(samples, images, run_dir, "")
+    labels = interchange.write(samples, run_dir / "labels.jsonl", "schema", topo)
+    return {"labels": str(labels), "images": len(samples), "instances": sum(s.num_instances for s in samples)}
+
+
+def export_labels(cfg: DictConfig, run_dir: Path) -> dict:
+    path = _required(cfg, "labels", "our labels file: annotate export labels=FILE.jsonl format=coco")
+    topo = topology.get(str(cfg.annotate.topology))
+    samples = list(read_jsonl(path, topo.num_keypoints))
+    images = Path(str(cfg.annotate.images)) if cfg.annotate.images else path.parent
+    samples = _rebased(samples, path.parent, images, f"{path} (annotate.images={images})")
+    fmt = str(cfg.annotate.format)
+    if fmt not in interchange.FORMATS:
+        raise BlazeforgeError("annotate.format", f"expected {' | '.join(interchange.FORMATS)}, got {fmt!r}")
+    out = interchange.write(samples, run_dir / f"labels{interchange.FORMATS[fmt].suffix}", fmt, topo)
+    return {"file": str(out), "format": fmt, "images_dir": str(images.resolve()), "images": len(samples)}
+
+
+def label_studio(cfg: DictConfig, run_dir: Path) -> dict:
+    from blazeforge.annotation.labelstudio import Server
+
+    a = cfg.annotate
+    path = _required(cfg, "labels", "the labels to refine: annotate labelstudio labels=FILE.jsonl topology=hand")
+    topo = topology.get(str(a.topology))
+    images = Path(str(a.images)) if a.images else path.parent
+    samples = _rebased(list(read_jsonl(path, topo.num_keypoints)), path.parent, images, f"{path} (images={images})")
+    server = Server(run_dir / "studio", images, host=str(a.host), port=int(a.port), password=a.password)
+    project_file = run_dir / "project.json"
+    with server:
+        if project_file.is_file():
+            project = json.loads(project_file.read_text())["id"]
+        else:
+            project = server.create_project(f"blazeforge {topo.name} {run_dir.name}", topo)
+            server.import_samples(project, samples, topo, str(a.model_version))
+            project_file.write_text(json.dumps({"id": project, "url": f"{server.url}/projects/{project}"}))
+        login = server.credentials()
+        console.say(
+            f"Label Studio: {server.url}/projects/{project}  login {login['username']} / password in "
+            f"{run_dir / 'studio' / 'credentials.json'}"
+        )
+        if bool(a.wait):
+            try:
+                console.say("serving; Ctrl-C pulls the finished annotations and stops it")
+                server.process.wait()
+            except KeyboardInterrupt:
+                pass
+        pulled = server.pull(project, topo)
+    pulled = _rebased(pulled, images, run_dir, "")
+    out = interchange.write(pulled, run_dir / "annotations.jsonl", "schema", topo)
+    return {
+        "project": project,
+        "url": f"{server.url}/projects/{project}",
+        "tasks": len(samples),
+        "annotations": len(pulled),
+        "labels": str(out),
+    }
+
+
+ACTIONS = {"import": import_labels, "export": export_labels, "labelstudio": label_studio}
+
+
+def annotate(cfg: DictConfig, run_dir: Path) -> dict:
+    action = str(cfg.annotate.action)
+    if action not in ACTIONS:
+        raise BlazeforgeError("annotate.action", f"expected {' | '.join(ACTIONS)}, got {action!r}")
+    return {"action": action, **ACTIONS[action](cfg, run_dir)}
