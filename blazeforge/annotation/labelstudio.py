@@ -242,3 +242,13 @@ class Server:
                 by = annotation.get("completed_by")
                 annotation["completed_by"] = users.get(by.get("id") if isinstance(by, dict) else by, by)
         return interchange.samples_from_tasks(tasks, topo, f"Label Studio project {project}")
+
+    def connect_backend(self, project: int, url: str, title: str = "blazeforge") -> int:
+        """Connect an ML backend (`ml_backend.Backend`'s url) to a project; Label Studio checks its
+        /health and calls /setup."""
+        return int(self.call("POST", "/api/ml", {"url": url, "project": project, "title": title})["id"])
+
+    def retrieve_predictions(self, project: int) -> None:
+        """Label Studio's own "Retrieve predictions" action on all tasks: it calls the backend's /predict."""
+        body = {"selectedItems": {"all": True, "excluded": []}}
+        self.call("POST", f"/api/dm/actions?id=retrieve_tasks_predictions&project={project}", body)

@@ -154,15 +154,11 @@ class Referee:
     of the points inside the image where the scene says so) as points [count, 2], or None."""
 
     def __init__(self, scene: str):
-        from blazeforge.runtime.calculators.tracking import Detector, Landmarks
-        from blazeforge.runtime.models import resolve
-        from blazeforge.runtime.pipeline import load_models
+        from blazeforge.runtime.still import StillImage
 
         self.check = PIPELINES[scene]
-        self.models = resolve([self.check.detector, self.check.landmarks], "mediapipe")
-        context = {"models": load_models(self.models)[0]}
-        self.detector = Detector(context, model=self.check.detector, max_instances=1)
-        self.landmarks = Landmarks(context, model=self.check.landmarks)
+        self.still = StillImage(self.check.detector, self.check.landmarks)
+        self.models = self.still.models
 
     def keep(self, label: np.ndarray, width: int, height: int) -> np.ndarray:
         """[K] the labelled points compared: those inside the image where the scene says so, else all."""
@@ -175,8 +171,7 @@ class Referee:
         count = self.check.count
         label = np.asarray(label)[:count]
         keep = self.keep(label, rgb.shape[1], rgb.shape[0])
-        rois = self.detector.process(0, {"IMAGE": rgb})["ROIS"]
-        instances = self.landmarks.process(0, {"IMAGE": rgb, "ROIS": rois})["INSTANCES"]
+        instances = self.still(rgb)
         box = _box(label[keep])
         overlaps = [_iou(_box(i.landmarks[:count][keep]), box) for i in instances]  # the same points
         if not instances or max(overlaps) < MIN_IOU:

@@ -63,3 +63,67 @@ def test_label_studio_round_trips_prelabels_and_annotations(tmp_path, program):
     np.testing.assert_array_equal(pulled.visibility, first.visibility)
     assert pulled.meta["annotator"] == "annotator@blazeforge.local" and pulled.meta["lead_time"] == "4.0"
     assert cv2.imread(str(tmp_path / "images" / pulled.image)) is not None
+
+
+@pytest.mark.slow
+def test_label_studio_asks_our_ml_backend_for_predictions(tmp_path, program):
+    from skimage import data
+
+    from blazeforge.annotation import interchange
+    from blazeforge.annotation.ml_backend import Backend, Prelabeler
+    from blazeforge.datasets.schema import Sample
+
+    face = topology.get("face_mesh")
+    (tmp_path / "images").mkdir()
+    cv2.imwrite(str(tmp_path / "images" / "astronaut.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    empty = Sample(
+        image="astronaut.png",
+        width=512,
+        height=512,
+        keypoints=np.zeros((0, 468, 3), np.float32),
+        keypoint_mask=np.zeros((0, 468, 3), bool),
+        visibility=np.zeros((0, 468), np.float32),
+        boxes=np.zeros((0, 4), np.float32),
+        presence=np.zeros(0, np.float32),
+        handedness=np.zeros(0, np.float32),
+    )
+    prelabeler = Prelabeler("face_mesh")
+    expected, _ = prelabeler(tmp_path / "images" / "astronaut.png", "astronaut.png", 468)
+    assert expected.num_instances == 1
+    with (
+        labelstudio.Server(tmp_path / "studio", tmp_path / "images", program=program) as studio,
+        Backend(prelabeler, tmp_path / "images", face) as backend,
+    ):
+        project = studio.create_project("faces from the backend", face)
+        studio.import_samples(project, [empty], face)
+        studio.connect_backend(project, backend.url)
+        studio.retrieve_predictions(project)
+        (task,) = studio.tasks(project)
+        (prediction,) = studio.predictions(task["id"])
+    assert prediction["model_version"] == prelabeler.model_version
+    data_ = {"path": "astronaut.png", "width": 512, "height": 512}
+    got = interchange.samples_from_ls_result(prediction["result"], data_, face, "prediction", {})
+    np.testing.assert_allclose(got.keypoints[..., :2], expected.keypoints[..., :2], atol=0.01)
+
+
+def test_the_backend_routes_answer_on_loopback(tmp_path):
+    import json
+    import urllib.request
+
+    from blazeforge.annotation.ml_backend import Backend, Prelabeler
+
+    def post(url, body):
+        request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as answer:
+            return json.loads(answer.read())
+
+    prelabeler = Prelabeler("hand")
+    with Backend(prelabeler, tmp_path, topology.get("hand")) as backend:
+        assert backend.server_address[0] == "127.0.0.1"
+        with urllib.request.urlopen(backend.url + "/health") as answer:
+            assert json.loads(answer.read())["status"] == "UP"
+        assert post(backend.url + "/setup", {"project": "1"}) == {"model_version": prelabeler.model_version}
+        assert post(backend.url + "/webhook", {"action": "ANNOTATION_CREATED"}) == {"status": "ok"}
+        assert backend.events == [{"action": "ANNOTATION_CREATED"}]
+        with pytest.raises(urllib.error.HTTPError, match="400"):  # an image outside the folder
+            post(backend.url + "/predict", {"tasks": [{"data": {"path": "../secret.png"}}]})
