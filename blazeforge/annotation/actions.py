@@ -38,6 +38,11 @@ def _required(cfg: DictConfig, key: str, expected: str) -> Path:
     return path
 
 
+def _images(cfg: DictConfig, path: Path) -> Path:
+    """The folder image names are relative to: annotate.images, else the file's own folder."""
+    return Path(str(cfg.annotate.images)) if cfg.annotate.images else path.parent
+
+
 def _rebased(samples, source: Path, target: Path, where: str):
     """Samples whose image paths, relative to folder `source`, are made relative to folder `target`."""
     out = []
@@ -52,8 +57,7 @@ def import_labels(cfg: DictConfig, run_dir: Path) -> dict:
     path = _required(cfg, "file", "the file to import: annotate import file=FILE format=coco|cvat|labelstudio")
     topo = topology.get(str(cfg.annotate.topology))
     samples = interchange.read(path, str(cfg.annotate.format), topo)
-    images = Path(str(cfg.annotate.images)) if cfg.annotate.images else path.parent
-    samples = _rebased(samples, images, run_dir, "")
+    samples = _rebased(samples, _images(cfg, path), run_dir, "")
     labels = interchange.write(samples, run_dir / "labels.jsonl", "schema", topo)
     return {"labels": str(labels), "images": len(samples), "instances": sum(s.num_instances for s in samples)}
 
@@ -62,12 +66,10 @@ def export_labels(cfg: DictConfig, run_dir: Path) -> dict:
     path = _required(cfg, "labels", "our labels file: annotate export labels=FILE.jsonl format=coco")
     topo = topology.get(str(cfg.annotate.topology))
     samples = list(read_jsonl(path, topo.num_keypoints))
-    images = Path(str(cfg.annotate.images)) if cfg.annotate.images else path.parent
+    images = _images(cfg, path)
     samples = _rebased(samples, path.parent, images, f"{path} (annotate.images={images})")
     fmt = str(cfg.annotate.format)
-    if fmt not in interchange.FORMATS:
-        raise BlazeforgeError("annotate.format", f"expected {' | '.join(interchange.FORMATS)}, got {fmt!r}")
-    out = interchange.write(samples, run_dir / f"labels{interchange.FORMATS[fmt].suffix}", fmt, topo)
+    out = interchange.write(samples, run_dir / f"labels{interchange.format_of(fmt).suffix}", fmt, topo)
     return {"file": str(out), "format": fmt, "images_dir": str(images.resolve()), "images": len(samples)}
 
 
@@ -77,7 +79,7 @@ def label_studio(cfg: DictConfig, run_dir: Path) -> dict:
     a = cfg.annotate
     path = _required(cfg, "labels", "the labels to refine: annotate labelstudio labels=FILE.jsonl topology=hand")
     topo = topology.get(str(a.topology))
-    images = Path(str(a.images)) if a.images else path.parent
+    images = _images(cfg, path)
     samples = _rebased(list(read_jsonl(path, topo.num_keypoints)), path.parent, images, f"{path} (images={images})")
     server = Server(run_dir / "studio", images, host=str(a.host), port=int(a.port), password=a.password)
     project_file = run_dir / "project.json"
@@ -87,7 +89,7 @@ def label_studio(cfg: DictConfig, run_dir: Path) -> dict:
         else:
             project = server.create_project(f"blazeforge {topo.name} {run_dir.name}", topo)
             server.import_samples(project, samples, topo, str(a.model_version))
-            project_file.write_text(json.dumps({"id": project, "url": f"{server.url}/projects/{project}"}))
+            project_file.write_text(json.dumps({"id": project}))  # the port may change between runs
         login = server.credentials()
         console.say(
             f"Label Studio: {server.url}/projects/{project}  login {login['username']} / password in "

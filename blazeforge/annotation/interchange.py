@@ -346,7 +346,7 @@ def ls_result(sample: Sample, topo: Topology) -> list[dict]:
     return result
 
 
-def ls_task(sample: Sample, topo: Topology, folder: str = "") -> dict:
+def ls_task(sample: Sample, folder: str = "") -> dict:
     """A Label Studio task of a sample: the image's local-files URL (`folder`/image under Label
     Studio's document root), our path, size and meta."""
     data = {
@@ -359,7 +359,7 @@ def ls_task(sample: Sample, topo: Topology, folder: str = "") -> dict:
     return {"data": data}
 
 
-def samples_from_ls_result(result: list, data: dict, topo: Topology, where: str, meta: dict) -> Sample:
+def sample_from_ls_result(result: list, data: dict, topo: Topology, where: str, meta: dict) -> Sample:
     """The Sample that a Label Studio result list (one annotation or prediction) labels."""
     index = {name: k for k, name in enumerate(topo.names)}
     regions: dict = {}
@@ -438,7 +438,7 @@ def samples_from_tasks(tasks: list, topo: Topology, where: str, which: str = "an
                     meta["annotator"] = str(by.get("email", by.get("id")) if isinstance(by, dict) else by)
                 if entry.get("lead_time") is not None:
                     meta["lead_time"] = f"{float(entry['lead_time']):.1f}"
-            samples.append(samples_from_ls_result(entry.get("result", []), data, topo, f"{where}: task {t}", meta))
+            samples.append(sample_from_ls_result(entry.get("result", []), data, topo, f"{where}: task {t}", meta))
     return samples
 
 
@@ -447,7 +447,7 @@ def write_labelstudio(samples: list[Sample], path: Path, topo: Topology) -> None
     prelabels (meta.source=prelabel), else as annotations."""
     tasks = []
     for sample in samples:
-        task = ls_task(sample, topo)
+        task = ls_task(sample)
         entry = {"result": ls_result(sample, topo)}
         if sample.meta.get("source") == "prelabel":
             task["predictions"] = [{**entry, "model_version": sample.meta.get("model_version", "")}]
@@ -477,7 +477,8 @@ FORMATS = {
 }
 
 
-def _format(name: str) -> Format:
+def format_of(name: str) -> Format:
+    """The Format called `name`; one line naming the formats otherwise."""
     if name not in FORMATS:
         raise BlazeforgeError("annotate.format", f"expected {' | '.join(FORMATS)}, got {name!r}")
     return FORMATS[name]
@@ -488,12 +489,12 @@ def read(path: str | Path, fmt: str, topo: Topology) -> list[Sample]:
     path = Path(path)
     if not path.is_file():
         raise BlazeforgeError(path, "file not found")
-    return _format(fmt).read(path, topo)
+    return format_of(fmt).read(path, topo)
 
 
 def write(samples: list[Sample], path: str | Path, fmt: str, topo: Topology) -> Path:
     """Write samples (image paths relative to the file's folder) in format `fmt`; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _format(fmt).write(samples, path, topo)
+    format_of(fmt).write(samples, path, topo)
     return path

@@ -112,6 +112,7 @@ class Server:
             raise BlazeforgeError(images, "expected the folder of the images to annotate")
         self.host, self.port, self.password, self.program, self.timeout = host, int(port), password, program, timeout
         self.process: subprocess.Popen | None = None
+        self.token = ""  # the API token, read from the credentials on start
 
     @property
     def url(self) -> str:
@@ -191,7 +192,7 @@ class Server:
     def call(self, method: str, path: str, body=None):
         """Label Studio's REST API with our token; its answer decoded from JSON."""
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Authorization": f"Token {getattr(self, 'token', '')}"}
+        headers = {"Content-Type": "application/json", "Authorization": f"Token {self.token}"}
         request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=60) as answer:
@@ -215,7 +216,7 @@ class Server:
         the predictions of the project's model version as prelabels); returns the task count."""
         tasks = []
         for sample in samples:
-            task = interchange.ls_task(sample, topo, self.images.name)
+            task = interchange.ls_task(sample, self.images.name)
             if sample.num_instances:
                 task["predictions"] = [{"model_version": model_version, "result": interchange.ls_result(sample, topo)}]
             tasks.append(task)

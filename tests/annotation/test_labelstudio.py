@@ -102,7 +102,7 @@ def test_label_studio_asks_our_ml_backend_for_predictions(tmp_path, program):
         (prediction,) = studio.predictions(task["id"])
     assert prediction["model_version"] == prelabeler.model_version
     data_ = {"path": "astronaut.png", "width": 512, "height": 512}
-    got = interchange.samples_from_ls_result(prediction["result"], data_, face, "prediction", {})
+    got = interchange.sample_from_ls_result(prediction["result"], data_, face, "prediction", {})
     np.testing.assert_allclose(got.keypoints[..., :2], expected.keypoints[..., :2], atol=0.01)
 
 
