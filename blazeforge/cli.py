@@ -36,7 +36,10 @@ verbs:
   annotate   labels in and out of other tools, and Label Studio for refining them
              (annotate import file=FILE format=coco|cvat|labelstudio topology=hand |
              annotate export labels=FILE.jsonl format=coco|cvat|labelstudio |
-             annotate labelstudio labels=FILE.jsonl topology=hand): a real Label Studio from its own venv on 127.0.0.1
+             annotate labelstudio labels=FILE.jsonl topology=hand): a real Label Studio from its own venv on 127.0.0.1;
+             annotate prelabel images=DIR topology=face_mesh [models=mediapipe|RUN_DIR]: our models' labels,
+             most uncertain first; annotate agree labels=[A.jsonl,B.jsonl]: the annotators' disagreement;
+             annotate loop renders=RUN_DIR topology=face_mesh: prelabel -> simulated annotators -> train, per round
   demo       all of the above on embedded defaults: about 200 renders, minutes of fine-tuning
   bench      ablation=blazepalm: the palm detector with and without its decoder and focal loss
              (bench ablation=blazepalm [dataset=RUN_DIR] [experiment=ablation]), AP table in metrics.json

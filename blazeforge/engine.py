@@ -115,7 +115,7 @@ def _run(cfg, run_dir, task):
 def _annotate(cfg, run_dir, task):
     from blazeforge.annotation.actions import annotate
 
-    return annotate(cfg, run_dir)
+    return annotate(cfg, run_dir, stage)
 
 
 # bench.ablation -> the module whose bench(cfg, run_dir, stage) runs it
@@ -212,6 +212,54 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
             "annotations": "annotations",
         }
         rows += [(label, str(metrics[key])) for key, label in names.items() if key in metrics]
+        if metrics.get("action") == "loop":
+            unit = metrics["unit"]
+            for r in metrics["rounds"]:
+                refined = f", {60 * r['minutes_per_image']:.0f} s per image refined" if r["round"] else ""
+                rows.append(
+                    (
+                        f"round {r['round']}",
+                        f"{r['error']:.2f}% of {unit} on the reference, {r['labels']} labels{refined}",
+                    )
+                )
+            agreement = metrics["agreement"]
+            rows += [
+                (
+                    "agreement",
+                    f"{agreement:.2f}% of {unit} between annotators" if agreement is not None else "not measured",
+                ),
+                ("report", str(run_dir / "report.html")),
+            ]
+        if metrics.get("action") == "agree":
+            unit = metrics["unit"]
+            rows += [
+                (
+                    "agreement",
+                    f"{metrics['agreement']:.2f}% of {unit} between annotators "
+                    f"({metrics['instances']} instances on {metrics['doubly_labelled']} doubly labelled images)",
+                ),
+                *(
+                    (f"  {pair}", f"{v['nme']:.2f}% of {unit} ({v['instances']} instances)")
+                    for pair, v in metrics["pairs"].items()
+                ),
+            ]
+            worst = sorted(metrics["per_point"].items(), key=lambda item: -item[1])[:3]
+            rows += [("least agreed", ", ".join(f"{name} {v:.1f}%" for name, v in worst))]
+        if "images_found" in metrics:  # prelabel
+            median = metrics["uncertainty_median"]
+            rows += [
+                (
+                    "found",
+                    f"{metrics['instances']} instances in {metrics['images_found']} of {metrics['images']} images",
+                ),
+                (
+                    "uncertainty",
+                    f"median {median:.1f}% of {metrics['unit']} (prediction vs. the mirrored image's)"
+                    if median is not None
+                    else "none: nothing found",
+                ),
+                ("look first at", str((run_dir / metrics["first"]).resolve())),
+            ]
     if metrics.get("report") == "realism":
         from blazeforge.evaluation.realism import summary_rows
 

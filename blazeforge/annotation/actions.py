@@ -3,6 +3,9 @@
     blazeforge annotate import file=person_keypoints.json format=coco topology=pose
     blazeforge annotate export labels=outputs/annotate/.../labels.jsonl format=cvat
     blazeforge annotate labelstudio labels=prelabels.jsonl topology=hand
+    blazeforge annotate prelabel images=DIR topology=face_mesh [models=mediapipe|EXPORT_DIR,...]
+    blazeforge annotate agree labels=[alice.jsonl,bob.jsonl] topology=face_mesh
+    blazeforge annotate loop renders=RUN_DIR topology=face_mesh rounds=3 per_round=40
 
 import: another tool's file -> labels.jsonl in the run directory (image paths relative to it).
 export: our labels.jsonl -> the format's file in the run directory (image names relative to
@@ -11,6 +14,12 @@ labelstudio: a real Label Studio (its own venv, made on first use) on 127.0.0.1,
 topology's keypoint config, the labels imported as predictions of `model_version`; it serves until
 Ctrl-C (wait=false: returns at once), then pulls the finished annotations to annotations.jsonl.
 Re-running on the same run_dir reuses its Label Studio data, login and project.
+prelabel: the runtime's models label every image of `images` into prelabels.jsonl, most uncertain
+first (`annotation.prelabel`); re-running on the same run_dir labels only what is missing.
+agree: the annotators' disagreement on doubly labelled images (`annotation.agreement`), in
+metrics.json, where `evaluate fairness human_variance=RUN_DIR` reads it.
+loop: prelabel -> simulated annotators refine -> datasets -> train -> evaluate, round after round,
+on renders standing in for real photos (`annotation.loop`); resumable.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, ListConfig
 
 from blazeforge import console, topology
 from blazeforge.annotation import interchange
@@ -113,11 +122,50 @@ def label_studio(cfg: DictConfig, run_dir: Path) -> dict:
     }
 
 
-ACTIONS = {"import": import_labels, "export": export_labels, "labelstudio": label_studio}
+def prelabel_images(cfg: DictConfig, run_dir: Path) -> dict:
+    from blazeforge.annotation.prelabel import image_files, prelabel
+
+    a = cfg.annotate
+    folder = _required(cfg, "images", "the images to prelabel: annotate prelabel images=DIR topology=face_mesh")
+    return prelabel(image_files(folder), topology.get(str(a.topology)), run_dir, str(a.models), int(a.max_instances))
 
 
-def annotate(cfg: DictConfig, run_dir: Path) -> dict:
+def agree_labels(cfg: DictConfig, run_dir: Path) -> dict:
+    from blazeforge.annotation.agreement import agree
+
+    a = cfg.annotate
+    if not a.labels:
+        raise BlazeforgeError("annotate.labels", "expected labels files: annotate agree labels=[A.jsonl,B.jsonl]")
+    files = [Path(str(p)) for p in (a.labels if isinstance(a.labels, ListConfig) else [a.labels])]
+    for path in files:
+        if not path.is_file():
+            raise BlazeforgeError(path, "not found")
+    return agree(files, topology.get(str(a.topology)))
+
+
+def annotation_loop(cfg: DictConfig, run_dir: Path, stage) -> dict:
+    from blazeforge.annotation.loop import loop
+
+    return loop(cfg, run_dir, stage)
+
+
+ACTIONS = {
+    "import": import_labels,
+    "export": export_labels,
+    "labelstudio": label_studio,
+    "prelabel": prelabel_images,
+    "agree": agree_labels,
+    "loop": annotation_loop,
+}
+
+
+STAGED = ("loop",)  # actions that run other verbs' stages: they get the engine's `stage`
+
+
+def annotate(cfg: DictConfig, run_dir: Path, stage) -> dict:
+    """The action cfg.annotate.action names; `stage` (engine.stage) runs the stages of STAGED ones."""
     action = str(cfg.annotate.action)
     if action not in ACTIONS:
         raise BlazeforgeError("annotate.action", f"expected {' | '.join(ACTIONS)}, got {action!r}")
-    return {"action": action, **ACTIONS[action](cfg, run_dir)}
+    run = ACTIONS[action]
+    return {"action": action, **(run(cfg, run_dir, stage) if action in STAGED else run(cfg, run_dir))}

@@ -48,10 +48,15 @@ class Prelabeler:
         self.model_version = "+".join(f.path.stem for f in self.still.models.values())
 
     def __call__(self, path: Path, name: str, k: int) -> tuple[Sample, float]:
+        """The prelabel of image file `path` (named `name` in the sample) and its score."""
         image = cv2.imread(str(path))
         if image is None:
             raise BlazeforgeError(path, "not a readable image")
-        instances = self.still(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        return self.label(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), name, k)
+
+    def label(self, rgb: np.ndarray, name: str, k: int) -> tuple[Sample, float]:
+        """The prelabel of an RGB image [H, W, 3] uint8 (its first k landmarks) and its score."""
+        instances = self.still(rgb)
         n = len(instances)
         keypoints = np.zeros((n, k, 3), np.float32)
         visibility = np.ones((n, k), np.float32)
@@ -63,8 +68,8 @@ class Prelabeler:
         mask[..., :2] = True
         sample = Sample(
             image=name,
-            width=image.shape[1],
-            height=image.shape[0],
+            width=rgb.shape[1],
+            height=rgb.shape[0],
             keypoints=keypoints,
             keypoint_mask=mask,
             visibility=visibility,

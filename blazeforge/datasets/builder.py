@@ -1,6 +1,6 @@
 """The sample schema as a TFDS dataset: `blazeforge datasets build` and `load`.
 
-`build(cfg, run_dir)` reads the configured sources (render shards, COCO-style files, WIDER FACE
+`build(cfg, run_dir)` reads the configured sources (render shards, labels.jsonl files, COCO-style files, WIDER FACE
 annotations, Objectron's records) for the topology cfg.data.topology, clips boxes and skips or rejects unusable
 instances (`sources.check_instances`, cfg.datasets.invalid), splits them without leaks
 (`splits.assign_splits` on the `data.split.by` meta field), and writes a TFDS dataset with
@@ -23,7 +23,14 @@ import numpy as np
 from omegaconf import DictConfig
 
 from blazeforge.datasets.schema import CUBOID_SHAPES
-from blazeforge.datasets.sources import PROBLEMS, check_instances, read_coco, read_renders, read_wider
+from blazeforge.datasets.sources import (
+    PROBLEMS,
+    check_instances,
+    read_coco,
+    read_labels,
+    read_renders,
+    read_wider,
+)
 from blazeforge.datasets.splits import assign_splits
 from blazeforge.errors import BlazeforgeError
 
@@ -175,18 +182,38 @@ def _sources(cfg: DictConfig, num_keypoints: int, run_dir: Path) -> list:
         items += list(read_objectron(d.objectron, run_dir / "objectron_images"))
     if d.renders:
         items += list(read_renders(d.renders, num_keypoints, str(cfg.data.topology)))
+    if d.labels:
+        items += list(read_labels(d.labels, num_keypoints))
     if d.coco:
         coco_points = topology.get(str(cfg.data.topology)).coco_points
         items += list(read_coco(d.coco, d.coco_images, num_keypoints, coco_points))
     if d.wider:
         items += list(read_wider(d.wider, d.wider_images, num_keypoints))
-    if not d.renders and not d.coco and not d.wider and not d.objectron:
+    if not d.renders and not d.labels and not d.coco and not d.wider and not d.objectron:
         raise BlazeforgeError(
             "datasets",
-            "no source given: expected renders=RUN_DIR, coco=FILE.json, wider=wider_face_train_bbx_gt.txt "
-            "and/or objectron='RECORDS*'",
+            "no source given: expected renders=RUN_DIR, labels=FILE.jsonl, coco=FILE.json, "
+            "wider=wider_face_train_bbx_gt.txt and/or objectron='RECORDS*'",
         )
     return items
+
+
+def split_items(items: list, cfg: DictConfig) -> list[str]:
+    """The split of each (image path, Sample) the way `build` splits them: by the `data.split.by`
+    meta field (else the image path), cfg.data.split.val / test, cfg.seed."""
+    split_cfg = cfg.data.split
+    keys = [s.meta.get(split_cfg.by) or f"{path}" for path, s in items]
+    try:
+        return assign_splits(keys, split_cfg.val, split_cfg.test, cfg.seed)
+    except ValueError as e:
+        raise BlazeforgeError("data.split", str(e)) from None
+
+
+def _plain(value):
+    """A config value as JSON takes it (a list of labels files as a list)."""
+    from omegaconf import ListConfig
+
+    return [str(v) for v in value] if isinstance(value, ListConfig) else value
 
 
 def build(cfg: DictConfig, run_dir: Path) -> dict:
@@ -213,12 +240,7 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
     for problem in PROBLEMS:
         if problems[problem]:
             log.warning("datasets: skipped %d instances with a %s (datasets.invalid=skip)", problems[problem], problem)
-    split_cfg = cfg.data.split
-    keys = [s.meta.get(split_cfg.by) or f"{path}" for path, s in items]
-    try:
-        splits = assign_splits(keys, split_cfg.val, split_cfg.test, cfg.seed)
-    except ValueError as e:
-        raise BlazeforgeError("data.split", str(e)) from None
+    splits = split_items(items, cfg)
     records = {split: [] for split in SPLITS}
     for i, ((path, sample), split) in enumerate(zip(items, splits)):
         records[split].append((f"{i:08d}", (path, sample)))
@@ -237,9 +259,9 @@ def build(cfg: DictConfig, run_dir: Path) -> dict:
         "topology": str(cfg.data.topology),
         "splits": {split: len(records[split]) for split in SPLITS},
         "by_source": counts,
-        "split_by": split_cfg.by,
+        "split_by": cfg.data.split.by,
         "tfds_dir": str(Path(builder.data_dir).relative_to(run_dir)),
-        "sources": {name: cfg.datasets[name] for name in ("renders", "coco", "wider", "objectron")},
+        "sources": {name: _plain(cfg.datasets[name]) for name in ("renders", "labels", "coco", "wider", "objectron")},
         "skipped": {problem: problems[problem] for problem in PROBLEMS},
         "boxes_clipped": problems["clipped"],
         "images_without_instances": problems["images without an instance"],

@@ -218,3 +218,23 @@ def append_jsonl(path: str | Path, sample: Sample) -> None:
     with Path(path).open("a") as f:
         f.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
         f.flush()
+
+
+def complete_lines(path: str | Path) -> int:
+    """The complete JSON lines of a file `append_jsonl` writes (0 where it does not exist); a
+    trailing partial line (a killed write) is cut off the file."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    data = path.read_bytes()
+    lines = data[: data.rfind(b"\n") + 1].splitlines()
+    while lines:
+        try:
+            json.loads(lines[-1])
+            break
+        except json.JSONDecodeError:
+            lines.pop()
+    keep = b"".join(line + b"\n" for line in lines)
+    if keep != data:
+        path.write_bytes(keep)
+    return len(lines)

@@ -1,4 +1,5 @@
-"""Read samples from their sources: render shards, COCO-style files and WIDER FACE annotations.
+"""Read samples from their sources: render shards, our labels.jsonl files (`annotate import`,
+`annotate labelstudio`, the annotation loop), COCO-style files and WIDER FACE annotations.
 
 Each reader yields `(image_path, Sample)` pairs with the image path resolved, and checks what a
 training run would otherwise trip over later (missing or unreadable images, wrong shapes), for the
@@ -53,12 +54,26 @@ def read_renders(
         for sample in read_jsonl(labels, num_keypoints=None if derive else num_keypoints):
             if derive is not None:
                 sample = _derived(sample, derive)
-            path = labels.parent / sample.image
-            check_image(path)
-            if sample.mask is not None:
-                sample = replace(sample, mask=str(labels.parent / sample.mask))
-                check_image(Path(sample.mask))
-            yield path, sample
+            yield _located(labels, sample)
+
+
+def _located(labels: Path, sample: Sample) -> tuple[Path, Sample]:
+    """(image path, the sample with its mask path) resolved against the folder of the labels file
+    that names them; one line where either is not a readable image."""
+    path = labels.parent / sample.image
+    check_image(path)
+    if sample.mask is not None:
+        sample = replace(sample, mask=str(labels.parent / sample.mask))
+        check_image(Path(sample.mask))
+    return path, sample
+
+
+def read_labels(files, num_keypoints: int) -> Iterator[tuple[Path, Sample]]:
+    """Samples of labels.jsonl files (sample schema, image and mask paths relative to each file's folder)."""
+    for labels in [files] if isinstance(files, (str, Path)) else files:
+        labels = Path(str(labels))
+        for sample in read_jsonl(labels, num_keypoints):
+            yield _located(labels, sample)
 
 
 def _render_topology(render_dir: Path) -> str | None:

@@ -7,7 +7,8 @@ The published protocol (MediaPipe FaceMesh model card): NME in % of the interocu
 variance between human annotators (2.56% IOD); the published model ranged 2.44%-3.5%. A model
 is unfair where the spread of its group errors (max minus min) exceeds the human variance: the
 one measured on the split's doubly labelled faces where it has some (two meshes of one face in an
-image; NME of one annotator against the other), else evaluate.human_variance.
+image; NME of one annotator against the other), else evaluate.human_variance: a figure, or an
+`annotate agree` run directory whose measured agreement it reads.
 
 Each labelled face of the split is cropped as MediaPipe's tracking crops it (`geometry.roi.face_roi`
 of the labels), the model's 468 points are projected back and compared with the labelled ones.
@@ -143,7 +144,13 @@ def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
         pairs += [(keypoints, other, mask & other_mask) for other, other_mask in others]
     if not errors:
         raise BlazeforgeError(f"dataset={e.dataset}", f"no labelled faces in split {e.split!r}")
-    variance = round(human_variance(pairs, OUTER_EYE_CORNERS), 3) if pairs else float(e.human_variance)
+    from blazeforge.annotation import agreement
+
+    variance, source = (
+        (round(human_variance(pairs, OUTER_EYE_CORNERS), 3), f"measured on {len(pairs)} doubly labelled faces")
+        if pairs
+        else agreement.human_variance(e.human_variance, "face_mesh")
+    )
     report = group_report(np.array(errors), groups, variance, int(e.bootstrap), int(cfg.seed))
     report.update(
         {
@@ -151,9 +158,7 @@ def evaluate_fairness(cfg: DictConfig, run_dir: Path) -> dict:
             "checkpoint": str(e.checkpoint or "mediapipe:face_landmark"),
             "dataset": str(e.dataset),
             "split": str(e.split),
-            "human_variance_source": f"measured on {len(pairs)} doubly labelled faces"
-            if pairs
-            else "evaluate.human_variance",
+            "human_variance_source": source,
         }
     )
     worst = sorted(worst, key=lambda w: -w[0])[: int(e.worst)]

@@ -50,27 +50,25 @@ def _torso(points: np.ndarray):
 
 @dataclass(frozen=True)
 class Pipeline:
-    """How one scene is checked: MediaPipe's detector and landmark roles, the topology and how many
-    of its points are compared, the unit's name and its length (labelled points [K, >=2] -> pixels;
-    None: the topology's normalizer), the subject's up (points [K, D] -> (from, to), [D] each; for
-    bodies also the unit's ends). in_frame:
-    compare only the labelled points inside the image (bodies: framing cuts them off)."""
+    """How one scene is checked: MediaPipe's detector and landmark roles, the topology (its unit and
+    the unit's length: `Topology.size`) and how many of its points are compared, the subject's up
+    (points [K, D] -> (from, to), [D] each; for bodies also the unit's ends). in_frame: compare only
+    the labelled points inside the image (bodies: framing cuts them off)."""
 
     detector: str
     landmarks: str
     topology: str
     count: int
-    unit: str
     axis: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-    scale: Callable[[np.ndarray], float] | None = None
     in_frame: bool = False
+
+    @property
+    def unit(self) -> str:
+        return topology.get(self.topology).unit
 
     def length(self, points: np.ndarray) -> float:
         """The unit's length in pixels for labelled points [K, >=2]."""
-        if self.scale is not None:
-            return float(self.scale(points))
-        i, j = topology.get(self.topology).normalizer
-        return float(np.linalg.norm(points[i, :2] - points[j, :2]))
+        return topology.get(self.topology).size(points)
 
     def true_length(self, camera: np.ndarray, focal: float) -> float:
         """The unit's length in pixels had it faced the camera: its length in space (labelled camera
@@ -78,8 +76,9 @@ class Pipeline:
         nothing where the subject turns the unit towards the camera (a torso bent towards it, a palm
         seen edge-on), and errors in its units grow without bound there; this one does not."""
         camera = np.asarray(camera, np.float64)
-        if self.scale is None:
-            i, j = topology.get(self.topology).normalizer
+        topo = topology.get(self.topology)
+        if topo.scale is None:
+            i, j = topo.normalizer
             a, b = camera[i], camera[j]
         else:
             a, b = self.axis(camera)
@@ -87,11 +86,9 @@ class Pipeline:
 
 
 PIPELINES = {
-    "hands": Pipeline("palm_detector", "hand_landmarks", "hand", 21, "palm size", _pair(0, 9)),
-    "faces": Pipeline("face_detector", "face_mesh", "face_mesh", 468, "IOD", _pair(13, 168)),
-    "bodies": Pipeline(
-        "pose_detector", "pose_landmarks", "pose", 33, "torso size", _torso, pose.torso_size, in_frame=True
-    ),
+    "hands": Pipeline("palm_detector", "hand_landmarks", "hand", 21, _pair(0, 9)),
+    "faces": Pipeline("face_detector", "face_mesh", "face_mesh", 468, _pair(13, 168)),
+    "bodies": Pipeline("pose_detector", "pose_landmarks", "pose", 33, _torso, in_frame=True),
 }
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from blazeforge.console import progress
-from blazeforge.datasets.schema import Sample, append_jsonl
+from blazeforge.datasets.schema import Sample, append_jsonl, complete_lines
 from blazeforge.errors import BlazeforgeError
 
 log = logging.getLogger(__name__)
@@ -50,22 +50,7 @@ def shard_sizes(n: int, shards: int) -> list[int]:
 
 def frames_done(shard_dir: Path) -> int:
     """Complete label lines in the shard; a trailing partial line (a killed write) is cut off."""
-    labels = shard_dir / "labels.jsonl"
-    if not labels.is_file():
-        return 0
-    data = labels.read_bytes()
-    good = data[: data.rfind(b"\n") + 1]
-    lines = good.splitlines()
-    while lines:
-        try:
-            json.loads(lines[-1])
-            break
-        except json.JSONDecodeError:
-            lines.pop()
-    keep = b"".join(line + b"\n" for line in lines)
-    if keep != data:
-        labels.write_bytes(keep)
-    return len(lines)
+    return complete_lines(shard_dir / "labels.jsonl")
 
 
 def _validate(cfg: DictConfig) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,9 @@ class Topology:
             left hand is a right hand with the same landmark order).
         root: index of the landmark that z is relative to.
         normalizer: (i, j): the distance between these two landmarks normalizes errors (NME).
+        unit: what errors are reported in % of ("palm size", "IOD", "torso size").
+        scale: where the unit is not the normalizer pair's distance, its length in pixels of points
+            [K, >=2] (pose: the paper's torso size, shoulder centre to hip centre); None: the pair's.
         auxiliary: names of the extra points a sample may carry beside the K landmarks (BlazePose's
             two virtual keypoints), stored as the schema's `auxiliary` [N, A, 2].
         coco_points: where COCO's 17 person keypoints sit among the K (pose: 17 of the 33), so
@@ -31,10 +37,19 @@ class Topology:
     flip_pairs: tuple[tuple[int, int], ...] = field(default=())
     auxiliary: tuple[str, ...] = field(default=())
     coco_points: tuple[int, ...] = field(default=())
+    unit: str = "normalizer"
+    scale: Callable[[np.ndarray], float] | None = field(default=None, compare=False)
 
     @property
     def num_keypoints(self) -> int:
         return len(self.names)
+
+    def size(self, points: np.ndarray) -> float:
+        """The unit's length in pixels for points [K, >=2] (`scale`, else the normalizer pair's 2D distance)."""
+        if self.scale is not None:
+            return float(self.scale(points))
+        i, j = self.normalizer
+        return float(np.linalg.norm(np.asarray(points, np.float64)[i, :2] - np.asarray(points, np.float64)[j, :2]))
 
     def flip_permutation(self) -> list[int]:
         """Index permutation to apply to landmarks after a horizontal image flip."""

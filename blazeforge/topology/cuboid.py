@@ -22,6 +22,7 @@ CUBOID = register(
         edges=EDGES,
         root=0,
         normalizer=(1, 8),  # the main diagonal
+        unit="box diagonal",
         flip_pairs=((1, 5), (2, 6), (3, 7), (4, 8)),
     )
 )

@@ -26,6 +26,7 @@ FACE_KEYPOINTS = register(
         ),
         root=NOSE_TIP,
         normalizer=(RIGHT_EYE, LEFT_EYE),
+        unit="IOD",
         flip_pairs=((RIGHT_EYE, LEFT_EYE), (RIGHT_EAR, LEFT_EAR)),
     )
 )

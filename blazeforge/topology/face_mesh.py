@@ -3,11 +3,13 @@ refined 478 (`face_mesh_iris`: + 5 iris points per eye, the attention model's or
 
 Errors are normalized by the interocular distance (IOD), here the outer eye corners 33 and 263,
 and z is relative to the nose tip (1). The mesh's edges (tesselation, contours) and its region sets
-are read from the pinned wheel (`zoo.connections`), not retyped; flip pairs come with a recipe that
-flips face crops (none does yet).
+are read from the pinned wheel (`zoo.connections`), not retyped. The flip pairs (which vertex a
+horizontal flip turns each vertex into) are in face_mesh_flip.json, with how they were found.
 """
 
+import json
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from blazeforge.topology.base import Topology, register
 NUM_LANDMARKS = 468
 NOSE_TIP = 1
 OUTER_EYE_CORNERS = (33, 263)
+FLIP_PAIRS = tuple(tuple(p) for p in json.loads((Path(__file__).parent / "face_mesh_flip.json").read_text())["pairs"])
 
 FACE_MESH = register(
     Topology(
@@ -24,6 +27,8 @@ FACE_MESH = register(
         edges=(),
         root=NOSE_TIP,
         normalizer=OUTER_EYE_CORNERS,
+        unit="IOD",
+        flip_pairs=FLIP_PAIRS,
     )
 )
 
@@ -38,6 +43,7 @@ FACE_MESH_IRIS = register(
         edges=(),
         root=NOSE_TIP,
         normalizer=OUTER_EYE_CORNERS,
+        unit="IOD",
     )
 )
 
@@ -208,6 +214,7 @@ EYE = register(
         edges=(),
         root=71,
         normalizer=(0, 8),
+        unit="eye width",
     )
 )
 

@@ -53,7 +53,9 @@ EDGES = (
     (19, 20),
 )
 
-HAND = register(Topology(name="hand", names=NAMES, edges=EDGES, root=WRIST, normalizer=(WRIST, MIDDLE_MCP)))
+HAND = register(
+    Topology(name="hand", names=NAMES, edges=EDGES, root=WRIST, normalizer=(WRIST, MIDDLE_MCP), unit="palm size")
+)
 
 # MediaPipe's palm detector: its 7 keypoints as hand landmarks (wrist, index, middle, ring and
 # pinky MCPs, thumb CMC and MCP), and its box: a square on the centre of those keypoints' bounds,

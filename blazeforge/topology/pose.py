@@ -45,6 +45,15 @@ EDGES = (
 )  # fmt: skip
 FLIP_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10)) + tuple((i, i + 1) for i in range(11, 33, 2))
 
+
+def torso_size(points: np.ndarray) -> float:
+    """The BlazePose paper's torso size: shoulder centre to hip centre, points [33+, >=2] (2D)."""
+    points = np.asarray(points, np.float64)
+    shoulders = points[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(0)
+    hips = points[[LEFT_HIP, RIGHT_HIP], :2].mean(0)
+    return float(np.linalg.norm(shoulders - hips))
+
+
 POSE = register(
     Topology(
         name="pose",
@@ -55,16 +64,10 @@ POSE = register(
         flip_pairs=FLIP_PAIRS,
         auxiliary=("hip_centre", "body_circle"),
         coco_points=COCO_17,
+        unit="torso size",
+        scale=torso_size,
     )
 )
-
-
-def torso_size(points: np.ndarray) -> float:
-    """The BlazePose paper's torso size: shoulder centre to hip centre, points [33+, >=2] (2D)."""
-    points = np.asarray(points, np.float64)
-    shoulders = points[[LEFT_SHOULDER, RIGHT_SHOULDER], :2].mean(0)
-    hips = points[[LEFT_HIP, RIGHT_HIP], :2].mean(0)
-    return float(np.linalg.norm(shoulders - hips))
 
 
 def virtual_keypoints(points: np.ndarray, body: np.ndarray) -> np.ndarray:

@@ -147,3 +147,21 @@ def test_malformed_wider_files_name_the_line(tmp_path):
     path.write_text("a.jpg\n2\n10 10 5 5 0 0 0 0 0 0\n")
     with pytest.raises(BlazeforgeError, match="ends in the middle"):
         list(read_wider(path, None, 6))
+
+
+def test_our_labels_files_are_a_source_split_as_build_splits_them(tmp_path):
+    from blazeforge.datasets.builder import split_items
+    from blazeforge.datasets.sources import read_labels, read_renders
+
+    renders = fake_renders(tmp_path / "renders")
+    shards = sorted(renders.glob("shard-*/labels.jsonl"))
+    cfg = compose("datasets", [f"labels=[{shards[0]},{shards[1]}]", "data.split.val=0.2", "data.split.test=0.2"])
+    summary = build(cfg, tmp_path / "built")
+    assert sum(summary["splits"].values()) == 12 and summary["sources"]["labels"] == [str(p) for p in shards]
+    items = list(read_labels([str(p) for p in shards], 21))
+    assert [p.resolve() for p, _ in items] == [p.resolve() for p, _ in read_renders(renders, 21)]
+    splits = split_items(items, cfg)
+    assert {s: splits.count(s) for s in set(splits)} == {s: n for s, n in summary["splits"].items() if n}
+    (tmp_path / "bad.jsonl").write_text('{"image": "missing.png", "width": 8, "height": 8, "keypoints": []}\n')
+    with pytest.raises(BlazeforgeError, match="missing.png: image file not found"):
+        build(compose("datasets", [f"labels={tmp_path / 'bad.jsonl'}"]), tmp_path / "bad")

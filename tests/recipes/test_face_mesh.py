@@ -75,8 +75,19 @@ def test_crops_follow_mediapipes_face_rule_and_z_is_centred_on_the_mesh():
     assert roi.rotation == 0 and roi.width == pytest.approx(1.5 * extent)
     crop = crop_targets(points, np.ones((468, 3)), face_roi(points), 96, "mean")
     assert abs(crop[:, 2].mean()) < 1e-9
-    with pytest.raises(BlazeforgeError, match="recipe.augment.flip: topology face_mesh has no flip pairs"):
-        TrainExamples(compose("train", SMOKE + ["recipe.augment.flip=0.5"]))
+
+
+def test_flip_pairs_carry_each_side_of_the_mesh_onto_the_other():
+    from blazeforge.topology import get
+    from blazeforge.zoo.connections import connections
+
+    perm = np.array(get("face_mesh").flip_permutation())
+    assert (perm[perm] == np.arange(468)).all() and 20 <= (perm == np.arange(468)).sum() <= 40
+    sets = connections("face_mesh")
+    for left, right in (("LEFT_EYE", "RIGHT_EYE"), ("LEFT_EYEBROW", "RIGHT_EYEBROW"), ("LIPS", "LIPS")):
+        mirrored = {tuple(sorted(perm[list(e)])) for e in sets[f"FACEMESH_{left}"]}
+        assert mirrored == {tuple(sorted(e)) for e in sets[f"FACEMESH_{right}"]}
+    TrainExamples(compose("train", SMOKE + ["recipe.augment.flip=0.5"]))  # flips are allowed now
 
 
 @pytest.fixture(scope="module")
