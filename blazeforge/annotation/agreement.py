@@ -4,8 +4,8 @@
     blazeforge annotate agree labels=outputs/annotate/.../annotations.jsonl     # one file, meta.annotator
 
 Records are grouped by image (its resolved path) and annotator (meta.annotator, else the labels
-file's name). On every image two annotators labelled, their instances are matched by box IoU (at
-least MIN_IOU), and each matched pair's error is the mean 2D distance over the points both
+file's name). On every image two annotators labelled, their instances are matched by box IoU
+(`geometry.detections.match_instances`), and each matched pair's error is the mean 2D distance over the points both
 labelled, in % of the topology's unit (IOD, palm size, torso size) on the first annotator's
 points, as `evaluate fairness` measures a model against a label. Writes metrics.json: `agreement`
 (the mean over every matched pair of instances: the annotators' disagreement, % of the unit),
@@ -26,10 +26,8 @@ import numpy as np
 from blazeforge.datasets.schema import Sample, read_jsonl
 from blazeforge.errors import BlazeforgeError
 from blazeforge.evaluation.metrics import natural_key
-from blazeforge.geometry.detections import iou
+from blazeforge.geometry.detections import match_instances
 from blazeforge.topology import Topology
-
-MIN_IOU = 0.3  # two annotators' boxes of one instance overlap at least this much
 
 
 def by_image(files: list[Path], topo: Topology) -> dict[str, dict[str, Sample]]:
@@ -47,16 +45,12 @@ def by_image(files: list[Path], topo: Topology) -> dict[str, dict[str, Sample]]:
 
 
 def pair_errors(first: Sample, second: Sample, topo: Topology) -> list[np.ndarray]:
-    """Per matched instance pair with a point both labelled: [K] distances in % of the unit on
-    `first`'s points (NaN where either left the point unlabelled)."""
-    out, free = [], list(range(second.num_instances))
-    for i in range(first.num_instances):
-        if not free:
-            break
-        overlaps = iou(first.boxes[i], second.boxes[free])
-        if overlaps.max() < MIN_IOU:
+    """Per matched instance pair (`match_instances`) with a point both labelled: [K] distances in %
+    of the unit on `first`'s points (NaN where either left the point unlabelled)."""
+    out = []
+    for i, j in match_instances(first.boxes, second.boxes)[0]:
+        if j is None:
             continue
-        j = free.pop(int(np.argmax(overlaps)))
         both = first.keypoint_mask[i, :, :2].all(1) & second.keypoint_mask[j, :, :2].all(1)
         a, b = first.keypoints[i, :, :2], second.keypoints[j, :, :2]
         distance = 100 * np.linalg.norm(a - b, axis=1) / max(topo.size(a), 1e-6)

@@ -32,12 +32,11 @@ from blazeforge.annotation.ml_backend import Prelabeler
 from blazeforge.console import progress
 from blazeforge.datasets.schema import Sample, append_jsonl, complete_lines, read_jsonl
 from blazeforge.errors import BlazeforgeError
-from blazeforge.geometry.detections import iou
+from blazeforge.geometry.detections import match_instances
 from blazeforge.topology import Topology
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 UNMATCHED = 100.0  # % of the unit: an instance one view found and the other did not
-MIN_IOU = 0.3  # boxes of one instance in the two views overlap at least this much
 
 
 def image_files(folder: str | Path) -> list[Path]:
@@ -70,19 +69,18 @@ def mirrored_back(sample: Sample, topo: Topology) -> Sample:
 
 def disagreement(first: Sample, second: Sample, topo: Topology) -> list[float]:
     """Per instance of either prelabel of one image: the mean 2D distance between the matched
-    instances' points (boxes matched greedily by IoU >= MIN_IOU), % of the unit measured on
-    `first`'s; UNMATCHED for an instance the other prelabel lacks."""
-    out, free = [], list(range(second.num_instances))
-    for i in range(first.num_instances):
-        overlaps = iou(first.boxes[i], second.boxes[free]) if free else np.zeros(0)
-        if not len(overlaps) or overlaps.max() < MIN_IOU:
+    instances' points (`match_instances`), % of the unit measured on `first`'s; UNMATCHED for an
+    instance the other prelabel lacks."""
+    pairs, unmatched = match_instances(first.boxes, second.boxes)
+    out = []
+    for i, j in pairs:
+        if j is None:
             out.append(UNMATCHED)
             continue
-        j = free.pop(int(np.argmax(overlaps)))
         a, b = first.keypoints[i, :, :2], second.keypoints[j, :, :2]
         distance = np.linalg.norm(a - b, axis=1).mean()
         out.append(min(UNMATCHED, float(100 * distance / max(topo.size(a), 1e-6))))
-    return out + [UNMATCHED] * len(free)
+    return out + [UNMATCHED] * len(unmatched)
 
 
 def uncertainty(prelabeler: Prelabeler, rgb: np.ndarray, name: str, topo: Topology) -> tuple[Sample, float | None]:

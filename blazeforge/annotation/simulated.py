@@ -9,8 +9,9 @@ point; a prelabelled instance with no true one they delete. Time: `seconds_per_i
 `seconds_per_point` per point moved or placed, `seconds_per_point` per deletion. A point a person
 moves is labelled and visible as the truth says.
 
-Two annotators' disagreement is then about sqrt(2 (bias^2 + noise^2)) x 1.25 (the mean length of a
-2D Gaussian of unit spread per axis) in % of the unit; `annotate agree` measures it.
+Two annotators who both place every point disagree by about sqrt(2 (bias^2 + noise^2)) x 1.25 (the
+mean length of a 2D Gaussian of unit spread per axis) in % of the unit, less where both leave
+prelabelled points in place; `annotate agree` measures it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from blazeforge.datasets.schema import Sample
-from blazeforge.geometry.detections import iou
+from blazeforge.geometry.detections import match_instances
 from blazeforge.topology import Topology
-
-MIN_IOU = 0.3
 
 
 @dataclass(frozen=True)
@@ -54,13 +53,13 @@ class SimulatedAnnotator:
         x, y labelled where the truth labels them; z and the camera points are dropped (people label 2D)."""
         n, k = truth.num_instances, topo.num_keypoints
         keypoints = np.zeros((n, k, 3), np.float32)
-        seconds, free = self.seconds_per_image, list(range(prelabel.num_instances))
-        for i in range(n):
+        pairs, unmatched = match_instances(truth.boxes, prelabel.boxes)
+        seconds = self.seconds_per_image
+        for i, j in pairs:
             want = self.intended(truth.keypoints[i], truth.image, i, topo)
             labelled = truth.keypoint_mask[i, :, :2].all(1)
-            overlaps = iou(truth.boxes[i], prelabel.boxes[free]) if free else np.zeros(0)
-            if len(overlaps) and overlaps.max() >= MIN_IOU:
-                have = prelabel.keypoints[free.pop(int(np.argmax(overlaps))), :, :2]
+            if j is not None:
+                have = prelabel.keypoints[j, :, :2]
                 far = np.linalg.norm(have - want, axis=1) > self.tolerance * topo.size(truth.keypoints[i]) / 100
                 move = far & labelled
                 keypoints[i, :, :2] = np.where(move[:, None], want, have)
@@ -68,7 +67,7 @@ class SimulatedAnnotator:
                 move = labelled
                 keypoints[i, :, :2] = want
             seconds += self.seconds_per_point * int(move.sum())
-        seconds += self.seconds_per_point * len(free)
+        seconds += self.seconds_per_point * len(unmatched)
         mask = np.zeros((n, k, 3), bool)
         mask[..., :2] = truth.keypoint_mask[..., :2]
         xy = keypoints[..., :2]

@@ -45,6 +45,20 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(box) + area(boxes) - inter, 1e-12)
 
 
+def match_instances(
+    a: np.ndarray, b: np.ndarray, min_iou: float = 0.3
+) -> tuple[list[tuple[int, int | None]], list[int]]:
+    """Greedy one-to-one matching of two sets of instance boxes [N, 4] and [M, 4] (x0, y0, x1, y1):
+    in a's order, each takes the free box of b it overlaps most, if by IoU >= min_iou. Returns
+    ([(i, j or None)] for every box of a, [the indices of b left unmatched])."""
+    pairs, free = [], list(range(len(b)))
+    for i in range(len(a)):
+        overlaps = iou(np.asarray(a[i]), np.asarray(b)[free]) if free else np.zeros(0)
+        j = free.pop(int(np.argmax(overlaps))) if len(overlaps) and overlaps.max() >= min_iou else None
+        pairs.append((i, j))
+    return pairs, free
+
+
 def non_max_suppression(
     detections: np.ndarray,
     min_score: float,
