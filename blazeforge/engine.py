@@ -208,6 +208,8 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
             "labels": "labels",
             "file": "file",
             "url": "Label Studio",
+            "editor": "editor",
+            "versions": "versions",
             "images": "images",
             "annotations": "annotations",
         }

@@ -3,6 +3,7 @@
     blazeforge annotate import file=person_keypoints.json format=coco topology=pose
     blazeforge annotate export labels=outputs/annotate/.../labels.jsonl format=cvat
     blazeforge annotate labelstudio labels=prelabels.jsonl topology=hand
+    blazeforge annotate serve labels=prelabels.jsonl images=DIR topology=face_mesh users=[alice,bob]
     blazeforge annotate prelabel images=DIR topology=face_mesh [models=mediapipe|EXPORT_DIR,...]
     blazeforge annotate agree labels=[alice.jsonl,bob.jsonl] topology=face_mesh
     blazeforge annotate loop renders=RUN_DIR topology=face_mesh rounds=3 per_round=40
@@ -14,6 +15,11 @@ labelstudio: a real Label Studio (its own venv, made on first use) on 127.0.0.1,
 topology's keypoint config, the labels imported as predictions of `model_version`; it serves until
 Ctrl-C (wait=false: returns at once), then pulls the finished annotations to annotations.jsonl.
 Re-running on the same run_dir reuses its Label Studio data, login and project.
+serve: our mesh editor (`annotation.editor`) on 127.0.0.1 with the labels as the images' prelabels,
+in editor.sqlite (every save a new version); logins for `users`, with the password `password` or,
+on loopback, one made per user and kept in credentials.json. It serves until Ctrl-C (wait=false:
+returns at once), then writes each annotator's last version of each image to annotations.jsonl.
+Re-running on the same run_dir keeps the store and adds the images it lacks.
 prelabel: the runtime's models label every image of `images` into prelabels.jsonl, most uncertain
 first (`annotation.prelabel`); re-running on the same run_dir labels only what is missing.
 agree: the annotators' disagreement on doubly labelled images (`annotation.agreement`), in
@@ -26,6 +32,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,7 +41,7 @@ from omegaconf import DictConfig, ListConfig
 
 from blazeforge import console, topology
 from blazeforge.annotation import interchange
-from blazeforge.datasets.schema import read_jsonl
+from blazeforge.datasets.schema import Sample, read_jsonl
 from blazeforge.errors import BlazeforgeError
 
 
@@ -122,6 +130,62 @@ def label_studio(cfg: DictConfig, run_dir: Path) -> dict:
     }
 
 
+def editor_logins(store, users: list[str], password: str | None, credentials: Path) -> dict[str, str]:
+    """Give every user a login: `password` where set, else a random one made once per user and
+    kept in `credentials` (mode 0600); returns {user: password}."""
+    if not users:
+        raise BlazeforgeError("annotate.users", "expected at least one annotator: annotate serve users=[alice,bob]")
+    kept = json.loads(credentials.read_text()) if credentials.is_file() and not password else {}
+    logins = {user: password or kept.get(user) or secrets.token_urlsafe(9) for user in users}
+    for user, secret in logins.items():
+        store.set_password(user, secret)
+    if not password:
+        credentials.touch(mode=0o600)
+        credentials.write_text(json.dumps({**kept, **logins}, indent=1))
+    return logins
+
+
+def serve_editor(cfg: DictConfig, run_dir: Path) -> dict:
+    from blazeforge.annotation.editor import Editor
+    from blazeforge.annotation.editor_store import Store
+
+    a = cfg.annotate
+    path = _required(cfg, "labels", "the prelabels to refine: annotate serve labels=prelabels.jsonl images=DIR")
+    topo = topology.get(str(a.topology))
+    images = _images(cfg, path)
+    samples = _rebased(list(read_jsonl(path, topo.num_keypoints)), path.parent, images, f"{path} (images={images})")
+    store = Store(run_dir / "editor.sqlite")
+    added = store.add_images(samples)
+    users = [str(u) for u in (a.users if isinstance(a.users, ListConfig) else [a.users])]
+    with Editor(store, images, topo, str(a.host), int(a.port), remote_ok=bool(a.password)) as editor:
+        editor_logins(store, users, a.password, run_dir / "credentials.json")
+        where = "annotate.password" if a.password else run_dir / "credentials.json"
+        console.say(f"editor: {editor.url}  logins {', '.join(users)}; passwords: {where}")
+        if bool(a.wait):
+            try:
+                console.say("serving; Ctrl-C writes the annotations and stops it")
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                pass
+        url = editor.url
+    latest = [
+        replace(
+            Sample.from_json(row["sample"], f"{store.path} version {row['id']}", topo.num_keypoints),
+            meta={**row["sample"]["meta"], "seconds": f"{row['seconds']:.1f}", "version": str(row["id"])},
+        )
+        for row in store.latest()
+    ]
+    out = interchange.write(_rebased(latest, images, run_dir, ""), run_dir / "annotations.jsonl", "schema", topo)
+    return {
+        "editor": url,
+        "images": len(store.images()),
+        "images_added": added,
+        "versions": sum(i["versions"] for i in store.images()),
+        "annotators": sorted({row["user"] for row in store.latest()}),
+        "annotations": str(out),
+    }
+
+
 def prelabel_images(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.annotation.prelabel import image_files, prelabel
 
@@ -153,6 +217,7 @@ ACTIONS = {
     "import": import_labels,
     "export": export_labels,
     "labelstudio": label_studio,
+    "serve": serve_editor,
     "prelabel": prelabel_images,
     "agree": agree_labels,
     "loop": annotation_loop,
