@@ -90,14 +90,21 @@ def export_labels(cfg: DictConfig, run_dir: Path) -> dict:
     return {"file": str(out), "format": fmt, "images_dir": str(images.resolve()), "images": len(samples)}
 
 
+def _to_refine(cfg: DictConfig, usage: str):
+    """(topology, images folder, samples named relative to it) of annotate.labels, the labels people
+    refine; `usage` is the command line the error shows where there are none."""
+    path = _required(cfg, "labels", f"the labels to refine: {usage}")
+    topo = topology.get(str(cfg.annotate.topology))
+    images = _images(cfg, path)
+    samples = _rebased(list(read_jsonl(path, topo.num_keypoints)), path.parent, images, f"{path} (images={images})")
+    return topo, images, samples
+
+
 def label_studio(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.annotation.labelstudio import Server
 
     a = cfg.annotate
-    path = _required(cfg, "labels", "the labels to refine: annotate labelstudio labels=FILE.jsonl topology=hand")
-    topo = topology.get(str(a.topology))
-    images = _images(cfg, path)
-    samples = _rebased(list(read_jsonl(path, topo.num_keypoints)), path.parent, images, f"{path} (images={images})")
+    topo, images, samples = _to_refine(cfg, "annotate labelstudio labels=FILE.jsonl topology=hand")
     server = Server(run_dir / "studio", images, host=str(a.host), port=int(a.port), password=a.password)
     project_file = run_dir / "project.json"
     with server:
@@ -150,10 +157,7 @@ def serve_editor(cfg: DictConfig, run_dir: Path) -> dict:
     from blazeforge.annotation.editor_store import Store
 
     a = cfg.annotate
-    path = _required(cfg, "labels", "the prelabels to refine: annotate serve labels=prelabels.jsonl images=DIR")
-    topo = topology.get(str(a.topology))
-    images = _images(cfg, path)
-    samples = _rebased(list(read_jsonl(path, topo.num_keypoints)), path.parent, images, f"{path} (images={images})")
+    topo, images, samples = _to_refine(cfg, "annotate serve labels=prelabels.jsonl images=DIR topology=face_mesh")
     store = Store(run_dir / "editor.sqlite")
     added = store.add_images(samples)
     users = [str(u) for u in (a.users if isinstance(a.users, ListConfig) else [a.users])]

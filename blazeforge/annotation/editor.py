@@ -40,7 +40,7 @@ import re
 import secrets
 import threading
 from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote
@@ -49,7 +49,7 @@ import numpy as np
 
 from blazeforge.annotation import interchange
 from blazeforge.annotation.editor_store import Store
-from blazeforge.annotation.labelstudio import LOOPBACK
+from blazeforge.annotation.serving import LOOPBACK, LocalServer
 from blazeforge.datasets.schema import Sample
 from blazeforge.errors import BlazeforgeError
 from blazeforge.topology import Topology
@@ -111,12 +111,10 @@ def layout(topo: Topology) -> dict:
     return {"mesh": edges(mesh_set), "contours": contours}
 
 
-class Editor(ThreadingHTTPServer):
+class Editor(LocalServer):
     """The routes of the module docstring on `host`:`port` (0: a free port), served from a thread
     inside `with`. A host other than loopback is refused unless `remote_ok` (the caller checked
     that the logins have passwords people chose)."""
-
-    daemon_threads = True
 
     def __init__(self, store: Store, images: str | Path, topo: Topology, host="127.0.0.1", port=0, remote_ok=False):
         if host not in LOOPBACK and not remote_ok:
@@ -129,11 +127,6 @@ class Editor(ThreadingHTTPServer):
             super().__init__((host, int(port)), _Routes)
         except OSError as e:
             raise BlazeforgeError("annotate.port", f"cannot listen on {host}:{port} ({e.strerror})") from None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 
     def login(self, user: str, password: str) -> str | None:
         """A new session token for a right user and password, else None."""
@@ -213,14 +206,6 @@ class Editor(ThreadingHTTPServer):
         if not path.is_relative_to(self.images) or name not in {i["name"] for i in self.store.images()}:
             return 404, f"no project image {name!r}"
         return (200, path) if path.is_file() else (404, f"{name} is not on disk")
-
-    def __enter__(self) -> Editor:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class _Routes(BaseHTTPRequestHandler):

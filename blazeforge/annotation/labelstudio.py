@@ -32,12 +32,12 @@ import urllib.request
 from pathlib import Path
 
 from blazeforge.annotation import interchange
+from blazeforge.annotation.serving import LOOPBACK
 from blazeforge.datasets.schema import Sample
 from blazeforge.errors import BlazeforgeError
 from blazeforge.topology import Topology
 
 LABEL_STUDIO = ["label-studio==1.23.2", "sentry-sdk<3"]  # sentry-sdk 3 rejects an option Label Studio passes
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Variables Label Studio reads under other meanings (they leaked in from shells and CI).
 LEAKY = ("HOST", "PORT", "USERNAME", "PASSWORD", "DJANGO_SETTINGS_MODULE")
 

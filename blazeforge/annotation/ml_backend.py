@@ -14,14 +14,14 @@ runtime would give.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from blazeforge.annotation import interchange
+from blazeforge.annotation.serving import LocalServer
 from blazeforge.datasets.schema import Sample
 from blazeforge.errors import BlazeforgeError
 from blazeforge.topology import Topology
@@ -81,21 +81,14 @@ class Prelabeler:
         return sample, float(np.mean([i.score for i in instances])) if instances else 0.0
 
 
-class Backend(ThreadingHTTPServer):
+class Backend(LocalServer):
     """The four routes on `host`:`port` (0: a free port) in a thread; images named by the tasks
     (relative, inside `images`) are prelabelled by `prelabeler`."""
-
-    daemon_threads = True
 
     def __init__(self, prelabeler: Prelabeler, images: str | Path, topo: Topology, host="127.0.0.1", port=0):
         self.prelabeler, self.images, self.topo = prelabeler, Path(images).resolve(), topo
         self.events: list[dict] = []
         super().__init__((host, int(port)), _Routes)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
 
     def predict(self, tasks: list) -> list[dict]:
         results = []
@@ -106,14 +99,6 @@ class Backend(ThreadingHTTPServer):
             result = interchange.ls_result(sample, self.topo)
             results.append({"model_version": self.prelabeler.model_version, "score": score, "result": result})
         return results
-
-    def __enter__(self) -> Backend:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class _Routes(BaseHTTPRequestHandler):
