@@ -1,11 +1,12 @@
 """The training engine: fit a task on a datasets run directory, resumable after a kill.
 
 `train(task, cfg, run_dir)` (the `train` verb, through `engine.run_stage`) writes into the run directory:
-- backup/: BackupAndRestore state (weights, optimizer, epoch), kept after the run ends, so that
-  rerunning on the same run_dir continues where it stopped: a killed run resumes at its epoch, a
-  finished one with a larger trainer.epochs runs only the extra epochs;
+- backup/: BackupAndRestore state (weights, optimizer, epoch; the last two epochs', written so that
+  a kill at any moment leaves them whole; a damaged one falls back to the one before), kept after
+  the run ends, so that rerunning on the same run_dir continues where it stopped: a killed run
+  resumes at its epoch, a finished one with a larger trainer.epochs runs only the extra epochs;
 - checkpoints/last.keras (every epoch) and checkpoints/best.keras (lowest val_loss so far, within
-  the last phase);
+  the last phase), each written under a temporary name and renamed;
 - with recipe.phases (`phases`: BlazePose's heatmap phase, then its regression phase), each phase
   is its own fit over its share of trainer.epochs, with its loss weights, a fresh optimizer and
   learning-rate schedule, and its own backup/<phase>/; a rerun skips finished phases and resumes
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import logging
 import math
 import os
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from blazeforge import console
 from blazeforge.console import progress
 from blazeforge.errors import BlazeforgeError
 
@@ -121,7 +124,93 @@ def _callbacks():
         def on_epoch_end(self, epoch, logs=None):
             self.run.log({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
 
-    return StopOnNonFiniteLoss, StepTimer, WandbEpochs
+    class Backup(keras.callbacks.BackupAndRestore):
+        """BackupAndRestore that a kill at any moment cannot damage, and that survives a damaged file.
+
+        Each epoch's weights go to a file of their own (epoch-EEEE.weights.h5, written under a
+        temporary name and renamed), then training_metadata.json (also renamed into place) names
+        them and the previous epoch's; only then are older weights deleted. So the metadata always
+        names complete files. On resuming, weights that do not load (a disk fault, or a backup an
+        older blazeforge wrote half: latest.weights.h5) fall back to the previous epoch's, else to
+        the phase's start, each with a one-line warning."""
+
+        def __init__(self, backup_dir: Path):
+            super().__init__(str(backup_dir), delete_checkpoint=False)
+            self.folder = Path(backup_dir)
+
+        def _save_model(self):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            metadata = self.folder / "training_metadata.json"
+            previous = _backups(self.folder)[:1]
+            name = f"epoch-{self._current_epoch:04d}.weights.h5"
+            self.model.save_weights(str(self.folder / f"partial-{name}"), overwrite=True)
+            os.replace(self.folder / f"partial-{name}", self.folder / name)
+            entries = [{"epoch": self._current_epoch, "weights": name}] + [e for e in previous if e["weights"] != name]
+            _atomic_text(metadata, json.dumps({"epoch": self._current_epoch, "batch": 0, "backups": entries}))
+            keep = {e["weights"] for e in entries}
+            for stale in self.folder.glob("*.weights.h5*"):
+                if stale.name not in keep:
+                    stale.unlink()
+
+        def on_train_begin(self, logs=None):
+            if self.model.optimizer is not None and not self.model.optimizer.built:
+                self.model.optimizer.build(self.model.trainable_variables)  # its variables load with the weights
+            for entry in _backups(self.folder):
+                if not (self.folder / entry["weights"]).is_file():
+                    continue
+                try:
+                    self.model.load_weights(str(self.folder / entry["weights"]))
+                except (OSError, ValueError, KeyError) as e:
+                    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+                    console.say(
+                        f"warning: {self.folder / entry['weights']} does not load ({reason}); trying an older backup"
+                    )
+                    continue
+                self.model._initial_epoch = int(entry["epoch"])
+                return
+            if (self.folder / "training_metadata.json").is_file():
+                console.say(f"warning: no backup in {self.folder} loads; this phase starts again from its beginning")
+
+    class Checkpoint(keras.callbacks.ModelCheckpoint):
+        """ModelCheckpoint that writes under a temporary name and renames: a kill never leaves a torn file."""
+
+        def _get_file_path(self, epoch, batch, logs):
+            path = Path(super()._get_file_path(epoch, batch, logs))
+            return str(path.with_name(f"partial-{path.name}"))
+
+        def _save_model(self, epoch, batch, logs):
+            super()._save_model(epoch, batch, logs)
+            partial = Path(self._get_file_path(epoch, batch, logs))
+            if partial.is_file():
+                os.replace(partial, partial.with_name(partial.name.removeprefix("partial-")))
+
+    return StopOnNonFiniteLoss, StepTimer, WandbEpochs, Backup, Checkpoint
+
+
+def _backups(folder: Path) -> list[dict]:
+    """[{epoch, weights}] of a backup folder, newest first (an older blazeforge's single backup:
+    latest.weights.h5, then its .bkp copy); [] where there is none or its metadata is unreadable."""
+    try:
+        metadata = json.loads((folder / "training_metadata.json").read_text())
+    except (OSError, ValueError):
+        return []
+    if "backups" in metadata:
+        return list(metadata["backups"])
+    epoch = int(metadata.get("epoch", 0))
+    return [
+        {"epoch": epoch, "weights": "latest.weights.h5"},
+        {"epoch": max(epoch - 1, 0), "weights": "latest.weights.h5.bkp"},
+    ]
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    """Write a text file under a temporary name, flushed to disk, then rename it into place."""
+    partial = path.with_name(f"partial-{path.name}")
+    with partial.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
 
 
 def _wandb_run(cfg: DictConfig, run_dir: Path):
@@ -334,7 +423,7 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
 
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    StopOnNonFiniteLoss, StepTimer, WandbEpochs = _callbacks()
+    StopOnNonFiniteLoss, StepTimer, WandbEpochs, Backup, Checkpoint = _callbacks()
     timer = StepTimer()
     tracker = _wandb_run(cfg, run_dir)
     start = time.time()
@@ -371,9 +460,9 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
                     if r.get("val_loss") and int(r["epoch"]) >= phase.start
                 ]
                 own = [
-                    keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False),
-                    keras.callbacks.ModelCheckpoint(str(run_dir / "checkpoints" / "last.keras")),
-                    keras.callbacks.ModelCheckpoint(
+                    Backup(backup),
+                    Checkpoint(str(run_dir / "checkpoints" / "last.keras")),
+                    Checkpoint(
                         str(run_dir / "checkpoints" / "best.keras"),
                         monitor="val_loss",
                         save_best_only=True,

@@ -71,6 +71,31 @@ def test_a_killed_training_resumes_at_its_epoch(tmp_path):
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
 
 
+def test_a_damaged_backup_falls_back_to_the_epoch_before_with_one_warning(tmp_path, capfd):
+    train(HANDS, compose("train", CFG + ["trainer.epochs=3"]), tmp_path, datasets=tiny_data())
+    backups = sorted(p.name for p in (tmp_path / "backup").glob("*.weights.h5"))
+    assert backups == ["epoch-0002.weights.h5", "epoch-0003.weights.h5"]  # the last two epochs' only
+    newest = tmp_path / "backup" / "epoch-0003.weights.h5"
+    newest.write_bytes(newest.read_bytes()[:1000])  # as a disk fault would leave it
+    capfd.readouterr()
+    metrics = train(HANDS, compose("train", CFG + ["trainer.epochs=4"]), tmp_path, datasets=tiny_data())
+    warnings = [line for line in capfd.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and f"{newest} does not load" in warnings[0]
+    assert metrics["epochs_this_run"] == 2  # epochs 3 and 4, from epoch 2's backup
+    assert not list((tmp_path / "checkpoints").glob("partial-*")) and not list((tmp_path / "backup").glob("partial-*"))
+
+
+def test_a_half_written_backup_of_an_older_version_restarts_the_phase_with_a_warning(tmp_path, capfd):
+    """What a kill -9 in the middle of Keras' own BackupAndRestore write left (issue [11])."""
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')
+    (tmp_path / "backup" / "latest.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 200)
+    metrics = train(HANDS, compose("train", CFG + ["trainer.epochs=3"]), tmp_path, datasets=tiny_data())
+    err = capfd.readouterr().err
+    assert "latest.weights.h5 does not load" in err and "this phase starts again from its beginning" in err
+    assert "Traceback" not in err and metrics["epochs_this_run"] == 3
+
+
 def _train_with_kill(run_dir, kill_cls):
     import keras
 
