@@ -33,10 +33,11 @@ verbs:
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
              (run pipeline=hands|face_mesh|pose|objectron|... source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
              annotated.mp4, frames.jsonl, metrics.json (fps, ms per calculator, detector_fraction)
-  annotate   labels in and out of other tools, and Label Studio for refining them
+  annotate   labels in and out of other tools, and Label Studio or our editor for refining them
              (annotate import file=FILE format=coco|cvat|labelstudio topology=hand |
              annotate export labels=FILE.jsonl format=coco|cvat|labelstudio |
              annotate labelstudio labels=FILE.jsonl topology=hand): a real Label Studio from its own venv on 127.0.0.1;
+             annotate serve labels=prelabels.jsonl images=DIR topology=face_mesh users=[a,b]: our mesh editor;
              annotate prelabel images=DIR topology=face_mesh [models=mediapipe|RUN_DIR]: our models' labels,
              most uncertain first; annotate agree labels=[A.jsonl,B.jsonl]: the annotators' disagreement;
              annotate loop renders=RUN_DIR topology=face_mesh: prelabel -> simulated annotators -> train, per round
