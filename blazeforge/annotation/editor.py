@@ -11,19 +11,21 @@ pixels) and every other point p of that instance by w(p) d with the falloff
     w(p) = exp(-r(p)^2 / (2 R^2)),  r(p) = distance (image px, when the drag began) to the nearest dragged point
 
 R the falloff radius (in % of the instance's unit: IOD, palm size, torso size; [ and ] change it,
-0 moves the dragged points only). Shift-drag moves one point with the same falloff. v toggles a
-point's visibility, z / Ctrl+Z undoes, Shift+Z / Ctrl+Y redoes, s / Ctrl+S saves, n / p (or the
-arrow keys) go to the next / previous image. The time an annotator spends on an image (while the
-page is visible, idle gaps capped at IDLE_S) is sent with each save.
+0 moves the dragged points only). Shift-drag moves one point with the same falloff. a adds an
+instance at the cursor (the project's first prelabelled instance, moved there), x deletes the one
+under the cursor, v toggles a point's visibility, z / Ctrl+Z undoes, Shift+Z / Ctrl+Y redoes,
+s / Ctrl+S saves, n / p (or the arrow keys) go to the next / previous image. The time an
+annotator spends on an image (while the page is visible, idle gaps capped at IDLE_S) is sent with
+each save.
 
 Routes (JSON unless said; every route but /, /api/login and /api/me needs the session cookie):
     GET  /                          the page
     POST /api/login {user, password}  sets the session cookie; POST /api/logout drops it
     GET  /api/me                    {user} or 401
-    GET  /api/project               {topology, names, mesh, contours, images: [{id, name, versions, users}]}
+    GET  /api/project               {topology, names, mesh, contours, template, images: [{id, name, versions, users}]}
     GET  /api/images/ID             {id, name, width, height, units, sample, base, versions}: the
                                     annotator's own last version of it (base: its id), else the prelabel
-    GET  /api/versions/ID           a version, its sample included
+    GET  /api/versions/ID           a version, its sample and units included
     POST /api/images/ID/versions {parent, seconds, keypoints [N, K, 3], visibility [N, K]}
                                     -> 201 {id, others}: a new version (never an overwrite); others:
                                     the versions others saved of the image since `parent`
@@ -137,12 +139,23 @@ class Editor(LocalServer):
             self.sessions[token] = user
         return token
 
+    def template(self) -> dict | None:
+        """{points [K, 2] about their centre, unit (px)}: the project's first prelabelled instance,
+        what a new instance starts as; None where no image has one."""
+        for info in self.store.images():
+            instances = self.store.image(info["id"])["prelabel"]["keypoints"]
+            if instances:
+                points = np.asarray(instances[0], np.float64)
+                return {"points": (points[:, :2] - points[:, :2].mean(0)).tolist(), "unit": self.topo.size(points)}
+        return None
+
     def project(self) -> dict:
         return {
             "topology": self.topo.name,
             "unit": self.topo.unit,
             "names": list(self.topo.names),
             **self.layout,
+            "template": self.template(),
             "images": self.store.images(),
         }
 
@@ -154,7 +167,7 @@ class Editor(LocalServer):
         own = [v for v in versions if v["user"] == user]
         base = own[-1]["id"] if own else None
         sample = self.store.version(base)["sample"] if base else record["prelabel"]
-        units = [self.topo.size(np.asarray(points)) for points in sample["keypoints"]]
+        units = self._units(sample)
         return {
             "id": image_id,
             "name": record["name"],
@@ -166,21 +179,32 @@ class Editor(LocalServer):
             "versions": versions,
         }
 
+    def _units(self, sample: dict) -> list[float]:
+        """The unit's length (px) of each instance of a Sample JSON."""
+        return [self.topo.size(np.asarray(points)) for points in sample["keypoints"]]
+
+    def version(self, version_id: int) -> dict | None:
+        found = self.store.version(version_id)
+        return None if found is None else {**found, "units": self._units(found["sample"])}
+
     def save(self, image_id: int, user: str, body: dict) -> tuple[int, dict]:
         """(HTTP status, answer) of a save: the edited points over the image's prelabel record."""
         record = self.store.image(image_id)
         if record is None:
             return 404, {"error": f"no image {image_id}"}
-        base = dict(record["prelabel"])
-        base.pop("boxes", None)  # boxes follow the edited points
+        base = record["prelabel"]
+        edited = {key: base[key] for key in ("image", "width", "height", "meta")}
+        keypoints = body.get("keypoints")
+        if isinstance(keypoints, list) and len(keypoints) == len(base["keypoints"]):
+            edited.update(keypoint_mask=base["keypoint_mask"], handedness=base["handedness"])  # the same instances
+        elif isinstance(keypoints, list):  # instances added or deleted: people label x and y
+            edited["keypoint_mask"] = [[[True, True, False]] * self.topo.num_keypoints] * len(keypoints)
         try:
             sample = Sample.from_json(
-                {**base, "keypoints": body.get("keypoints"), "visibility": body.get("visibility")},
+                {**edited, "keypoints": keypoints, "visibility": body.get("visibility")},
                 "save",
                 self.topo.num_keypoints,
             )
-            if sample.num_instances != len(base["keypoints"]):
-                raise BlazeforgeError("save", f"expected {len(base['keypoints'])} instances")
             if not ((sample.visibility >= 0) & (sample.visibility <= 1)).all():
                 raise BlazeforgeError("save", "visibility must lie in [0, 1]")
             parent = body.get("parent")
@@ -259,7 +283,7 @@ class _Routes(BaseHTTPRequestHandler):
             answer = self.server.image(int(found[1]), user)
             return self._json(200, answer) if answer else self._json(404, {"error": f"no image {found[1]}"})
         if found := re.fullmatch(r"/api/versions/(\d+)", route):
-            answer = self.server.store.version(int(found[1]))
+            answer = self.server.version(int(found[1]))
             return self._json(200, answer) if answer else self._json(404, {"error": f"no version {found[1]}"})
         if route.startswith("/images/"):
             status, found = self.server.image_file(route[len("/images/") :])

@@ -290,10 +290,28 @@ def test_in_chromium_a_dragged_contour_moves_the_mesh_by_the_falloff_and_both_an
         undone = pages["alice"].evaluate(where)
         pages["alice"].keyboard.press("Shift+Z")
         assert pages["alice"].evaluate(where) == pytest.approx(dragged)
+        # bob, on the next image, adds two instances at the cursor and deletes the prelabelled one
+        bob = pages["bob"]
+        bob.keyboard.press("n")
+        bob.wait_for_function("window.editor.state.index === 1")
+        box, cursors = bob.locator("canvas").bounding_box(), []
+        for at in ((300, 500), (700, 450)):
+            bob.mouse.move(box["x"] + at[0], box["y"] + at[1])
+            bob.keyboard.press("a")
+            cursors.append(bob.evaluate("window.editor.state.cursor"))
+        bob.mouse.move(*bob.evaluate("window.editor.screenOf(0, 1)"))
+        bob.keyboard.press("x")
+        bob.keyboard.press("s")
+        bob.wait_for_function("window.editor.state.lastSave.id > 2")
         browser.close()
+    added = editor.store.version(editor.store.versions(2)[-1]["id"])["sample"]
+    assert len(added["keypoints"]) == 2 and added["keypoint_mask"][0][0] == [True, True, False]  # z unlabelled
+    for points, cursor in zip(added["keypoints"], cursors):
+        assert np.asarray(points)[:, :2].mean(0) == pytest.approx(cursor, abs=0.01)
     start = np.asarray(editor.store.image(1)["prelabel"]["keypoints"][0])
     assert undone == pytest.approx(start[lips[0], :2].tolist(), abs=1e-3)
     versions = {v["user"]: editor.store.version(v["id"]) for v in editor.store.versions(1)}
+    assert len(versions) == len(editor.store.versions(1)) == 2
     assert set(versions) == {"alice", "bob"} and all(v["parent"] is None for v in versions.values())
     for user, grabbed, (dx, dy) in (("alice", lips, (30, 20)), ("bob", [chin], (-25, 0))):
         scale, falloff, unit = state[user]["scale"], state[user]["falloff"], state[user]["units"][0]
