@@ -9,7 +9,9 @@ Layout of a render run directory::
 
 Frame f of shard s is a pure function of (config, seed, s, f). A frame is done once its label line
 is in labels.jsonl (the PNGs are written first), so a killed render loses at most the frame in
-flight and re-running the same command on the same run_dir renders only what is missing.
+flight and re-running the same command on the same run_dir renders only what is missing. A worker
+process that dies mid-shard (kill -9, the out-of-memory killer) does not hang the render: its
+shards resume where they stopped in a fresh pool, up to WORKER_RETRIES times.
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from blazeforge import console
 from blazeforge.console import progress
 from blazeforge.datasets.schema import Sample, append_jsonl, complete_lines
 from blazeforge.errors import BlazeforgeError
 
 log = logging.getLogger(__name__)
+WORKER_RETRIES = 3  # times a pool whose worker died is started again on the unfinished shards
 # Scene name -> (module, class) rendering it; label versions per scene.
 SCENES = {
     "hands": ("blazeforge.synthetic.hand_scene", "HandScene"),
@@ -120,11 +127,7 @@ def render(cfg: DictConfig, run_dir: Path) -> dict:
 
     run_dir = Path(run_dir)
     sizes = shard_sizes(cfg.render.n, cfg.render.shards)
-    todo = []
-    for shard, count in enumerate(sizes):
-        done = frames_done(run_dir / f"shard-{shard:05d}")
-        if done < count:
-            todo.append((shard, done, count))
+    todo = _unfinished(run_dir, sizes)
     missing = sum(count - done for _, done, count in todo)
     log.info("render: %d frames in %d shards, %d to render", cfg.render.n, len(sizes), missing)
     plain = OmegaConf.to_container(cfg, resolve=True)
@@ -136,22 +139,15 @@ def render(cfg: DictConfig, run_dir: Path) -> dict:
             for job in todo:
                 _render_shard(plain, run_dir, *job, threads=threads, advance=advance)
         else:
-            ctx = mp.get_context("spawn")
-            with ctx.Manager() as manager:
-                queue = manager.Queue()
-                with ctx.Pool(workers) as pool:
-                    results = [
-                        pool.apply_async(_render_shard_worker, (plain, str(run_dir), *job, threads, queue))
-                        for job in todo
-                    ]
-                    while not all(r.ready() for r in results):
-                        while not queue.empty():
-                            advance(queue.get())
-                        time.sleep(0.2)
-                    while not queue.empty():
-                        advance(queue.get())
-                    for r in results:
-                        r.get()  # re-raise a worker's error here
+            for attempt in range(WORKER_RETRIES + 1):
+                if not _render_in_pool(plain, run_dir, todo, workers, threads, advance):
+                    break
+                todo = _unfinished(run_dir, sizes)
+                if attempt == WORKER_RETRIES:
+                    raise BlazeforgeError(
+                        "render", f"render workers died {attempt + 1} times; {len(todo)} shards unfinished"
+                    )
+                console.say(f"warning: a render worker died; its shards resume where they stopped ({len(todo)} left)")
     seconds = time.time() - start
     return {
         "frames": cfg.render.n,
@@ -163,7 +159,43 @@ def render(cfg: DictConfig, run_dir: Path) -> dict:
     }
 
 
+def _unfinished(run_dir: Path, sizes: list[int]) -> list[tuple[int, int, int]]:
+    """(shard, frames done, frames in it) of the shards not finished yet."""
+    todo = []
+    for shard, count in enumerate(sizes):
+        done = frames_done(run_dir / f"shard-{shard:05d}")
+        if done < count:
+            todo.append((shard, done, count))
+    return todo
+
+
+def _render_in_pool(plain: dict, run_dir: Path, todo: list, workers: int, threads: int, advance) -> bool:
+    """Render the shards of `todo` in `workers` spawned processes; True where a worker died (a kill,
+    the out-of-memory killer) and left shards unfinished; a worker's own error is raised here."""
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        queue = manager.Queue()
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_render_shard_worker, plain, str(run_dir), *job, threads, queue) for job in todo]
+            while not all(f.done() for f in futures):
+                while not queue.empty():
+                    advance(queue.get())
+                time.sleep(0.2)
+            while not queue.empty():
+                advance(queue.get())
+    died = False
+    for future in futures:
+        if isinstance(future.exception(), BrokenProcessPool):
+            died = True
+        elif future.exception() is not None:
+            raise future.exception()
+    return died
+
+
 def _render_shard_worker(plain: dict, run_dir: str, shard: int, done: int, count: int, threads: int, queue) -> None:
+    # A parent that imported bpy hands its sys.path on to spawned workers, Blender's script folders
+    # included, whose inner `bpy` module then shadows the wheel's package (No module named '_bpy').
+    sys.path[:] = [p for p in sys.path if not ("scripts" in Path(p).parts and {"bpy", "blender"} & set(Path(p).parts))]
     _render_shard(plain, Path(run_dir), shard, done, count, threads=threads, advance=queue.put)
 
 

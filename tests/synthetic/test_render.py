@@ -1,6 +1,11 @@
 """Real Blender renders (bpy, Cycles on the CPU) of a few tiny frames."""
 
 import json
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
 
 import cv2
 import numpy as np
@@ -58,6 +63,36 @@ def test_rerunning_a_finished_render_is_a_no_op_and_a_lost_frame_is_rerendered_i
     assert frames_done(run_dir / "shard-00000") == 2
     assert render(cfg, run_dir)["rendered"] == 1
     assert labels.read_text().splitlines()[2] == lines[2].rstrip("\n")  # deterministic
+
+
+def test_a_render_worker_killed_mid_shard_resumes_to_the_same_frames(tmp_path, capfd):
+    two = TINY + ["render.n=6", "render.shards=2"]
+    render(compose("render", two + ["render.workers=1"]), tmp_path / "reference")
+    run = tmp_path / "killed"
+    killed = []
+
+    def kill_a_worker_mid_shard():
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            started = [p for p in run.glob("shard-*/labels.jsonl") if p.read_text().count("\n") >= 1]
+            workers = [c for c in mp.active_children() if c.name.startswith("SpawnProcess")]
+            if started and workers:
+                os.kill(workers[0].pid, signal.SIGKILL)
+                killed.append(workers[0].pid)
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_a_worker_mid_shard)
+    killer.start()
+    metrics = render(compose("render", two + ["render.workers=2"]), run)
+    killer.join()
+    assert killed and "a render worker died; its shards resume where they stopped" in capfd.readouterr().err
+    assert metrics["rendered"] == 6
+    for shard in ("shard-00000", "shard-00001"):
+        assert (run / shard / "labels.jsonl").read_text() == (
+            tmp_path / "reference" / shard / "labels.jsonl"
+        ).read_text()
+        assert json.loads((run / shard / "manifest.json").read_text())["complete"]
 
 
 def test_bad_render_input_is_one_clear_error(tmp_path):
