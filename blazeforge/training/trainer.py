@@ -26,6 +26,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,38 @@ log = logging.getLogger(__name__)
 # ---- pieces of a run --------------------------------------------------------------------------
 
 
+def _mean_over_workers_of_scalars_too() -> None:
+    """Keras 3.x averages each step's outputs over multi-worker replicas along axis 0, which the
+    scalar logs (losses, metrics) lack, so every multi_worker fit fails ("Invalid reduction
+    dimension 0 for input with 0 dimensions", tensorflow#72388); its reduction is wrapped to
+    average scalars over the workers without an axis."""
+    from keras import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    original = tf_trainer.reduce_per_replica
+    if getattr(original, "scalars_too", False):
+        return
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction != "auto" or not tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return original(values, strategy, reduction)
+
+        def mean(value):
+            local = (
+                strategy.experimental_local_results(value)[0] if tf_trainer._is_per_replica_instance(value) else value
+            )
+            return strategy.reduce("MEAN", value, axis=0 if local.shape.rank else None)
+
+        return tree.map_structure(mean, values)
+
+    reduce_per_replica.scalars_too = True
+    tf_trainer.reduce_per_replica = reduce_per_replica
+
+
+@cache
 def strategy(name: str):
-    """The tf.distribute strategy called `name` (default | mirrored | multi_worker)."""
+    """The tf.distribute strategy called `name` (default | mirrored | multi_worker), one per process:
+    multi_worker's collectives must be configured before TensorFlow runs its first op."""
     import tensorflow as tf
 
     if name == "default":
@@ -50,6 +81,7 @@ def strategy(name: str):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":  # reads the cluster from TF_CONFIG
+        _mean_over_workers_of_scalars_too()
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise BlazeforgeError("trainer.strategy", f"expected default | mirrored | multi_worker, got {name!r}")
 
@@ -409,8 +441,8 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
         # as init=mediapipe:NAME set it, with what follows from it (the pose recipe's schedule)
         resolved.recipe = OmegaConf.create(OmegaConf.to_container(cfg.recipe, resolve=True))
         OmegaConf.save(resolved, saved)
-    keras.utils.set_random_seed(int(cfg.seed))
     scope = strategy(str(t.strategy))
+    keras.utils.set_random_seed(int(cfg.seed))
     plan = phases(cfg)
     train_ds, val_ds, steps = _datasets(cfg, datasets, task)
     with scope.scope():
@@ -453,6 +485,10 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
                     # builds them ahead only under a non-default strategy); 4 traces of the pose model's
                     # step became 2, 100 -> 69 s of a 2-phase smoke run on 2 cores
                     model._symbolic_build(data_batch=train_ds.element_spec)
+                # fit would build them again from a first batch averaged over the replicas, which
+                # fails under multi_worker (Keras 3.x reduces the batch's nested PerReplica values
+                # to a tensor); built here already, that step has nothing to do
+                model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
                 # best.keras: the lowest val_loss of the last phase (the losses' weights differ between phases)
                 previous = [
                     float(r["val_loss"])

@@ -1,4 +1,9 @@
 import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,6 +99,33 @@ def test_a_half_written_backup_of_an_older_version_restarts_the_phase_with_a_war
     err = capfd.readouterr().err
     assert "latest.weights.h5 does not load" in err and "this phase starts again from its beginning" in err
     assert "Traceback" not in err and metrics["epochs_this_run"] == 3
+
+
+def test_two_workers_on_loopback_train_in_lockstep(tmp_path):
+    """trainer.strategy=multi_worker with TF_CONFIG: two processes, one gradient (Keras 3 alone fails
+    here on its scalar logs, tensorflow#72388)."""
+    from blazeforge.annotation.labelstudio import free_port
+
+    ports = f"{free_port()},{free_port()}"
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(Path(__file__).parents[2])}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.training.worker_process", str(i), ports, str(tmp_path / f"worker-{i}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for i in range(2)
+    ]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs[0][-2000:] + outputs[1][-2000:]
+    metrics = [
+        json.loads(next(line for line in out.splitlines() if line.startswith("METRICS "))[8:]) for out in outputs
+    ]
+    assert metrics[0]["train_loss"] == pytest.approx(metrics[1]["train_loss"], rel=1e-6)  # one model
+    rows = list(csv.DictReader((tmp_path / "worker-0" / "history.csv").open()))
+    assert len(rows) == 3 and float(rows[-1]["loss"]) < float(rows[0]["loss"])
 
 
 def _train_with_kill(run_dir, kill_cls):
