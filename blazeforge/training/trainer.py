@@ -489,6 +489,10 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
                 # fails under multi_worker (Keras 3.x reduces the batch's nested PerReplica values
                 # to a tensor); built here already, that step has nothing to do
                 model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+                if str(t.strategy) == "multi_worker":  # batch statistics over every worker's share of the batch
+                    for layer in model._flatten_layers():
+                        if isinstance(layer, keras.layers.BatchNormalization):
+                            layer.synchronized = True
                 # best.keras: the lowest val_loss of the last phase (the losses' weights differ between phases)
                 previous = [
                     float(r["val_loss"])

@@ -101,9 +101,9 @@ def test_a_half_written_backup_of_an_older_version_restarts_the_phase_with_a_war
     assert "Traceback" not in err and metrics["epochs_this_run"] == 3
 
 
-def test_two_workers_on_loopback_train_in_lockstep(tmp_path):
-    """trainer.strategy=multi_worker with TF_CONFIG: two processes, one gradient (Keras 3 alone fails
-    here on its scalar logs, tensorflow#72388)."""
+def test_two_workers_on_loopback_train_the_model_one_worker_does(tmp_path):
+    """trainer.strategy=multi_worker with TF_CONFIG: two processes, one model, as one worker trains it
+    (Keras 3 alone fails here on its scalar logs, tensorflow#72388)."""
     from blazeforge.annotation.labelstudio import free_port
 
     ports = f"{free_port()},{free_port()}"
@@ -118,14 +118,19 @@ def test_two_workers_on_loopback_train_in_lockstep(tmp_path):
         )
         for i in range(2)
     ]
+    one = train(HANDS, compose("train", CFG + ["trainer.epochs=3"]), tmp_path / "one", datasets=tiny_data())
     outputs = [w.communicate(timeout=600)[0] for w in workers]
     assert all(w.returncode == 0 for w in workers), outputs[0][-2000:] + outputs[1][-2000:]
-    metrics = [
-        json.loads(next(line for line in out.splitlines() if line.startswith("METRICS "))[8:]) for out in outputs
+    two = [json.loads(next(line for line in out.splitlines() if line.startswith("METRICS "))[8:]) for out in outputs]
+    assert two[0]["train_loss"] == pytest.approx(two[1]["train_loss"], rel=1e-6)  # one model on both workers
+    # epoch by epoch, the training NME follows one worker's (0.219, 0.109, 0.060 against 0.220, 0.109,
+    # 0.054 here), and the validation NME ends where one worker's does
+    nme = [
+        [float(r["landmarks_crop_nme"]) for r in csv.DictReader((tmp_path / d / "history.csv").open())]
+        for d in ("worker-0", "one")
     ]
-    assert metrics[0]["train_loss"] == pytest.approx(metrics[1]["train_loss"], rel=1e-6)  # one model
-    rows = list(csv.DictReader((tmp_path / "worker-0" / "history.csv").open()))
-    assert len(rows) == 3 and float(rows[-1]["loss"]) < float(rows[0]["loss"])
+    assert nme[0][-1] < nme[0][0] / 2 and nme[0] == pytest.approx(nme[1], rel=0.15)
+    assert two[0]["val_landmarks_crop_nme"] == pytest.approx(one["val_landmarks_crop_nme"], rel=0.01)
 
 
 def _train_with_kill(run_dir, kill_cls):
