@@ -137,7 +137,7 @@ def label_studio(cfg: DictConfig, run_dir: Path) -> dict:
     }
 
 
-def editor_logins(store, users: list[str], password: str | None, credentials: Path) -> dict[str, str]:
+def _editor_logins(store, users: list[str], password: str | None, credentials: Path) -> dict[str, str]:
     """Give every user a login: `password` where set, else a random one made once per user and
     kept in `credentials` (mode 0600); returns {user: password}."""
     if not users:
@@ -162,7 +162,7 @@ def serve_editor(cfg: DictConfig, run_dir: Path) -> dict:
     added = store.add_images(samples)
     users = [str(u) for u in (a.users if isinstance(a.users, ListConfig) else [a.users])]
     with Editor(store, images, topo, str(a.host), int(a.port), remote_ok=bool(a.password)) as editor:
-        editor_logins(store, users, a.password, run_dir / "credentials.json")
+        _editor_logins(store, users, a.password, run_dir / "credentials.json")
         where = "annotate.password" if a.password else run_dir / "credentials.json"
         console.say(f"editor: {editor.url}  logins {', '.join(users)}; passwords: {where}")
         if bool(a.wait):
@@ -172,20 +172,21 @@ def serve_editor(cfg: DictConfig, run_dir: Path) -> dict:
             except KeyboardInterrupt:
                 pass
         url = editor.url
+    rows, listed = store.latest(), store.images()
     latest = [
         replace(
             Sample.from_json(row["sample"], f"{store.path} version {row['id']}", topo.num_keypoints),
             meta={**row["sample"]["meta"], "seconds": f"{row['seconds']:.1f}", "version": str(row["id"])},
         )
-        for row in store.latest()
+        for row in rows
     ]
     out = interchange.write(_rebased(latest, images, run_dir, ""), run_dir / "annotations.jsonl", "schema", topo)
     return {
         "editor": url,
-        "images": len(store.images()),
+        "images": len(listed),
         "images_added": added,
-        "versions": sum(i["versions"] for i in store.images()),
-        "annotators": sorted({row["user"] for row in store.latest()}),
+        "versions": sum(i["versions"] for i in listed),
+        "annotators": sorted({row["user"] for row in rows}),
         "annotations": str(out),
     }
 

@@ -103,7 +103,7 @@ class Store:
                 "id": r["id"],
                 "name": r["name"],
                 "versions": r["versions"],
-                "users": sorted((r["users"] or "").split(",") if r["users"] else []),
+                "users": sorted(r["users"].split(",")) if r["users"] else [],
             }
             for r in rows
         ]
@@ -128,9 +128,6 @@ class Store:
     def check_password(self, user: str, password: str) -> bool:
         rows = self._run("SELECT salt, hash FROM users WHERE name = ?", [user])
         return bool(rows) and hmac.compare_digest(_hash(password, rows[0]["salt"]), rows[0]["hash"])
-
-    def users(self) -> list[str]:
-        return [r["name"] for r in self._run("SELECT name FROM users ORDER BY name")]
 
     # versions
 
