@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from pathlib import Path
 
 from blazeforge.errors import BlazeforgeError
@@ -104,9 +105,22 @@ def checkpoint_path(path: str | Path, what: str) -> Path:
 
 
 def write_metrics(run_dir: Path, metrics: dict) -> Path:
+    """metrics.json, written whole or not at all (`atomic_write_text`): it marks a stage finished."""
     path = Path(run_dir) / "metrics.json"
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=True, default=_json_default) + "\n")
+    atomic_write_text(path, json.dumps(metrics, indent=2, sort_keys=True, default=_json_default) + "\n")
     return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file under a temporary name (partial-NAME), flushed to disk, then rename it into
+    place: a kill at any moment leaves the old file or the new one, never a torn one."""
+    path = Path(path)
+    partial = path.with_name(f"partial-{path.name}")
+    with partial.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
 
 
 def read_metrics(run_dir: Path) -> dict | None:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from blazeforge import console
+from blazeforge import console, runs
 from blazeforge.console import progress
 from blazeforge.errors import BlazeforgeError
 
@@ -178,7 +178,7 @@ def _callbacks():
             self.model.save_weights(str(self.folder / f"partial-{name}"), overwrite=True)
             os.replace(self.folder / f"partial-{name}", self.folder / name)
             entries = [{"epoch": self._current_epoch, "weights": name}] + [e for e in previous if e["weights"] != name]
-            _atomic_text(metadata, json.dumps({"epoch": self._current_epoch, "batch": 0, "backups": entries}))
+            runs.atomic_write_text(metadata, json.dumps({"epoch": self._current_epoch, "batch": 0, "backups": entries}))
             keep = {e["weights"] for e in entries}
             for stale in self.folder.glob("*.weights.h5*"):
                 if stale.name not in keep:
@@ -233,16 +233,6 @@ def _backups(folder: Path) -> list[dict]:
         {"epoch": epoch, "weights": "latest.weights.h5"},
         {"epoch": max(epoch - 1, 0), "weights": "latest.weights.h5.bkp"},
     ]
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    """Write a text file under a temporary name, flushed to disk, then rename it into place."""
-    partial = path.with_name(f"partial-{path.name}")
-    with partial.open("w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(partial, path)
 
 
 def _wandb_run(cfg: DictConfig, run_dir: Path):
