@@ -37,6 +37,8 @@ def task_for(verb: str, cfg: DictConfig) -> Task | None:
     """The task `verb` runs for (None for render, datasets, run, the named reports and composites)."""
     if verb == "train":
         return recipes.get(str(cfg.recipe.name))
+    if verb == "export" and cfg.export.format == "task":
+        return None  # a bundle of a pipeline's models, not one checkpoint's
     if verb == "export" or (verb == "evaluate" and cfg.evaluate.report == "standard"):
         checkpoint = cfg[verb].checkpoint
         if not checkpoint:
@@ -103,7 +105,16 @@ def _evaluate(cfg, run_dir, task):
 
 
 def _export(cfg, run_dir, task):
-    return task.export(cfg, run_dir)
+    if cfg.export.format == "task":
+        from blazeforge.export.task_bundle import export_bundle
+
+        return export_bundle(cfg, run_dir)
+    if cfg.export.format != "tflite":
+        raise BlazeforgeError("export.format", f"expected tflite or task, got {cfg.export.format!r}")
+    from blazeforge.export.model_card import write_model_card
+
+    metrics = task.export(cfg, run_dir)
+    return {**metrics, "model_card": str(write_model_card(cfg, run_dir, task, metrics))}
 
 
 def _run(cfg, run_dir, task):
@@ -262,6 +273,12 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
                 ),
                 ("look first at", str((run_dir / metrics["first"]).resolve())),
             ]
+    if "model_card" in metrics:
+        rows += [("model card", metrics["model_card"])]
+    if "bundle" in metrics:  # export format=task
+        from blazeforge.export.task_bundle import summary_rows
+
+        rows += summary_rows(metrics)
     if metrics.get("report") == "realism":
         from blazeforge.evaluation.realism import summary_rows
 

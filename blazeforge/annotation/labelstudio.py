@@ -25,12 +25,12 @@ import os
 import secrets
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from blazeforge import venvs
 from blazeforge.annotation import interchange
 from blazeforge.annotation.serving import LOOPBACK
 from blazeforge.datasets.schema import Sample
@@ -42,33 +42,11 @@ LABEL_STUDIO = ["label-studio==1.23.2", "sentry-sdk<3"]  # sentry-sdk 3 rejects 
 LEAKY = ("HOST", "PORT", "USERNAME", "PASSWORD", "DJANGO_SETTINGS_MODULE")
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("BLAZEFORGE_CACHE", Path.home() / ".cache" / "blazeforge"))
-
-
 def install(cache: Path | None = None, log=None) -> Path:
-    """The `label-studio` program of our Label Studio venv, made from the package registry the first
-    time (a few minutes); one line naming the venv when the registry cannot give it."""
-    venv = (cache or cache_dir()) / ("labelstudio-" + LABEL_STUDIO[0].split("==")[1])
-    program = venv / "bin" / "label-studio"
-    stamp = venv / ".installed"
-    if stamp.is_file() and program.is_file():
-        return program
-    steps = [
-        [sys.executable, "-m", "venv", str(venv)],
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *LABEL_STUDIO],
-    ]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True)
-        if log is not None:
-            log.write(done.stdout + done.stderr)
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise BlazeforgeError(
-                venv, f"could not install {' '.join(LABEL_STUDIO)} from the package registry ({last})"
-            )
-    stamp.write_text(" ".join(LABEL_STUDIO))
-    return program
+    """The `label-studio` program of our Label Studio venv (`venvs.ensure`), made from the package
+    registry the first time (a few minutes)."""
+    venv = venvs.ensure("labelstudio-" + LABEL_STUDIO[0].split("==")[1], [["install", *LABEL_STUDIO]], cache, log)
+    return venv / "bin" / "label-studio"
 
 
 def free_port(host: str = "127.0.0.1") -> int:

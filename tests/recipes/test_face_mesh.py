@@ -185,6 +185,16 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(package_f
     # Our model judged by both verbs: the same crops, the same error (a share vs % of IOD).
     assert report["nme"] == pytest.approx(metrics["nme_2d"] * 100, rel=0.02)
 
+    # The export's model card gathers the evaluations of its checkpoint, the fairness groups among them.
+    carded = tmp_path / "export-card"
+    assert main(["export", f"checkpoint={train}", f"evaluations={tmp_path}", f"run_dir={carded}"]) == 0
+    card = (carded / "model_card.md").read_text()
+    sections = ["## Model details", "## Intended uses", "## Training data", "## Evaluation", "## Latency"]
+    assert [card.index(s) for s in sections] == sorted(card.index(s) for s in sections)
+    assert f"`{evaluate}`" in card and f"NME 2D {100 * metrics['nme_2d']:.2f}% of the IOD" in card
+    assert card.count("#### Fairness by group") == 1 and f"`{export}`" not in card  # evaluate runs only
+    assert "| `face_mesh_fp32.tflite` |" in card and "trained from scratch" in card
+
 
 @pytest.mark.slow
 def test_fine_tuning_the_published_weights_keeps_their_accuracy_on_package_faces(package_faces, tmp_path):
