@@ -29,7 +29,8 @@ verbs:
              model.tflite | mediapipe:NAME); face landmarks by group: evaluate fairness dataset=RUN_DIR
              [checkpoint=RUN_DIR|mediapipe:face_landmark] group_by=region; iris depth on face renders:
              evaluate iris_depth renders=RUN_DIR [checkpoint=RUN_DIR|mediapipe:iris_landmark]
-  export     TFLite fp32 / fp16 / dynamic / int8 with parity and latency (export checkpoint=RUN_DIR quantize=int8)
+  export     TFLite fp32 / fp16 / dynamic / int8 with parity, latency and a model card (export checkpoint=RUN_DIR
+             quantize=int8); MediaPipe Tasks bundles: export format=task pipeline=hands|pose models=EXPORT_DIR
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
              (run pipeline=hands|face_mesh|pose|objectron|... source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
              annotated.mp4, frames.jsonl, metrics.json (fps, ms per calculator, detector_fraction)
