@@ -109,7 +109,7 @@ def test_every_task_trains_reloads_exports_and_runs(name, dataset, tmp_path):
     task = recipes.get(name)
     recipe = configure("train", [f"recipe={name}"]).recipe
     data = dataset(task.data_topology(recipe))
-    quick = ["experiment=smoke", "trainer.wandb=disabled", "export.calibration=4"]
+    quick = ["experiment=smoke", "trainer.wandb=disabled", "export.calibration=4", "export.latency_runs=3"]
     extra = ["recipe.synthetic=64"] if name == "gesture" else []  # the posed hands it adds to the renders'
     extra += [f"trainer.epochs={len(recipe.get('phases') or [None])}"]  # an epoch for each phase
     cfg = configure(

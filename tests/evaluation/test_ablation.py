@@ -19,6 +19,7 @@ def test_palm_ablation_trains_three_variants_and_writes_the_table(tmp_path):
         "trainer.steps_per_epoch=2",
         "trainer.batch_size=4",
         "evaluate.split=train",
+        "export.latency_runs=3",
         f"run_dir={tmp_path / 'bench'}",
     ]
     assert main(args) == 0
