@@ -39,12 +39,12 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 UNMATCHED = 100.0  # % of the unit: an instance one view found and the other did not
 
 
-def image_files(folder: str | Path) -> list[Path]:
-    """The images to prelabel under `folder`, in name order: a render run directory's frames
-    (shard-*/frames/), else every PNG / JPEG below it. One line where there is none."""
+def image_files(folder: str | Path, what: str = "annotate.images") -> list[Path]:
+    """The images under `folder`, in name order: a render run directory's frames (shard-*/frames/),
+    else every PNG / JPEG below it. One line naming the `what` key where there is none."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise BlazeforgeError(f"annotate.images={folder}", "expected a folder of images")
+        raise BlazeforgeError(f"{what}={folder}", "expected a folder of images")
     renders = sorted(folder.glob("shard-*/frames"))
     found = (
         [p for frames in renders for p in sorted(frames.iterdir())]
@@ -53,7 +53,7 @@ def image_files(folder: str | Path) -> list[Path]:
     )
     found = [p for p in found if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
     if not found:
-        raise BlazeforgeError(f"annotate.images={folder}", f"no {' / '.join(IMAGE_SUFFIXES)} images in it")
+        raise BlazeforgeError(f"{what}={folder}", f"no {' / '.join(IMAGE_SUFFIXES)} images in it")
     return found
 
 

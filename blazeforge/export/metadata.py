@@ -52,7 +52,7 @@ def normalization(input_range: tuple[float, float]) -> tuple[float, float]:
 
 
 def _table(builder: flatbuffers.Builder, fields: list[tuple[int, str, object]]) -> int:
-    """A table of (slot, kind, value) fields: kind "offset" (a made object), "byte" or "bool"."""
+    """A table of (slot, kind, value) fields: kind "offset" (a made object) or "byte"."""
     builder.StartObject(max((slot for slot, _, _ in fields), default=-1) + 1)
     for slot, kind, value in fields:
         if kind == "offset":

@@ -165,8 +165,11 @@ def _write_aligned(archive: zipfile.ZipFile, name: str, data: bytes, alignment: 
 
 
 def _images(value) -> dict[str, np.ndarray]:
-    """{name: RGB uint8} of export.images (a folder or a list of files), else the package photos."""
+    """{name: RGB uint8} of export.images (folders, as `annotate prelabel` reads them, or image
+    files, one or a list), else the package photos."""
     from PIL import Image
+
+    from blazeforge.annotation.prelabel import image_files
 
     if not value:
         from blazeforge.zoo.parity import photos
@@ -175,13 +178,7 @@ def _images(value) -> dict[str, np.ndarray]:
     paths = []
     for entry in [value] if isinstance(value, str) else list(value):
         entry = Path(entry)
-        if not entry.exists():
-            raise BlazeforgeError(f"export.images={entry}", "expected a folder of images or image files")
-        paths += (
-            sorted(p for p in entry.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
-            if entry.is_dir()
-            else [entry]
-        )
+        paths += [entry] if entry.is_file() else image_files(entry, "export.images")
     out = {}
     for path in paths:
         with Image.open(path) as image:
@@ -224,7 +221,7 @@ def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict
         h, w = rgb.shape[:2]
         theirs = [np.asarray(i, np.float64)[:, :2] * (w, h) for i in found[str(files[name])]]
         ours = [i.landmarks[:, :2] for i in still(rgb)]
-        distances = [
+        distances = [  # the Tasks' points only: our pose instances carry the virtual keypoints after them
             100 * np.linalg.norm(a[: len(b)] - b[: len(a)], axis=-1) / max(topology.size(b), 1e-6)
             for a, b in _match(ours, theirs)
         ]
