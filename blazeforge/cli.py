@@ -34,6 +34,8 @@ verbs:
   run        a pipeline on video, images or a camera, with MediaPipe's models or our exports
              (run pipeline=hands|face_mesh|pose|objectron|... source=VIDEO|FOLDER|camera:N [models=mediapipe|RUN_DIR]):
              annotated.mp4, frames.jsonl, metrics.json (fps, ms per calculator, detector_fraction)
+  serve-demo a landmark export in the browser on LiteRT.js (vendored from npm), on a video file or the
+             webcam, landmarks drawn and fps shown (serve-demo export=RUN_DIR|mediapipe:NAME [video=FILE])
   annotate   labels in and out of other tools, and Label Studio or our editor for refining them
              (annotate import file=FILE format=coco|cvat|labelstudio topology=hand |
              annotate export labels=FILE.jsonl format=coco|cvat|labelstudio |
@@ -65,12 +67,12 @@ def usage() -> str:
 def verb_help(verb: str) -> str:
     """The verb's section of config.yaml, with its comments, and the config groups' choices."""
     from blazeforge import recipes
-    from blazeforge.config import CONFIG_DIR, GROUPS, group_options
+    from blazeforge.config import CONFIG_DIR, GROUPS, group_options, section_of
 
     lines = (CONFIG_DIR / "config.yaml").read_text().splitlines()
     section, inside = [], False
     for line in lines:
-        if line.startswith(f"{verb}:"):
+        if line.startswith(f"{section_of(verb)}:"):
             inside = True
         elif inside and line and not line.startswith((" ", "#")):
             break

@@ -26,9 +26,15 @@ def group_options(group: str, search_paths: list[Path] = ()) -> list[str]:
     return sorted({p.stem for folder in folders for p in (folder / group).glob("*.yaml") if not p.stem.startswith("_")})
 
 
+def section_of(verb: str) -> str:
+    """The config section of a verb: its name, with "-" as "_" (serve-demo -> serve_demo)."""
+    return verb.replace("-", "_")
+
+
 def _expand(verb: str, overrides: list[str]) -> list[str]:
     """Prefix bare keys of the verb's section with the section name; map hydra.run.dir to run_dir."""
-    section = OmegaConf.load(CONFIG_DIR / "config.yaml").get(verb) or {}
+    name = section_of(verb)
+    section = OmegaConf.load(CONFIG_DIR / "config.yaml").get(name) or {}
     out = []
     for item in overrides:
         if "=" not in item:
@@ -37,7 +43,7 @@ def _expand(verb: str, overrides: list[str]) -> list[str]:
         if key == "hydra.run.dir":
             key = "run_dir"
         elif "." not in key and key[:1] not in "+~" and key not in GROUPS and key in section:
-            key = f"{verb}.{key}"
+            key = f"{name}.{key}"
         out.append(f"{key}={value}")
     return out
 

@@ -21,7 +21,7 @@ from blazeforge.config import compose
 from blazeforge.errors import BlazeforgeError
 from blazeforge.recipes.base import Task
 
-VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "annotate", "demo", "bench")
+VERBS = ("render", "datasets", "train", "evaluate", "export", "run", "serve-demo", "annotate", "demo", "bench")
 REPORTS = ("standard", "fairness", "iris_depth", "realism")  # evaluate.report: the task's own, or a report by name
 
 
@@ -123,6 +123,12 @@ def _run(cfg, run_dir, task):
     return run(cfg, run_dir)
 
 
+def _serve_demo(cfg, run_dir, task):
+    from blazeforge.runtime.web_demo import serve
+
+    return serve(cfg.serve_demo, run_dir)
+
+
 def _annotate(cfg, run_dir, task):
     from blazeforge.annotation.actions import annotate
 
@@ -149,6 +155,7 @@ STAGES = {
     "evaluate": _evaluate,
     "export": _export,
     "run": _run,
+    "serve-demo": _serve_demo,
     "annotate": _annotate,
     "bench": _bench,
 }
@@ -214,6 +221,8 @@ def report(verb: str, run_dir: Path, metrics: dict) -> None:
             ("fps", f"{metrics['fps']:.1f}"),
             ("detector", f"on {100 * metrics['detector_fraction']:.0f}% of the frames"),
         ]
+    if verb == "serve-demo":
+        rows += [("page", metrics["url"]), ("model", metrics["model"]), ("LiteRT.js", metrics["litertjs"])]
     if verb == "annotate":
         names = {
             "labels": "labels",

@@ -51,9 +51,9 @@ import numpy as np
 
 from blazeforge.annotation import interchange
 from blazeforge.annotation.editor_store import Store
-from blazeforge.annotation.serving import LOOPBACK, LocalServer
 from blazeforge.datasets.schema import Sample
 from blazeforge.errors import BlazeforgeError
+from blazeforge.serving import LOOPBACK, LocalServer
 from blazeforge.topology import Topology
 
 IDLE_S = 30  # the page counts at most this many seconds between two of an annotator's actions

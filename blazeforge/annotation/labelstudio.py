@@ -32,9 +32,9 @@ from pathlib import Path
 
 from blazeforge import venvs
 from blazeforge.annotation import interchange
-from blazeforge.annotation.serving import LOOPBACK
 from blazeforge.datasets.schema import Sample
 from blazeforge.errors import BlazeforgeError
+from blazeforge.serving import LOOPBACK
 from blazeforge.topology import Topology
 
 LABEL_STUDIO = ["label-studio==1.23.2", "sentry-sdk<3"]  # sentry-sdk 3 rejects an option Label Studio passes

@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 
 from blazeforge.annotation import interchange
-from blazeforge.annotation.serving import LocalServer
 from blazeforge.datasets.schema import Sample
 from blazeforge.errors import BlazeforgeError
+from blazeforge.serving import LocalServer
 from blazeforge.topology import Topology
 
 # topology -> (detector role, landmark role) of the runtime that prelabels it

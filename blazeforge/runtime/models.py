@@ -90,7 +90,7 @@ def resolve(roles: list[str], models: str = "mediapipe", precision: str = "fp32"
         raise BlazeforgeError("precision", f"expected one of {', '.join(PRECISIONS.values())}, got {precision!r}")
     found = {}
     for entry in [] if str(models) == "mediapipe" else [Path(p) for p in str(models).split(",") if p]:
-        filled = _exports(entry, precision)
+        filled = exports_of(entry, precision)
         takes = {role: f for role, f in filled.items() if role in roles}
         if not takes:
             offered = ", ".join(sorted(filled)) or "nothing"
@@ -114,27 +114,27 @@ def resolve(roles: list[str], models: str = "mediapipe", precision: str = "fp32"
     return found
 
 
-def _exports(entry: Path, precision: str) -> dict:
-    """{role: Found} of the exports in an export run directory (at `precision`) or one .tflite file."""
+def exports_of(entry: Path, precision: str, where: str | None = None) -> dict:
+    """{role: Found} of the exports in an export run directory (at `precision`) or one .tflite file;
+    errors name `where` (default: models=ENTRY)."""
+    where = where or f"models={entry}"
     if not entry.exists():
-        raise BlazeforgeError(f"models={entry}", "expected `mediapipe`, export run directories or .tflite files")
+        raise BlazeforgeError(where, "expected `mediapipe`, export run directories or .tflite files")
     if entry.is_file():
         if entry.suffix != ".tflite" or read_sidecar(entry) is None:
             raise BlazeforgeError(
-                f"models={entry}",
+                where,
                 f"expected a .tflite written by blazeforge export, with {sidecar_path(entry).name} beside it",
             )
         files = [entry]
     else:
         exports = exports_in(entry)
         if not exports:
-            raise BlazeforgeError(f"models={entry}", "expected an export run directory (blazeforge export writes one)")
+            raise BlazeforgeError(where, "expected an export run directory (blazeforge export writes one)")
         files = [p for p in exports if p.stem.endswith(f"_{precision}")]
         if not files:
             have = sorted({p.stem.rsplit("_", 1)[-1] for p in exports})
-            raise BlazeforgeError(
-                f"models={entry}", f"has no {precision} export (it has {', '.join(have)}): precision="
-            )
+            raise BlazeforgeError(where, f"has no {precision} export (it has {', '.join(have)}): precision=")
     out = {}
     for path in files:
         sidecar = read_sidecar(path)

@@ -1,5 +1,5 @@
-"""What our annotation servers share: a threaded HTTP server on a local address, served from a thread
-inside `with`, and which addresses count as loopback."""
+"""What our servers share (the annotation editor and backend, the browser demo): a threaded HTTP
+server on a local address, served from a thread inside `with`, and which addresses count as loopback."""
 
 from __future__ import annotations
 
