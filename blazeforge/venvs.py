@@ -21,10 +21,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("BLAZEFORGE_CACHE", Path.home() / ".cache" / "blazeforge"))
 
 
-def ensure(name: str, installs: list[list[str]], cache: Path | None = None, log=None) -> Path:
+def ensure(name: str, installs: list[list[str]], cache: Path | None = None) -> Path:
     """The venv `name` under the cache, made the first time by `python -m venv` and one
-    `pip <args>` per entry of `installs` (pip's output to `log`, a text file, where given); one line
-    naming the venv when the registry cannot give what it needs."""
+    `pip <args>` per entry of `installs`; one line naming the venv when the registry cannot give
+    what it needs. pip's output goes to stderr, which a verb's `console.quiet` sends to its run's
+    log.txt."""
     venv = (cache or cache_dir()) / name
     stamp = venv / ".installed"
     wanted = "\n".join(" ".join(args) for args in installs)
@@ -33,8 +34,7 @@ def ensure(name: str, installs: list[list[str]], cache: Path | None = None, log=
     python = str(venv / "bin" / "python")
     for step in [[sys.executable, "-m", "venv", str(venv)], *([python, "-m", "pip", *a, "-q"] for a in installs)]:
         done = subprocess.run(step, capture_output=True, text=True)
-        if log is not None:
-            log.write(done.stdout + done.stderr)
+        sys.stderr.write(done.stdout + done.stderr)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise BlazeforgeError(venv, f"could not install {' '.join(step[3:-1])} from the package registry ({last})")

@@ -42,10 +42,10 @@ LABEL_STUDIO = ["label-studio==1.23.2", "sentry-sdk<3"]  # sentry-sdk 3 rejects 
 LEAKY = ("HOST", "PORT", "USERNAME", "PASSWORD", "DJANGO_SETTINGS_MODULE")
 
 
-def install(cache: Path | None = None, log=None) -> Path:
+def install(cache: Path | None = None) -> Path:
     """The `label-studio` program of our Label Studio venv (`venvs.ensure`), made from the package
     registry the first time (a few minutes)."""
-    venv = venvs.ensure("labelstudio-" + LABEL_STUDIO[0].split("==")[1], [["install", *LABEL_STUDIO]], cache, log)
+    venv = venvs.ensure("labelstudio-" + LABEL_STUDIO[0].split("==")[1], [["install", *LABEL_STUDIO]], cache)
     return venv / "bin" / "label-studio"
 
 

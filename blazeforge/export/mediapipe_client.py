@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,23 +34,22 @@ PINS = [
 CLIENT = Path(__file__).with_name("tasks_client.py")
 
 
-def python(log=None) -> Path:
+def python() -> Path:
     """The mediapipe venv's python, made on first use."""
     wheel = str(zoo.wheel_path())
     installs = [["install", "--no-deps", wheel], ["install", *PINS]]
-    return venvs.ensure(f"mediapipe-{zoo.MEDIAPIPE_VERSION}", installs, log=log) / "bin" / "python"
+    return venvs.ensure(f"mediapipe-{zoo.MEDIAPIPE_VERSION}", installs) / "bin" / "python"
 
 
-def run_bundle(task: str, bundle: str | Path, images: list[Path], log=None) -> dict[str, list]:
+def run_bundle(task: str, bundle: str | Path, images: list[Path]) -> dict[str, list]:
     """{image path: instances} that MediaPipe Tasks' `task` (HandLandmarker, FaceLandmarker,
     PoseLandmarker) finds with `bundle` in IMAGE mode; one line with MediaPipe's own message where
     it refuses the bundle."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "found.json"
-        command = [str(python(log)), str(CLIENT), task, str(bundle), str(out), *map(str, images)]
+        command = [str(python()), str(CLIENT), task, str(bundle), str(out), *map(str, images)]
         done = subprocess.run(command, capture_output=True, text=True)
-        if log is not None:
-            log.write(done.stdout + done.stderr)
+        sys.stderr.write(done.stdout + done.stderr)  # a verb's log.txt (console.quiet)
         if done.returncode != 0:
             lines = [line for line in done.stderr.strip().splitlines() if line.strip()] or ["no output"]
             raise BlazeforgeError(bundle, f"MediaPipe Tasks' {task} refused it: {lines[-1]}")

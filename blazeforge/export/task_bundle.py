@@ -197,7 +197,7 @@ def _match(ours: list[np.ndarray], theirs: list[np.ndarray]) -> list[tuple[np.nd
     return pairs
 
 
-def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict[str, np.ndarray], log=None) -> dict:
+def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict[str, np.ndarray]) -> dict:
     """MediaPipe Tasks' landmarks against our runtime's on `images`: instances each finds, and the
     distance between matched instances' 2D landmarks in % of the topology's unit."""
     import tempfile
@@ -215,7 +215,7 @@ def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict
         for i, (name, rgb) in enumerate(images.items()):
             files[name] = Path(tmp) / f"{i:04d}.png"
             Image.fromarray(rgb).save(files[name])
-        found = run_bundle(bundle.task, path, list(files.values()), log)
+        found = run_bundle(bundle.task, path, list(files.values()))
     errors, rows = [], []
     for name, rgb in images.items():
         h, w = rgb.shape[:2]
@@ -244,7 +244,7 @@ def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict
     }
 
 
-def export_bundle(cfg: DictConfig, run_dir: Path, log=None) -> dict:
+def export_bundle(cfg: DictConfig, run_dir: Path) -> dict:
     """The export verb with format=task: the bundle of cfg.export.pipeline, then its verification."""
     bundle = bundle_for(str(cfg.export.pipeline))
     out = Path(run_dir) / bundle.file
@@ -252,9 +252,7 @@ def export_bundle(cfg: DictConfig, run_dir: Path, log=None) -> dict:
     sources = build(bundle, str(cfg.export.models), precision, out)
     metrics = {"bundle": str(out), "bytes": out.stat().st_size, "task_class": bundle.task, "sources": sources}
     if cfg.export.verify:
-        metrics["verification"] = verify(
-            bundle, out, str(cfg.export.models), precision, _images(cfg.export.images), log
-        )
+        metrics["verification"] = verify(bundle, out, str(cfg.export.models), precision, _images(cfg.export.images))
     return metrics
 
 

@@ -24,6 +24,7 @@ import json
 import mimetypes
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -45,9 +46,10 @@ TRACKED = {"hand_landmarks": ("hand", "hand"), "face_mesh": ("face", "face_mesh"
 VIDEO_TYPES = {".webm": "video/webm", ".mp4": "video/mp4", ".ogv": "video/ogg"}
 
 
-def vendor(cache: Path | None = None, log=None) -> Path:
+def vendor(cache: Path | None = None) -> Path:
     """The folder holding `node_modules/@litertjs/core` (and what it needs), installed from the
-    npm registry the first time and reused while its stamp holds; one line when npm cannot."""
+    npm registry the first time and reused while its stamp holds; one line when npm cannot. npm's
+    output goes to stderr (a verb's log.txt under `console.quiet`)."""
     folder = (cache or cache_dir()) / f"npm-{LITERTJS.lstrip('@').replace('/', '-').replace('@', '-')}"
     stamp = folder / ".installed"
     if stamp.is_file() and stamp.read_text() == LITERTJS:
@@ -58,8 +60,7 @@ def vendor(cache: Path | None = None, log=None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     step = [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--ignore-scripts", LITERTJS]
     done = subprocess.run(step, capture_output=True, text=True)
-    if log is not None:
-        log.write(done.stdout + done.stderr)
+    sys.stderr.write(done.stdout + done.stderr)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise BlazeforgeError(folder, f"could not install {LITERTJS} from the npm registry ({last})")
@@ -308,8 +309,7 @@ def _byte_range(header: str | None, size: int) -> slice | None:
 
 def serve(section, run_dir: Path) -> dict:
     """The serve-demo verb on its config section (`serve_demo:` in config.yaml): vendor LiteRT.js,
-    serve the page on loopback until Ctrl-C (or at once with wait=false); npm's output goes to the
-    run's log.txt."""
+    serve the page on loopback until Ctrl-C (or at once with wait=false)."""
     import threading
 
     from blazeforge import console
@@ -321,8 +321,7 @@ def serve(section, run_dir: Path) -> dict:
     model = demo_model(str(section.export), str(section.precision))
     video = Path(str(section.video)) if section.video else None
     spec = demo_spec(model, video, float(section.min_presence))
-    with open(run_dir / "log.txt", "a") as log:
-        vendored = vendor(log=log)
+    vendored = vendor()
     with DemoServer(model, spec, video, vendored, str(section.host), int(section.port)) as server:
         console.say(f"demo: {server.url}  ({model.role}: {model.found.path})")
         if bool(section.wait):
