@@ -9,7 +9,8 @@ the landmarks and the frames per second.
 The page has no detector. It tracks as MediaPipe's landmark graphs track between detections:
 - The first ROI is the whole frame, as a square letterbox (`geometry.roi.letterbox_roi`).
 - Each next ROI comes from the landmarks by the topology's rule (`RoisFromLandmarks`: hand_roi,
-  face_roi) while the presence score holds.
+  face_roi, pose_roi from BlazePose's two auxiliary points) while the presence score holds.
+- BlazePose's points are refined from its heatmaps (`geometry.heatmaps`) as the runtime does.
 - Otherwise the next frame starts again from the whole frame.
 
 `track` runs the same loop on our runtime's calculators. The browser test holds the page to it.
@@ -39,10 +40,13 @@ from blazeforge.venvs import cache_dir
 
 LITERTJS = "@litertjs/core@2.5.3"
 WEB = Path(__file__).parent / "web"
-# The landmark roles the page can track: their `RoisFromLandmarks` rule and topology. BlazePose is
-# not among them yet: the page does not refine from its heatmaps nor place its ROI from the
-# auxiliary points.
-TRACKED = {"hand_landmarks": ("hand", "hand"), "face_mesh": ("face", "face_mesh")}
+# The landmark roles the page tracks: their `RoisFromLandmarks` rule, topology and the landmarks
+# kept as the instance's (BlazePose: 33, then the 2 auxiliary points its next ROI comes from).
+TRACKED = {
+    "hand_landmarks": ("hand", "hand", None),
+    "face_mesh": ("face", "face_mesh", None),
+    "pose_landmarks": ("pose", "pose", 33),
+}
 VIDEO_TYPES = {".webm": "video/webm", ".mp4": "video/mp4", ".ogv": "video/ogg"}
 
 
@@ -145,7 +149,7 @@ def demo_spec(model: DemoModel, video: str | Path | None = None, min_presence: f
     role = model.found.role
     names = _output_names(model)
     tflite = TfliteModel(model.found.path)
-    rule, topology_name = TRACKED[model.role]
+    rule, topology_name, keep = TRACKED[model.role]
     topo = topology.get(topology_name)
     spec = {
         "model": model.found.path.name,
@@ -154,9 +158,10 @@ def demo_spec(model: DemoModel, video: str | Path | None = None, min_presence: f
         "value_range": [0.0, 1.0],
         "landmarks": names.get(role.landmarks, role.landmarks),
         "values": role.values,
+        "heatmap": names.get(role.heatmap, role.heatmap) if role.heatmap else None,
         "score": names.get(role.score, role.score) if role.score else None,
         "score_is_logit": role.score_is_logit,
-        "keypoints": topo.num_keypoints,
+        "keep": keep or topo.num_keypoints,
         "edges": [list(e) for e in topo.edges],
         "rule": rule,
         "min_presence": float(min_presence),
@@ -193,29 +198,34 @@ def single_batch(flatbuffer: bytes) -> bytes:
     return bytes(builder.Output())
 
 
-def track(frames, model: DemoModel, min_presence: float = 0.5) -> list[dict]:
+def track(frames, model: DemoModel, min_presence: float = 0.5, rois: list | None = None) -> list[dict]:
     """The page's loop on our runtime: for each RGB frame [H, W, 3] uint8, {score, landmarks
-    [K, 2] image pixels or None where the presence fell below `min_presence`, roi}."""
-    from blazeforge.geometry.roi import letterbox_roi
+    [K, 2] image pixels or None where the presence fell below `min_presence`, roi, next: the ROI
+    the landmarks give the next frame or None}. rois: the ROI of each frame (`Roi`, or the page's
+    {cx, cy, width, height, rotation}) instead of the loop's own, to compare step by step."""
+    from blazeforge.geometry.roi import Roi, letterbox_roi
     from blazeforge.runtime.calculators.tracking import Landmarks, RoisFromLandmarks
     from blazeforge.runtime.pipeline import load_models
 
     context = {"models": load_models({model.role: model.found})[0]}
-    landmarks = Landmarks(context, model=model.role, min_presence=0.0)
+    landmarks = Landmarks(context, model=model.role, min_presence=0.0, keep=TRACKED[model.role][2])
     rois_from = RoisFromLandmarks(rule=TRACKED[model.role][0])
     out, roi = [], None
-    for frame in frames:
+    for i, frame in enumerate(frames):
         used = roi or letterbox_roi(frame.shape[1], frame.shape[0])
+        if rois is not None:
+            used = rois[i] if isinstance(rois[i], Roi) else Roi(**rois[i])
         instance = landmarks.process(0, {"IMAGE": frame, "ROIS": [used]})["INSTANCES"][0]
         found = instance.score >= min_presence
+        roi = rois_from.process(0, {"INSTANCES": [instance]})["ROIS"][0] if found else None
         out.append(
             {
                 "score": float(instance.score),
                 "landmarks": instance.landmarks[:, :2].copy() if found else None,
                 "roi": used,
+                "next": roi,
             }
         )
-        roi = rois_from.process(0, {"INSTANCES": [instance]})["ROIS"][0] if found else None
     return out
 
 

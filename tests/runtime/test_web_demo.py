@@ -18,10 +18,11 @@ from tests.browser import CHROMIUM
 
 HAND = Path(__file__).parents[1] / "zoo" / "renders" / "hand_1.png"
 # What each clip shows: the model, the picture and the view of its first frame (image pixels, radians):
-# a render's hand and scikit-image's astronaut, upright and filling the frame.
+# a render's hand and scikit-image's astronaut (her face; all of her), upright and filling the frame.
 CLIPS = {
     "hand": ("mediapipe:hand_landmark_full", HAND, Roi(108.5, 107.4, 190.0, 190.0, 2.355)),
     "face": ("mediapipe:face_landmark", "astronaut", Roi(225.0, 124.0, 200.0, 200.0, 0.14)),
+    "pose": ("mediapipe:pose_landmark_full", "astronaut", Roi(256.0, 256.0, 512.0, 512.0, 0.0)),
 }
 
 
@@ -53,7 +54,7 @@ def test_byte_ranges_are_read_as_the_video_element_asks():
 
 def test_exports_the_page_cannot_track_are_refused_in_one_line(tmp_path):
     with pytest.raises(BlazeforgeError, match="expected one of mediapipe:hand_landmark_full"):
-        web_demo.demo_model("mediapipe:pose_landmark_full")
+        web_demo.demo_model("mediapipe:iris_landmark")
     with pytest.raises(BlazeforgeError, match="expected an export run directory"):
         web_demo.demo_model(str(tmp_path))
     model = web_demo.demo_model("mediapipe:hand_landmark_full")
@@ -112,39 +113,24 @@ def test_in_chromium_the_page_tracks_a_video_as_the_python_runtime_does(tmp_path
     assert re.fullmatch(r"\d+\.\d fps", fps) and float(fps.split()[0]) > 0
     assert [r["frame"] for r in results] == list(range(12))
     assert all(r["landmarks"] is not None for r in results), [round(r["score"], 2) for r in results]
-    # on the very pixels Chromium decoded, the page is our runtime: same crops, same model, same ROIs
+    # on the very pixels Chromium decoded, the page is our runtime step by step: the same crop of
+    # each frame's ROI, the same model outputs and points, and the same ROI for the next frame
     frames = [
         cv2.cvtColor(cv2.imdecode(np.frombuffer(base64.b64decode(d.split(",", 1)[1]), np.uint8), 1), cv2.COLOR_BGR2RGB)
         for d in decoded
     ]
-    same = web_demo.landmark_gap(results, web_demo.track(frames, model))
+    steps = web_demo.track(frames, model, rois=[r["roi"] for r in results])
+    same = web_demo.landmark_gap(results, steps)
     assert same["both_found"] == 12 and same["max_px"] < 1e-3, same
-    # on the file decoded by OpenCV's FFmpeg instead: the two decoders' colours differ by a level or
-    # two, which moves the landmarks by under a pixel on average
-    theirs = web_demo.landmark_gap(results, web_demo.track(web_demo.read_frames(video), model))
-    assert theirs["disagree"] == 0 and theirs["mean_px"] < 1.0, theirs
-
-
-def test_the_verb_serves_on_loopback_and_bad_exports_are_one_line(tmp_path, capfd):
-    from blazeforge.cli import main
-    from blazeforge.runs import read_metrics
-
-    try:
-        web_demo.vendor()
-    except BlazeforgeError as e:
-        pytest.skip(str(e))
-    run_dir = tmp_path / "demo"
-    args = ["serve-demo", "export=mediapipe:hand_landmark_full", "wait=false", f"run_dir={run_dir}"]
-    assert main(args) == 0
-    metrics = read_metrics(run_dir)
-    assert metrics["url"].startswith("http://127.0.0.1:") and metrics["litertjs"] == web_demo.LITERTJS
-    assert "LiteRT.js      @litertjs/core@2.5.3" in capfd.readouterr().err  # the console writes to stderr
-    for bad, message in (
-        ("export=/nowhere", "serve-demo.export=/nowhere: not found; expected an export run directory"),
-        ("host=0.0.0.0", "serve-demo.host=0.0.0.0: the demo serves only loopback"),
-        (f"video={tmp_path / 'clip.webm'}", "clip.webm: file not found"),
-    ):
-        extra = [] if bad.startswith("export") else ["export=mediapipe:hand_landmark_full"]
-        assert main(["serve-demo", bad, *extra, "wait=false", f"run_dir={tmp_path / 'bad'}"]) == 2
-        err = capfd.readouterr().err.strip()
-        assert message in err and len(err.splitlines()) == 1, err
+    for ours, theirs in zip(results[1:], steps[:-1]):
+        assert np.abs(Roi(**ours["roi"]).corners() - theirs["next"].corners()).max() < 1e-3
+    free = web_demo.landmark_gap(results, web_demo.track(frames, model))
+    decoders = web_demo.landmark_gap(results, web_demo.track(web_demo.read_frames(video), model))
+    if clip != "pose":
+        # left to run on their own, the two loops stay together; BlazePose's does not: LiteRT.js's
+        # heatmaps differ from LiteRT's by 5e-6 and its ROI, placed from two refined points, feeds
+        # that back, so the two drift apart by pixels after a few frames
+        assert free["max_px"] < 1e-3, free
+        # on the file decoded by OpenCV's FFmpeg instead: the two decoders' colours differ by a level
+        # or two, which moves the landmarks by under a pixel on average
+        assert decoders["disagree"] == 0 and decoders["mean_px"] < 1.0, decoders

@@ -16,6 +16,8 @@ const outputIndex = (name) => {
 };
 const landmarksAt = outputIndex(spec.landmarks);
 const scoreAt = spec.score === null ? -1 : outputIndex(spec.score);
+const heatmapAt = spec.heatmap === null ? -1 : outputIndex(spec.heatmap);
+const heatmapShape = heatmapAt < 0 ? null : Array.from(model.getOutputDetails()[heatmapAt].shape).slice(1);
 
 // ---- geometry/roi.py ----------------------------------------------------------------------------
 const normalizeRadians = (a) => a - 2 * Math.PI * Math.floor((a + Math.PI) / (2 * Math.PI));
@@ -60,7 +62,34 @@ function faceRoi(xy) {  // face_roi: axis-aligned bounds, 33 -> 133 level, x1.5
   const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
   return transformed({cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, width: x1 - x0, height: y1 - y0, rotation}, 1.5);
 }
-const RULES = {hand: handRoi, face: faceRoi};
+function poseRoi(xy) {  // pose_roi: alignment_roi from the hip centre (33) to the scale point (34), x1.25
+  const [center, end] = [xy[33], xy[34]];
+  const rotation = rotationFromPoints(center, end);
+  const side = 2 * Math.hypot(end[0] - center[0], end[1] - center[1]);
+  return transformed({cx: center[0], cy: center[1], width: side, height: side, rotation}, 1.25);
+}
+const RULES = {hand: handRoi, face: faceRoi, pose: poseRoi};
+
+// geometry/heatmaps.py: around each point (crop pixels), a 7 x 7 window of its heatmap (after the
+// sigmoid) votes; where the strongest vote reaches 0.5 the point moves to the votes' weighted mean.
+function refineFromHeatmap(points, heatmap, [h, w, k], size, kernel = 7, minConfidence = 0.5) {
+  const offset = (kernel - 1) / 2;
+  for (let i = 0; i < Math.min(points.length, k); i++) {
+    const col = Math.trunc((points[i][0] / size) * w), row = Math.trunc((points[i][1] / size) * h);
+    if (!(col >= 0 && col < w && row >= 0 && row < h)) continue;
+    let total = 0, best = 0, sx = 0, sy = 0;
+    for (let r = Math.max(0, row - offset); r < Math.min(h, row + offset + 1); r++) {
+      for (let c = Math.max(0, col - offset); c < Math.min(w, col + offset + 1); c++) {
+        const confidence = 1 / (1 + Math.exp(-heatmap[(r * w + c) * k + i]));
+        total += confidence;
+        best = Math.max(best, confidence);
+        sx += c * confidence;
+        sy += r * confidence;
+      }
+    }
+    if (best >= minConfidence && total > 0) points[i] = [(sx / total / w) * size, (sy / total / h) * size];
+  }
+}
 
 function letterboxRoi(width, height) {
   const side = Math.max(width, height);
@@ -117,15 +146,15 @@ async function step(rgba, width, height) {
   const raw = outputs[landmarksAt].toTypedArray();
   let score = scoreAt < 0 ? 1 : outputs[scoreAt].toTypedArray()[0];
   if (spec.score_is_logit) score = 1 / (1 + Math.exp(-score));
+  const crop = [];  // every point the model gives (BlazePose: 33, the 2 auxiliary ones, more), crop pixels
+  for (let i = 0; i < raw.length / spec.values; i++) crop.push([raw[i * spec.values], raw[i * spec.values + 1]]);
+  if (heatmapAt >= 0) refineFromHeatmap(crop, outputs[heatmapAt].toTypedArray(), heatmapShape, size);
   for (const t of outputs) t.delete();
-  const m = cropMatrix(roi, size), points = [];
-  for (let i = 0; i < spec.keypoints; i++) {
-    const u = raw[i * spec.values], v = raw[i * spec.values + 1];
-    points.push([m[0] * u + m[1] * v + m[2], m[3] * u + m[4] * v + m[5]]);
-  }
+  const m = cropMatrix(roi, size);
+  const points = crop.map(([u, v]) => [m[0] * u + m[1] * v + m[2], m[3] * u + m[4] * v + m[5]]);
   const found = score >= spec.min_presence;
   nextRoi = found ? RULES[spec.rule](points) : null;
-  return {score, landmarks: found ? points : null, roi, ms};
+  return {score, landmarks: found ? points.slice(0, spec.keep) : null, roi, ms};
 }
 
 // ---- drawing ------------------------------------------------------------------------------------
@@ -214,8 +243,8 @@ async function everyFrame(facts) {
   nextRoi = null;
   const results = [];
   for (let i = 0; i < facts.frames; i++) {
-    const {score, landmarks} = await process(await frameAt(i, facts));
-    results.push({frame: i, score, landmarks});
+    const {score, landmarks, roi} = await process(await frameAt(i, facts));
+    results.push({frame: i, score, landmarks, roi});
   }
   window.demo.results = results;
   window.demo.done = true;
