@@ -27,3 +27,11 @@ class LocalServer(ThreadingHTTPServer):
     def __exit__(self, *exc) -> None:
         self.shutdown()
         self.server_close()
+
+
+def until_interrupted() -> None:
+    """Block until Ctrl-C (a server serves from its thread meanwhile)."""
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass

@@ -1,4 +1,5 @@
-"""Venvs of their own for tools whose pins clash with ours, made from the package registry.
+"""Venvs of their own for tools whose pins clash with ours, made from the package registry (and
+npm folders, by `installed`).
 
 Label Studio needs numpy 2 and MediaPipe's Python package pins protobuf 4, while our environment
 pins numpy < 2 (bpy) and protobuf 7 (TensorFlow); each lives in `$BLAZEFORGE_CACHE/<name>`
@@ -21,22 +22,28 @@ def cache_dir() -> Path:
     return Path(os.environ.get("BLAZEFORGE_CACHE", Path.home() / ".cache" / "blazeforge"))
 
 
-def ensure(name: str, installs: list[list[str]], cache: Path | None = None) -> Path:
-    """The venv `name` under the cache, made the first time by `python -m venv` and one
-    `pip <args>` per entry of `installs`; one line naming the venv when the registry cannot give
-    what it needs. pip's output goes to stderr, which a verb's `console.quiet` sends to its run's
-    log.txt."""
-    venv = (cache or cache_dir()) / name
-    stamp = venv / ".installed"
-    wanted = "\n".join(" ".join(args) for args in installs)
-    if stamp.is_file() and stamp.read_text() == wanted:
-        return venv
-    python = str(venv / "bin" / "python")
-    for step in [[sys.executable, "-m", "venv", str(venv)], *([python, "-m", "pip", *a, "-q"] for a in installs)]:
+def installed(folder: Path, key: str, steps: list[list[str]], what: str, registry: str) -> Path:
+    """`folder`, made the first time by running the commands `steps` and reused while its stamp
+    holds `key` (what made it); one line naming the folder when a step fails. The commands' output
+    goes to stderr, which a verb's `console.quiet` sends to its run's log.txt."""
+    stamp = folder / ".installed"
+    if stamp.is_file() and stamp.read_text() == key:
+        return folder
+    for step in steps:
         done = subprocess.run(step, capture_output=True, text=True)
         sys.stderr.write(done.stdout + done.stderr)
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise BlazeforgeError(venv, f"could not install {' '.join(step[3:-1])} from the package registry ({last})")
-    stamp.write_text(wanted)
-    return venv
+            raise BlazeforgeError(folder, f"could not install {what} from the {registry} ({last})")
+    stamp.write_text(key)
+    return folder
+
+
+def ensure(name: str, installs: list[list[str]], cache: Path | None = None) -> Path:
+    """The venv `name` under the cache, made the first time by `python -m venv` and one
+    `pip <args>` per entry of `installs` (`installed`)."""
+    venv = (cache or cache_dir()) / name
+    python = str(venv / "bin" / "python")
+    steps = [[sys.executable, "-m", "venv", str(venv)], *([python, "-m", "pip", *a, "-q"] for a in installs)]
+    wanted = "\n".join(" ".join(args) for args in installs)
+    return installed(venv, wanted, steps, name, "package registry")

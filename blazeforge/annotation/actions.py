@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,6 +42,7 @@ from blazeforge import console, topology
 from blazeforge.annotation import interchange
 from blazeforge.datasets.schema import Sample, read_jsonl
 from blazeforge.errors import BlazeforgeError
+from blazeforge.serving import until_interrupted
 
 
 def _required(cfg: DictConfig, key: str, expected: str) -> Path:
@@ -166,11 +166,8 @@ def serve_editor(cfg: DictConfig, run_dir: Path) -> dict:
         where = "annotate.password" if a.password else run_dir / "credentials.json"
         console.say(f"editor: {editor.url}  logins {', '.join(users)}; passwords: {where}")
         if bool(a.wait):
-            try:
-                console.say("serving; Ctrl-C writes the annotations and stops it")
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
+            console.say("serving; Ctrl-C writes the annotations and stops it")
+            until_interrupted()
         url = editor.url
     rows, listed = store.latest(), store.images()
     latest = [

@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -35,8 +33,8 @@ import flatbuffers
 import numpy as np
 
 from blazeforge.errors import BlazeforgeError
-from blazeforge.serving import LOOPBACK, LocalServer
-from blazeforge.venvs import cache_dir
+from blazeforge.serving import LOOPBACK, LocalServer, until_interrupted
+from blazeforge.venvs import cache_dir, installed
 
 LITERTJS = "@litertjs/core@2.5.3"
 WEB = Path(__file__).parent / "web"
@@ -52,24 +50,13 @@ VIDEO_TYPES = {".webm": "video/webm", ".mp4": "video/mp4", ".ogv": "video/ogg"}
 
 def vendor(cache: Path | None = None) -> Path:
     """The folder holding `node_modules/@litertjs/core` (and what it needs), installed from the
-    npm registry the first time and reused while its stamp holds; one line when npm cannot. npm's
-    output goes to stderr (a verb's log.txt under `console.quiet`)."""
-    folder = (cache or cache_dir()) / f"npm-{LITERTJS.lstrip('@').replace('/', '-').replace('@', '-')}"
-    stamp = folder / ".installed"
-    if stamp.is_file() and stamp.read_text() == LITERTJS:
-        return folder
+    npm registry the first time and reused after (`venvs.installed`); one line when npm cannot."""
     npm = shutil.which("npm")
     if npm is None:
         raise BlazeforgeError("serve-demo", f"needs npm (Node.js) to install {LITERTJS} from the npm registry")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = (cache or cache_dir()) / f"npm-{LITERTJS.lstrip('@').replace('/', '-').replace('@', '-')}"
     step = [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund", "--ignore-scripts", LITERTJS]
-    done = subprocess.run(step, capture_output=True, text=True)
-    sys.stderr.write(done.stdout + done.stderr)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise BlazeforgeError(folder, f"could not install {LITERTJS} from the npm registry ({last})")
-    stamp.write_text(LITERTJS)
-    return folder
+    return installed(folder, LITERTJS, [step], LITERTJS, "npm registry")
 
 
 @dataclass(frozen=True)
@@ -320,8 +307,6 @@ def _byte_range(header: str | None, size: int) -> slice | None:
 def serve(section, run_dir: Path) -> dict:
     """The serve-demo verb on its config section (`serve_demo:` in config.yaml): vendor LiteRT.js,
     serve the page on loopback until Ctrl-C (or at once with wait=false)."""
-    import threading
-
     from blazeforge import console
 
     if not section.export:
@@ -335,11 +320,8 @@ def serve(section, run_dir: Path) -> dict:
     with DemoServer(model, spec, video, vendored, str(section.host), int(section.port)) as server:
         console.say(f"demo: {server.url}  ({model.role}: {model.found.path})")
         if bool(section.wait):
-            try:
-                console.say("serving; Ctrl-C stops it")
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
+            console.say("serving; Ctrl-C stops it")
+            until_interrupted()
         url = server.url
     return {"url": url, "model": str(model.found.path), "role": model.role, "litertjs": LITERTJS}
 
