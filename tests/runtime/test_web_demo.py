@@ -134,3 +134,28 @@ def test_in_chromium_the_page_tracks_a_video_as_the_python_runtime_does(tmp_path
         # on the file decoded by OpenCV's FFmpeg instead: the two decoders' colours differ by a level
         # or two, which moves the landmarks by under a pixel on average
         assert decoders["disagree"] == 0 and decoders["mean_px"] < 1.0, decoders
+
+
+def test_the_verb_serves_on_loopback_and_bad_exports_are_one_line(tmp_path, capfd):
+    from blazeforge.cli import main
+    from blazeforge.runs import read_metrics
+
+    try:
+        web_demo.vendor()
+    except BlazeforgeError as e:
+        pytest.skip(str(e))
+    run_dir = tmp_path / "demo"
+    args = ["serve-demo", "export=mediapipe:hand_landmark_full", "wait=false", f"run_dir={run_dir}"]
+    assert main(args) == 0
+    metrics = read_metrics(run_dir)
+    assert metrics["url"].startswith("http://127.0.0.1:") and metrics["litertjs"] == web_demo.LITERTJS
+    assert "LiteRT.js      @litertjs/core@2.5.3" in capfd.readouterr().err  # the console writes to stderr
+    for bad, message in (
+        ("export=/nowhere", "serve-demo.export=/nowhere: not found; expected an export run directory"),
+        ("host=0.0.0.0", "serve-demo.host=0.0.0.0: the demo serves only loopback"),
+        (f"video={tmp_path / 'clip.webm'}", "clip.webm: file not found"),
+    ):
+        extra = [] if bad.startswith("export") else ["export=mediapipe:hand_landmark_full"]
+        assert main(["serve-demo", bad, *extra, "wait=false", f"run_dir={tmp_path / 'bad'}"]) == 2
+        err = capfd.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err

@@ -120,12 +120,12 @@ function cropTensor(rgba, width, height, roi, size, [lo, hi]) {
     for (let u = 0; u < size; u++) {
       const X = (x0 + adelta[u]) >> 5, Y = (y0 + bdelta[u]) >> 5;
       const sx = X >> 5, sy = Y >> 5, fx = X & 31, fy = Y & 31;
-      const w = [(32 - fx) * (32 - fy), fx * (32 - fy), (32 - fx) * fy, fx * fy].map((c) => c * 32);
+      const w0 = (32 - fx) * (32 - fy) * 32, w1 = fx * (32 - fy) * 32, w2 = (32 - fx) * fy * 32, w3 = fx * fy * 32;
       const xa = clampX(sx), xb = clampX(sx + 1), ya = clampY(sy), yb = clampY(sy + 1);
       const o = (v * size + u) * 3;
       for (let ch = 0; ch < 3; ch++) {
-        const sum = rgba[(ya * width + xa) * 4 + ch] * w[0] + rgba[(ya * width + xb) * 4 + ch] * w[1] +
-          rgba[(yb * width + xa) * 4 + ch] * w[2] + rgba[(yb * width + xb) * 4 + ch] * w[3];
+        const sum = rgba[(ya * width + xa) * 4 + ch] * w0 + rgba[(ya * width + xb) * 4 + ch] * w1 +
+          rgba[(yb * width + xa) * 4 + ch] * w2 + rgba[(yb * width + xb) * 4 + ch] * w3;
         out[o + ch] = Math.min(255, (sum + 16384) >> 15) * k + lo;
       }
     }
