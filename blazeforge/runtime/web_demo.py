@@ -216,17 +216,6 @@ def track(frames, model: DemoModel, min_presence: float = 0.5, rois: list | None
     return out
 
 
-def read_frames(video: Path):
-    """The RGB frames [H, W, 3] uint8 of a video file, in order."""
-    capture = cv2.VideoCapture(str(video))
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    capture.release()
-
-
 class DemoServer(LocalServer):
     """The page, its script, /demo.json, the model, the video and the vendored LiteRT.js on
     `host`:`port` (0: a free one); any host but loopback needs remote_ok."""
@@ -276,12 +265,19 @@ class _Handler(BaseHTTPRequestHandler):
             if found is None:
                 self.send_error(404)
                 return
-            body, kind = found[0] if isinstance(found[0], bytes) else found[0].read_bytes(), found[1]
-        part = _byte_range(self.headers.get("Range"), len(body))  # the video element seeks by ranges
+            body, kind = found
+        size = len(body) if isinstance(body, bytes) else body.stat().st_size
+        part = _byte_range(self.headers.get("Range"), size)  # the video element seeks by ranges
+        whole = part or slice(0, size)
+        if isinstance(body, bytes):
+            body = body[whole]
+        else:  # only the bytes asked for: a seek in a long video reads a little of it
+            with open(body, "rb") as file:
+                file.seek(whole.start)
+                body = file.read(whole.stop - whole.start)
         self.send_response(200 if part is None else 206)
         if part is not None:
-            self.send_header("Content-Range", f"bytes {part.start}-{part.stop - 1}/{len(body)}")
-            body = body[part]
+            self.send_header("Content-Range", f"bytes {part.start}-{part.stop - 1}/{size}")
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Accept-Ranges", "bytes")
