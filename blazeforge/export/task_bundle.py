@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +37,22 @@ from blazeforge.topology import get as get_topology
 @dataclass(frozen=True)
 class Bundle:
     """One MediaPipe Task's bundle: its class in MediaPipe Tasks, the file name MediaPipe publishes
-    it under, {role: the name the Task reads inside the zip} (detector first), its topology."""
+    it under, {role: the name the Task reads inside the zip} (detector first), its topology, and
+    where the Task's detection-to-ROI rule departs from the published graph's (arguments of
+    `geometry.detections.detection_roi`)."""
 
     task: str
     file: str
     members: dict[str, str]
     topology: str
+    task_roi: dict = field(default_factory=dict)
+
+
+# HandDetectorGraph (mediapipe 0.10.21) sets DetectionsToRectsCalculator's
+# `rotation_vector_target_angle` to 90; that field is in radians (the legacy palm graph sets
+# `rotation_vector_target_angle_degrees: 90`), so every hand crop HandLandmarker cuts from a palm
+# detection is turned by 90 - 28.5 pi = 0.465 rad (26.6 degrees) from the published rule's.
+TASKS_HAND_TARGET_ANGLE = 90.0
 
 
 BUNDLES = {
@@ -51,6 +61,13 @@ BUNDLES = {
         "hand_landmarker.task",
         {"palm_detector": "hand_detector.tflite", "hand_landmarks": "hand_landmarks_detector.tflite"},
         "hand",
+        {"target_angle": TASKS_HAND_TARGET_ANGLE},
+    ),
+    "face_mesh": Bundle(
+        "FaceLandmarker",
+        "face_landmarker.task",
+        {"face_detector": "face_detector.tflite", "face_landmarks": "face_landmarks_detector.tflite"},
+        "face_mesh_iris",
     ),
     "pose": Bundle(
         "PoseLandmarker",
@@ -61,17 +78,7 @@ BUNDLES = {
 }
 
 
-# FaceLandmarker decodes 478 points (the mesh and 5 per iris) from its landmark model's first output
-# (tensors_to_face_landmarks_graph.cc); MediaPipe's face_landmark.tflite and our FaceMesh give 468.
-NOT_YET = {
-    "face_mesh": "FaceLandmarker reads 478 points (the mesh and 5 per iris) from one landmark model; "
-    "our FaceMesh and MediaPipe's face_landmark give 468 and no 478-point model is made yet",
-}
-
-
 def bundle_for(pipeline: str) -> Bundle:
-    if pipeline in NOT_YET:
-        raise BlazeforgeError("export.pipeline", f"no bundle for {pipeline} yet: {NOT_YET[pipeline]}")
     if pipeline not in BUNDLES:
         raise BlazeforgeError(
             "export.pipeline", f"expected one of {', '.join(BUNDLES)} for format=task, got {pipeline!r}"
@@ -133,7 +140,7 @@ def build(bundle: Bundle, models: str, precision: str, out: Path) -> dict:
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
             for role, member in bundle.members.items():
                 path = found[role].path
-                if not is_published(path):
+                if not is_published(path) and ROLES[role].zoo:
                     _check_stand_in(role, path, bundle)
                 names, _, _ = _signature(path)
                 origin = " (MediaPipe)" if is_published(path) else ""
@@ -197,9 +204,29 @@ def _match(ours: list[np.ndarray], theirs: list[np.ndarray]) -> list[tuple[np.nd
     return pairs
 
 
+def _distances(ours: list[np.ndarray], theirs: list[np.ndarray], topology) -> list[np.ndarray]:
+    """Per matched instance, each landmark's distance in % of the topology's unit (the Tasks'
+    points only: our pose instances carry the virtual keypoints after them)."""
+    return [
+        100 * np.linalg.norm(a[: len(b)] - b[: len(a)], axis=-1) / max(topology.size(b), 1e-6)
+        for a, b in _match(ours, theirs)
+    ]
+
+
+def _spread(distances: list[np.ndarray]) -> dict:
+    every = np.concatenate(distances) if distances else np.zeros(0)
+    return {
+        "matched": len(distances),
+        "mean": float(every.mean()) if every.size else None,
+        "max": float(every.max()) if every.size else None,
+    }
+
+
 def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict[str, np.ndarray]) -> dict:
     """MediaPipe Tasks' landmarks against our runtime's on `images`: instances each finds, and the
-    distance between matched instances' 2D landmarks in % of the topology's unit."""
+    distance between matched instances' 2D landmarks in % of the topology's unit, with our runtime
+    cutting the crops as the Task does (`Bundle.task_roi`) and, under "published_rule", as the
+    published graphs do."""
     import tempfile
 
     from PIL import Image
@@ -209,23 +236,22 @@ def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict
 
     detector, landmarks = bundle.members
     topology = get_topology(bundle.topology)
-    still = StillImage(detector, landmarks, models, max_instances=2)
+    as_task = StillImage(detector, landmarks, models, max_instances=2, roi=bundle.task_roi)
+    published = StillImage(detector, landmarks, models, max_instances=2) if bundle.task_roi else as_task
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for i, (name, rgb) in enumerate(images.items()):
             files[name] = Path(tmp) / f"{i:04d}.png"
             Image.fromarray(rgb).save(files[name])
         found = run_bundle(bundle.task, path, list(files.values()))
-    errors, rows = [], []
+    errors, published_errors, rows = [], [], []
     for name, rgb in images.items():
         h, w = rgb.shape[:2]
         theirs = [np.asarray(i, np.float64)[:, :2] * (w, h) for i in found[str(files[name])]]
-        ours = [i.landmarks[:, :2] for i in still(rgb)]
-        distances = [  # the Tasks' points only: our pose instances carry the virtual keypoints after them
-            100 * np.linalg.norm(a[: len(b)] - b[: len(a)], axis=-1) / max(topology.size(b), 1e-6)
-            for a, b in _match(ours, theirs)
-        ]
+        ours = [i.landmarks[:, :2] for i in as_task(rgb)]
+        distances = _distances(ours, theirs, topology)
         errors += distances
+        published_errors += _distances([i.landmarks[:, :2] for i in published(rgb)], theirs, topology)
         rows.append(
             {
                 "image": name,
@@ -234,14 +260,29 @@ def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict
                 "mean": float(np.mean([d.mean() for d in distances])) if distances else None,
             }
         )
-    every = np.concatenate(errors) if errors else np.zeros(0)
     return {
         "images": rows,
-        "matched": len(errors),
-        "mean": float(every.mean()) if every.size else None,
-        "max": float(every.max()) if every.size else None,
+        **_spread(errors),
+        "published_rule": _spread(published_errors),
+        "task_roi": dict(bundle.task_roi),
         "unit": topology.unit,
     }
+
+
+def with_face_landmarks(bundle: Bundle, models: str, precision: str, run_dir: Path) -> tuple[str, dict | None]:
+    """(`models` for the bundle's roles, what was made): for FaceLandmarker, unless an entry already
+    fills face_landmarks, the 478-point file made in run_dir from the face_mesh and iris of `models`
+    (`export.face_landmarks`) in their place."""
+    from blazeforge.export.face_landmarks import TASK, write_face_landmarks
+    from blazeforge.runtime.models import exports_of
+
+    entries = [] if models == "mediapipe" else [e for e in models.split(",") if e]
+    filled = {e: set(exports_of(Path(e), precision)) for e in entries}
+    if TASK not in bundle.members or any(TASK in roles for roles in filled.values()):
+        return models, None
+    made = write_face_landmarks(models, precision, Path(run_dir))
+    keep = [e for e in entries if filled[e] & set(bundle.members)]
+    return ",".join([*keep, str(run_dir)]), made
 
 
 def export_bundle(cfg: DictConfig, run_dir: Path) -> dict:
@@ -249,10 +290,13 @@ def export_bundle(cfg: DictConfig, run_dir: Path) -> dict:
     bundle = bundle_for(str(cfg.export.pipeline))
     out = Path(run_dir) / bundle.file
     precision = str(cfg.export.precision)
-    sources = build(bundle, str(cfg.export.models), precision, out)
+    models, made = with_face_landmarks(bundle, str(cfg.export.models), precision, run_dir)
+    sources = build(bundle, models, precision, out)
     metrics = {"bundle": str(out), "bytes": out.stat().st_size, "task_class": bundle.task, "sources": sources}
+    if made:
+        metrics["face_landmarks"] = made
     if cfg.export.verify:
-        metrics["verification"] = verify(bundle, out, str(cfg.export.models), precision, _images(cfg.export.images))
+        metrics["verification"] = verify(bundle, out, models, precision, _images(cfg.export.images))
     return metrics
 
 
@@ -260,6 +304,9 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
     """The terminal rows of `export format=task`."""
     rows = [("bundle", metrics["bundle"]), ("size", f"{metrics['bytes'] / 1e6:.1f} MB")]
     rows += [(f"  {role}", path) for role, path in metrics["sources"].items()]
+    made = metrics.get("face_landmarks")
+    if made:
+        rows += [("    made from the mesh of", made["mesh"]), ("    and the iris model of", made["iris"])]
     check = metrics.get("verification")
     if check is None:
         return rows + [("MediaPipe Tasks", "not run (export.verify=false)")]
@@ -270,4 +317,15 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
     if not check["matched"]:
         return rows + [("MediaPipe Tasks", f"{found}; none to compare")]
     apart = f"mean {check['mean']:.2f}%, max {check['max']:.1f}% of {check['unit']} apart"
-    return rows + [("MediaPipe Tasks", f"{found}; {check['matched']} compared: {apart}")]
+    rows.append(("MediaPipe Tasks", f"{found}; {check['matched']} compared: {apart}"))
+    other, angle = check["published_rule"], check["task_roi"].get("target_angle")
+    if angle is not None and other["matched"]:
+        turn = np.degrees(angle - np.pi / 2) % 360
+        rows.append(
+            (
+                "  with the published crops",
+                f"mean {other['mean']:.2f}%, max {other['max']:.1f}% apart: {task} turns its crops "
+                f"{turn:.1f} degrees (a target angle of {angle:g} radians)",
+            )
+        )
+    return rows

@@ -57,6 +57,9 @@ ROLES = {
     "face_detector": Role("face_detection_short_range"),
     "face_mesh": Role("face_landmark", score="face_flag", score_is_logit=True),
     "iris": Role("iris_landmark", landmarks="iris"),
+    # The 478 points (mesh, then irises) MediaPipe's FaceLandmarker reads; its published file is not
+    # in the mediapipe wheel: `export format=task pipeline=face_mesh` makes one (`export.face_landmarks`).
+    "face_landmarks": Role(None, score="face_flag", score_is_logit=True),
     "pose_detector": Role("pose_detection"),
     "pose_landmarks": Role(
         "pose_landmark_full",

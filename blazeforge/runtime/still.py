@@ -16,16 +16,17 @@ from blazeforge.runtime.instance import Instance
 class StillImage:
     """`detector` and `landmarks` roles (runtime.models.ROLES) from `models` ("mediapipe", or export
     run directories / .tflite files as `resolve` takes them); called on an RGB image [H, W, 3] uint8,
-    the landmark instances of up to `max_instances` detections."""
+    the landmark instances of up to `max_instances` detections. `roi` replaces arguments of the
+    detector's detection-to-ROI rule (`geometry.detections.detection_roi`)."""
 
-    def __init__(self, detector: str, landmarks: str, models="mediapipe", max_instances: int = 1):
+    def __init__(self, detector: str, landmarks: str, models="mediapipe", max_instances: int = 1, roi=None):
         from blazeforge.runtime.calculators.tracking import Detector, Landmarks
         from blazeforge.runtime.models import resolve
         from blazeforge.runtime.pipeline import load_models
 
         self.models = resolve([detector, landmarks], models)
         context = {"models": load_models(self.models)[0]}
-        self.detector = Detector(context, model=detector, max_instances=max_instances)
+        self.detector = Detector(context, model=detector, max_instances=max_instances, roi=roi)
         self.landmarks = Landmarks(context, model=landmarks)
 
     def __call__(self, rgb: np.ndarray) -> list[Instance]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from blazeforge import zoo
 from blazeforge.errors import BlazeforgeError
@@ -86,6 +87,20 @@ def test_our_hand_bundle_runs_in_mediapipe_tasks_as_mediapipes_own_files_do(tmp_
         palm = np.linalg.norm(b[0] - b[9])
         assert np.linalg.norm(a - b, axis=1).max() / palm < 0.005  # our re-export: float error only
 
+    # Our runtime cutting its crops as HandLandmarker does (a target angle of 90 radians) lands
+    # where the Task does; with the published rule's crops it does not.
+    photos = {path.name: np.asarray(Image.open(path).convert("RGB")) for path in RENDERS}
+    figures = task_bundle.verify(task_bundle.BUNDLES["hands"], mixed, str(export), "fp32", photos)
+    assert figures["matched"] == len(RENDERS) and figures["unit"] == "palm size"
+    assert figures["max"] < 0.5, json.dumps(figures)  # % of palm size
+    assert figures["published_rule"]["mean"] > 2, json.dumps(figures)
+    rows = dict(
+        task_bundle.summary_rows(
+            {"bundle": str(mixed), "bytes": 1, "sources": {}, "task_class": "HandLandmarker", "verification": figures}
+        )
+    )
+    assert "turns its crops 26.6 degrees (a target angle of 90 radians)" in rows["  with the published crops"]
+
 
 def test_the_pose_bundle_lands_where_our_runtime_does(tmp_path):
     """pose_landmark_full carries no metadata of its own: PoseLandmarker feeds it by ours."""
@@ -117,5 +132,51 @@ def test_exports_the_tasks_cannot_read_are_one_line_errors(tmp_path):
     with pytest.raises(BlazeforgeError, match="HandLandmarker") as caught:
         task_bundle.build(task_bundle.BUNDLES["hands"], str(export), "fp32", tmp_path / "x.task")
     assert "\n" not in str(caught.value) and not list(tmp_path.glob("*.task"))
-    with pytest.raises(BlazeforgeError, match="478 points"):
-        task_bundle.bundle_for("face_mesh")
+    with pytest.raises(BlazeforgeError, match="expected one of hands, face_mesh, pose"):
+        task_bundle.bundle_for("objectron")
+
+
+def test_face_landmarker_reads_the_478_point_model_made_from_mesh_and_iris(tmp_path):
+    """MediaPipe's mesh and iris weights in one file: FaceLandmarker lands where our runtime does."""
+    from blazeforge.zoo.parity import photos
+
+    bundle = task_bundle.BUNDLES["face_mesh"]
+    models, made = task_bundle.with_face_landmarks(bundle, "mediapipe", "fp32", tmp_path)
+    assert models == str(tmp_path) and "MediaPipe's weights" in made["mesh"] + made["iris"]
+    path = tmp_path / bundle.file
+    sources = task_bundle.build(bundle, models, "fp32", path)
+    assert Path(sources["face_landmarks"]) == tmp_path / "face_landmarks_fp32.tflite"
+    try:
+        figures = task_bundle.verify(bundle, path, models, "fp32", photos())
+    except BlazeforgeError as e:
+        if any(word in str(e).lower() for word in OFFLINE):
+            pytest.skip(f"the package registry cannot be reached: {e}")
+        raise
+    assert figures["matched"] >= 2 and figures["unit"] == "IOD"
+    assert figures["max"] < 0.5, json.dumps(figures)  # % of IOD, over all 478 points
+
+
+def test_the_478_point_model_takes_our_face_mesh_checkpoint(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from blazeforge import recipes
+    from blazeforge.config import compose
+    from blazeforge.export.face_landmarks import write_face_landmarks
+    from blazeforge.export.tflite import convert
+    from blazeforge.runs import write_metrics
+
+    recipe = compose("train", ["recipe=face_mesh", "experiment=smoke"]).recipe
+    model = recipes.get("face_mesh").build_model(recipe)
+    model.save(tmp_path / "model.keras")
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "face_mesh_fp32.tflite").write_bytes(convert(model, "none"))
+    write_sidecar(export, "face_mesh", {"face_mesh": {"score": "face_flag", "score_is_logit": True}})
+    write_metrics(export, {"checkpoint": str(tmp_path / "model.keras")})
+    made = write_face_landmarks(str(export), "fp32", tmp_path)
+    assert made["mesh"] == str(tmp_path / "model.keras") and "iris_landmark" in made["iris"]
+    outputs = Interpreter(model_path=made["path"]).get_output_details()
+    assert [(o["name"], int(np.prod(o["shape"]))) for o in outputs] == [("landmarks", 1434), ("face_flag", 1)]
+    with pytest.raises(BlazeforgeError, match="fp32, fp16 or dynamic") as caught:
+        write_face_landmarks(str(export), "int8", tmp_path)
+    assert "\n" not in str(caught.value)

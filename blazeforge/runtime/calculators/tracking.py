@@ -53,21 +53,23 @@ class DetectionGate(Calculator):
 @calculator
 class Detector(Calculator):
     """An SSD detector on the whole image: DETECTIONS [M, 5 + 2K] (score, box, keypoints in [0, 1]
-    units of the image) and their ROIS (the detector's detection-to-ROI rule), best first."""
+    units of the image) and their ROIS (the detector's detection-to-ROI rule, `detection_roi`'s
+    arguments, with any of them replaced by `roi`), best first."""
 
     INPUTS = {"IMAGE": "image"}
     OUTPUTS = {"DETECTIONS": "detections", "ROIS": "rois"}
 
-    def __init__(self, context=None, model: str = "palm_detector", max_instances: int = 1):
+    def __init__(self, context=None, model: str = "palm_detector", max_instances: int = 1, roi: dict | None = None):
         super().__init__(context)
         self.detector = model_of_role(self.context, model)
         self.max_instances = int(max_instances)
+        self.roi = {**self.detector.spec.roi, **(roi or {})}
 
     def process(self, timestamp, inputs):
         image = inputs["IMAGE"]
         h, w = image.shape[:2]
         detections = self.detector(image, max_detections=self.max_instances)
-        rois = [detection_roi(d, (w, h), **self.detector.spec.roi) for d in detections]
+        rois = [detection_roi(d, (w, h), **self.roi) for d in detections]
         return {"DETECTIONS": detections, "ROIS": rois}
 
 
