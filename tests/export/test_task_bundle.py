@@ -154,29 +154,3 @@ def test_face_landmarker_reads_the_478_point_model_made_from_mesh_and_iris(tmp_p
         raise
     assert figures["matched"] >= 2 and figures["unit"] == "IOD"
     assert figures["max"] < 0.5, json.dumps(figures)  # % of IOD, over all 478 points
-
-
-def test_the_478_point_model_takes_our_face_mesh_checkpoint(tmp_path):
-    from ai_edge_litert.interpreter import Interpreter
-
-    from blazeforge import recipes
-    from blazeforge.config import compose
-    from blazeforge.export.face_landmarks import write_face_landmarks
-    from blazeforge.export.tflite import convert
-    from blazeforge.runs import write_metrics
-
-    recipe = compose("train", ["recipe=face_mesh", "experiment=smoke"]).recipe
-    model = recipes.get("face_mesh").build_model(recipe)
-    model.save(tmp_path / "model.keras")
-    export = tmp_path / "export"
-    export.mkdir()
-    (export / "face_mesh_fp32.tflite").write_bytes(convert(model, "none"))
-    write_sidecar(export, "face_mesh", {"face_mesh": {"score": "face_flag", "score_is_logit": True}})
-    write_metrics(export, {"checkpoint": str(tmp_path / "model.keras")})
-    made = write_face_landmarks(str(export), "fp32", tmp_path)
-    assert made["mesh"] == str(tmp_path / "model.keras") and "iris_landmark" in made["iris"]
-    outputs = Interpreter(model_path=made["path"]).get_output_details()
-    assert [(o["name"], int(np.prod(o["shape"]))) for o in outputs] == [("landmarks", 1434), ("face_flag", 1)]
-    with pytest.raises(BlazeforgeError, match="fp32, fp16 or dynamic") as caught:
-        write_face_landmarks(str(export), "int8", tmp_path)
-    assert "\n" not in str(caught.value)

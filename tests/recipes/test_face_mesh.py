@@ -132,6 +132,22 @@ def test_train_evaluate_export_run_and_judge_fairness_on_package_faces(package_f
     image = np.full((200, 200, 3), 128, np.uint8)
     mesh = model(image, face_roi(np.random.default_rng(0).uniform(50, 150, (468, 2))))
     assert mesh.shape == (468, 3) and np.isfinite(mesh).all()
+
+    # FaceLandmarker's 478-point file from this checkpoint and MediaPipe's iris model
+    from ai_edge_litert.interpreter import Interpreter
+
+    from blazeforge.errors import BlazeforgeError
+    from blazeforge.export.face_landmarks import write_face_landmarks
+
+    (tmp_path / "bundle").mkdir()
+    made = write_face_landmarks(str(export), "fp32", tmp_path / "bundle")
+    assert made["mesh"] == str(train) and "iris_landmark" in made["iris"]
+    outputs = Interpreter(model_path=made["path"]).get_output_details()
+    assert [(o["name"], int(np.prod(o["shape"]))) for o in outputs] == [("landmarks", 1434), ("face_flag", 1)]
+    with pytest.raises(BlazeforgeError, match="fp32, fp16 or dynamic") as caught:
+        write_face_landmarks(str(export), "int8", tmp_path / "bundle")
+    assert "\n" not in str(caught.value)
+
     clip, _ = moving_clip(tmp_path / "face.mp4", "face", frames=6, absent=(6, 6))
     assert (
         main(
