@@ -70,6 +70,26 @@ def _mean_over_workers_of_scalars_too() -> None:
     tf_trainer.reduce_per_replica = reduce_per_replica
 
 
+def scaled_for_replicas(loss):
+    """`loss` with a scalar result (our tasks' masked means over the batch) scaled by 1 / the
+    strategy's replicas, as Keras scales the per-sample losses it reduces itself and unscales what
+    it logs. Keras leaves a scalar as it is, so under N replicas the logged losses read N times
+    the true value and the gradients, summed over the replicas, N times the mean's. Per-sample
+    results [B] pass unchanged, and Keras' own Loss objects (they scale themselves)."""
+    import keras
+    from keras.src.losses.loss import scale_loss_for_distribution
+
+    if isinstance(loss, keras.losses.Loss):
+        return loss
+
+    def scaled(y_true, y_pred):
+        value = loss(y_true, y_pred)
+        return scale_loss_for_distribution(value) if len(value.shape) == 0 else value
+
+    scaled.__name__ = getattr(loss, "__name__", "loss")
+    return scaled
+
+
 @cache
 def strategy(name: str):
     """The tf.distribute strategy called `name` (default | mirrored | multi_worker), one per process:
@@ -441,6 +461,7 @@ def train(task, cfg: DictConfig, run_dir: Path, datasets: tuple | None = None, c
             _load_init(model, cfg.train.init)
             task.adapt_init(model, cfg.recipe)
         losses, weights = task.losses(cfg.recipe)
+        losses = {name: scaled_for_replicas(loss) for name, loss in losses.items()}
     pack = _packer(task, model)
     train_ds, val_ds = train_ds.map(pack), val_ds.map(pack)
 

@@ -130,6 +130,11 @@ def test_two_workers_on_loopback_train_the_model_one_worker_does(tmp_path):
         for d in ("worker-0", "one")
     ]
     assert nme[0][-1] < nme[0][0] / 2 and nme[0] == pytest.approx(nme[1], rel=0.15)
+    # the logged losses too (they read twice the true value before `trainer.scaled_for_replicas`)
+    loss = [
+        [float(r["loss"]) for r in csv.DictReader((tmp_path / d / "history.csv").open())] for d in ("worker-0", "one")
+    ]
+    assert loss[0] == pytest.approx(loss[1], rel=0.15)
     assert two[0]["val_landmarks_crop_nme"] == pytest.approx(one["val_landmarks_crop_nme"], rel=0.01)
 
 
