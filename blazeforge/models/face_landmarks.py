@@ -78,15 +78,15 @@ def _bilinear(image, sx, sy, size: int):
     """image [B, H, W, C] sampled at pixel indices (sx, sy) [B, N] (bilinear, edge pixels outside)
     -> [B, size, size, C]."""
     h, w, channels = image.shape[1], image.shape[2], image.shape[3]
-    flat = ops.reshape(image, (-1, h * w, channels))
+    flat = ops.reshape(image, (-1, channels))  # [B * H * W, C]
+    first = ops.arange(ops.shape(image)[0], dtype="int32")[:, None] * (h * w)  # each image's first pixel
     x0, y0 = ops.floor(sx), ops.floor(sy)
     fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
 
     def at(x, y):
         x = ops.cast(ops.clip(x, 0, w - 1), "int32")
         y = ops.cast(ops.clip(y, 0, h - 1), "int32")
-        index = ops.repeat((y * w + x)[..., None], channels, axis=-1)
-        return ops.take_along_axis(flat, index, axis=1)
+        return ops.take(flat, first + y * w + x, axis=0)  # [B, N, C]
 
     top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx
     bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx
