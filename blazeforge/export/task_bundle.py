@@ -7,11 +7,14 @@ the roles they fill, MediaPipe's published files for the others, so a bundle may
 landmark model with MediaPipe's detector. The Tasks read a model's outputs by position and decode
 a detector with their own anchors, so each of our files must give the published file's output
 shapes in its order, and a detector the published anchors: anything else is a one-line error.
+FaceLandmarker reads a 478-point landmark model, which MediaPipe's wheel lacks:
+`with_face_landmarks` makes one from the face mesh and iris models (`export.face_landmarks`).
 
 With verification (export.verify, on by default) MediaPipe Tasks' own Python API runs the bundle
 (`mediapipe_client`, in its own venv) on export.images (default: the photos packages ship) and
-the bundle's models run in our runtime on the same images; the figures are the distance between
-the two, in % of the topology's unit (palm size, torso size).
+the bundle's models run in our runtime on the same images, cutting their crops as the Task does
+(`Bundle.task_roi`); the figures are the distance between the two, in % of the topology's unit
+(palm size, IOD, torso size).
 
     blazeforge export format=task pipeline=hands models=outputs/export/...
 """
