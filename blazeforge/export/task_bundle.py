@@ -279,9 +279,11 @@ def with_face_landmarks(bundle: Bundle, models: str, precision: str, run_dir: Pa
     from blazeforge.export.face_landmarks import TASK, write_face_landmarks
     from blazeforge.runtime.models import exports_of
 
+    if TASK not in bundle.members:
+        return models, None
     entries = [] if models == "mediapipe" else [e for e in models.split(",") if e]
     filled = {e: set(exports_of(Path(e), precision)) for e in entries}
-    if TASK not in bundle.members or any(TASK in roles for roles in filled.values()):
+    if any(TASK in roles for roles in filled.values()):
         return models, None
     made = write_face_landmarks(models, precision, Path(run_dir))
     keep = [e for e in entries if filled[e] & set(bundle.members)]
