@@ -239,8 +239,8 @@ def verify(bundle: Bundle, path: Path, models: str, precision: str, images: dict
 
     detector, landmarks = bundle.members
     topology = get_topology(bundle.topology)
-    as_task = StillImage(detector, landmarks, models, max_instances=2, roi=bundle.task_roi)
-    published = StillImage(detector, landmarks, models, max_instances=2) if bundle.task_roi else as_task
+    as_task = StillImage(detector, landmarks, models, 2, bundle.task_roi, precision)
+    published = StillImage(detector, landmarks, models, 2, precision=precision) if bundle.task_roi else as_task
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for i, (name, rgb) in enumerate(images.items()):

@@ -17,14 +17,17 @@ class StillImage:
     """`detector` and `landmarks` roles (runtime.models.ROLES) from `models` ("mediapipe", or export
     run directories / .tflite files as `resolve` takes them); called on an RGB image [H, W, 3] uint8,
     the landmark instances of up to `max_instances` detections. `roi` replaces arguments of the
-    detector's detection-to-ROI rule (`geometry.detections.detection_roi`)."""
+    detector's detection-to-ROI rule (`geometry.detections.detection_roi`); `precision`: which of
+    our exports to run (fp32 | fp16 | dynamic | int8)."""
 
-    def __init__(self, detector: str, landmarks: str, models="mediapipe", max_instances: int = 1, roi=None):
+    def __init__(
+        self, detector: str, landmarks: str, models="mediapipe", max_instances: int = 1, roi=None, precision="fp32"
+    ):
         from blazeforge.runtime.calculators.tracking import Detector, Landmarks
         from blazeforge.runtime.models import resolve
         from blazeforge.runtime.pipeline import load_models
 
-        self.models = resolve([detector, landmarks], models)
+        self.models = resolve([detector, landmarks], models, precision)
         context = {"models": load_models(self.models)[0]}
         self.detector = Detector(context, model=detector, max_instances=max_instances, roi=roi)
         self.landmarks = Landmarks(context, model=landmarks)

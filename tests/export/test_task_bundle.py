@@ -94,6 +94,8 @@ def test_our_hand_bundle_runs_in_mediapipe_tasks_as_mediapipes_own_files_do(tmp_
     assert figures["matched"] == len(RENDERS) and figures["unit"] == "palm size"
     assert figures["max"] < 0.5, json.dumps(figures)  # % of palm size
     assert figures["published_rule"]["mean"] > 2, json.dumps(figures)
+    with pytest.raises(BlazeforgeError, match="has no int8 export"):  # our runtime runs the bundle's precision
+        task_bundle.verify(task_bundle.BUNDLES["hands"], mixed, str(export), "int8", photos)
     rows = dict(
         task_bundle.summary_rows(
             {"bundle": str(mixed), "bytes": 1, "sources": {}, "task_class": "HandLandmarker", "verification": figures}
